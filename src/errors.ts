@@ -1,0 +1,274 @@
+/**
+ * Typed errors. Every error tenantry throws on purpose is a {@link TenancyError}
+ * with a stable `code` and the `httpStatus` an HTTP adapter answers with.
+ *
+ * @module
+ */
+
+const brand = Symbol.for('tenantry.error');
+
+/** The stable codes of tenantry's errors. */
+export type TenancyErrorCode =
+  | 'TENANTRY_INVALID_TENANT_ID'
+  | 'TENANTRY_INVALID_SCHEMA_NAME'
+  | 'TENANTRY_INVALID_DOMAIN'
+  | 'TENANTRY_INVALID_CONFIG'
+  | 'TENANTRY_TENANT_NOT_FOUND'
+  | 'TENANTRY_TENANT_EXISTS'
+  | 'TENANTRY_TENANT_SUSPENDED'
+  | 'TENANTRY_NO_TENANT'
+  | 'TENANTRY_MIGRATION_FAILED'
+  | 'TENANTRY_MIGRATION_CHECKSUM';
+
+/**
+ * The base class of every error tenantry throws on purpose.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await tenancy.run('nope', handler);
+ * } catch (error) {
+ *   if (isTenancyError(error)) res.status(error.httpStatus).json({ code: error.code });
+ *   else throw error;
+ * }
+ * ```
+ */
+export class TenancyError extends Error {
+  override name = 'TenancyError';
+  /** A stable, machine-readable code, e.g. `TENANTRY_TENANT_NOT_FOUND`. */
+  readonly code: TenancyErrorCode;
+  /** The HTTP status an adapter answers with when this error ends a request. */
+  readonly httpStatus: number;
+  readonly [brand] = true;
+
+  constructor(code: TenancyErrorCode, httpStatus: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.httpStatus = httpStatus;
+  }
+}
+
+/**
+ * Tells whether a value is a tenantry error, also one thrown by another installed
+ * copy of the package or by its CommonJS build (it checks a global brand, not `instanceof`).
+ *
+ * @example
+ * ```ts
+ * if (isTenancyError(error) && error.code === 'TENANTRY_NO_TENANT') { ... }
+ * ```
+ */
+export function isTenancyError(value: unknown): value is TenancyError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/**
+ * A tenant id that breaks the id rules (DNS label: 1 to 63 of `a-z`, `0-9`, `-`,
+ * no hyphen at either end). HTTP 400.
+ *
+ * @example
+ * ```ts
+ * assertTenantId('Acme!'); // throws InvalidTenantIdError: … "Acme!": only a-z, 0-9 and "-" are allowed
+ * ```
+ */
+export class InvalidTenantIdError extends TenancyError {
+  override name = 'InvalidTenantIdError';
+  /** Why the id was refused, in a few words. */
+  readonly reason: string;
+  constructor(received: unknown, reason: string) {
+    super('TENANTRY_INVALID_TENANT_ID', 400, `Invalid tenant id ${describe(received)}: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * A schema name that is not safe to use (too long, reserved, or not a plain lower-case identifier).
+ *
+ * @example
+ * ```ts
+ * assertSchemaName('pg_catalog'); // throws InvalidSchemaNameError
+ * ```
+ */
+export class InvalidSchemaNameError extends TenancyError {
+  override name = 'InvalidSchemaNameError';
+  readonly reason: string;
+  constructor(received: unknown, reason: string) {
+    super('TENANTRY_INVALID_SCHEMA_NAME', 500, `Invalid schema name ${describe(received)}: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * A domain that is not a valid host name (labels of `a-z`, `0-9`, `-`, at most 253 bytes). HTTP 400.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.addDomain('acme', 'not a host'); // rejects with InvalidDomainError
+ * ```
+ */
+export class InvalidDomainError extends TenancyError {
+  override name = 'InvalidDomainError';
+  readonly reason: string;
+  constructor(received: unknown, reason: string) {
+    super('TENANTRY_INVALID_DOMAIN', 400, `Invalid domain ${describe(received)}: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/**
+ * A configuration value tenantry cannot work with.
+ *
+ * @example
+ * ```ts
+ * createTenancy({}); // throws InvalidConfigError: createTenancy needs `pool` or `registry`
+ * ```
+ */
+export class InvalidConfigError extends TenancyError {
+  override name = 'InvalidConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TENANTRY_INVALID_CONFIG', 500, message, options);
+  }
+}
+
+/**
+ * No tenant with that id (or domain) is registered. HTTP 404.
+ *
+ * @example
+ * ```ts
+ * await tenancy.run('ghost', fn); // rejects with TenantNotFoundError
+ * ```
+ */
+export class TenantNotFoundError extends TenancyError {
+  override name = 'TenantNotFoundError';
+  readonly tenantId: string;
+  constructor(tenantId: string, what = 'tenant') {
+    super('TENANTRY_TENANT_NOT_FOUND', 404, `No ${what} ${describe(tenantId)} is registered`);
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * A tenant (or a domain, or a schema) with that name already exists. HTTP 409.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.create({ id: 'acme', name: 'Acme' });
+ * await tenancy.registry.create({ id: 'acme', name: 'Acme' }); // rejects with TenantExistsError
+ * ```
+ */
+export class TenantExistsError extends TenancyError {
+  override name = 'TenantExistsError';
+  readonly tenantId: string;
+  constructor(tenantId: string, detail?: string, options?: { cause?: unknown }) {
+    super(
+      'TENANTRY_TENANT_EXISTS',
+      409,
+      `Tenant ${describe(tenantId)} already exists${detail ? ` (${detail})` : ''}`,
+      options,
+    );
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * The tenant is suspended: its data stays, its requests are refused. HTTP 403.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.suspend('acme');
+ * await tenancy.run('acme', fn); // rejects with TenantSuspendedError
+ * ```
+ */
+export class TenantSuspendedError extends TenancyError {
+  override name = 'TenantSuspendedError';
+  readonly tenantId: string;
+  constructor(tenantId: string) {
+    super('TENANTRY_TENANT_SUSPENDED', 403, `Tenant ${describe(tenantId)} is suspended`);
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * Tenant-scoped work was asked for outside any tenant context. tenantry fails closed:
+ * it never falls back to the shared schema. HTTP 500 (a programming error, not bad input).
+ *
+ * @example
+ * ```ts
+ * tenancy.require(); // outside tenancy.run(): throws NoTenantError
+ * ```
+ */
+export class NoTenantError extends TenancyError {
+  override name = 'NoTenantError';
+  constructor(what = 'This operation') {
+    super(
+      'TENANTRY_NO_TENANT',
+      500,
+      `${what} needs a tenant, and none is active: wrap the call in tenancy.run(tenant, fn), or use tenancy.runShared(fn) for shared work`,
+    );
+  }
+}
+
+/**
+ * A migration failed on a schema. Carries the tenant (undefined for shared migrations),
+ * the migration's name and the database error as `cause`.
+ *
+ * @example
+ * ```ts
+ * const report = await tenancy.migrate.tenants();
+ * for (const failure of report.failed) console.error(failure.error.tenantId, failure.error.migration, failure.error.cause);
+ * ```
+ */
+export class MigrationFailedError extends TenancyError {
+  override name = 'MigrationFailedError';
+  readonly tenantId: string | undefined;
+  readonly migration: string | undefined;
+  constructor(tenantId: string | undefined, migration: string | undefined, options: { cause: unknown }) {
+    const where = tenantId === undefined ? 'the shared schema' : `tenant ${describe(tenantId)}`;
+    const which = migration === undefined ? 'Migrating' : `Migration ${describe(migration)}`;
+    super(
+      'TENANTRY_MIGRATION_FAILED',
+      500,
+      `${which} failed on ${where}: ${messageOf(options.cause)}`,
+      options,
+    );
+    this.tenantId = tenantId;
+    this.migration = migration;
+  }
+}
+
+/**
+ * An already-applied migration was edited: its checksum no longer matches the one recorded
+ * when it ran. Pass `allowChanged: true` to accept the edit.
+ *
+ * @example
+ * ```ts
+ * await tenancy.migrate.tenants({ allowChanged: true });
+ * ```
+ */
+export class MigrationChecksumError extends TenancyError {
+  override name = 'MigrationChecksumError';
+  readonly migration: string;
+  constructor(migration: string, schema: string) {
+    super(
+      'TENANTRY_MIGRATION_CHECKSUM',
+      500,
+      `Migration ${describe(migration)} was edited after it was applied to schema ${describe(schema)}; ` +
+        'restore the original file and add a new migration, or pass allowChanged: true',
+    );
+    this.migration = migration;
+  }
+}
+
+/** Shows a received value in an error message, shortened so a huge input cannot flood logs. */
+export function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : `(${typeof value}) ${String(value)}`;
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,62 @@
+/**
+ * tenantry: multi-tenancy for Node.js and PostgreSQL.
+ *
+ * @example
+ * ```ts
+ * import { createTenancy } from 'tenantry';
+ * const tenancy = createTenancy({ pool, migrations: { tenant: './migrations/tenant' } });
+ * ```
+ *
+ * @module
+ */
+export { createTenancy } from './tenancy.js';
+export type { Tenancy, TenancyOptions } from './tenancy.js';
+export { TenantContext } from './context.js';
+export type { TenantScope } from './context.js';
+export type { Tenant, TenantDomain, TenantStatus } from './types.js';
+export type { PoolLike, PoolClientLike, Queryable, QueryResultLike } from './db.js';
+export {
+  TenancyError,
+  isTenancyError,
+  InvalidTenantIdError,
+  InvalidSchemaNameError,
+  InvalidDomainError,
+  InvalidConfigError,
+  TenantNotFoundError,
+  TenantExistsError,
+  TenantSuspendedError,
+  NoTenantError,
+  MigrationFailedError,
+  MigrationChecksumError,
+} from './errors.js';
+export type { TenancyErrorCode } from './errors.js';
+export {
+  assertTenantId,
+  isValidTenantId,
+  tenantIdProblem,
+  assertSchemaName,
+  schemaNameProblem,
+  defaultSchemaName,
+  quoteIdent,
+} from './identifiers.js';
+export { normalizeDomain } from './domains.js';
+export type {
+  TenantRegistry,
+  CreateTenantInput,
+  UpdateTenantInput,
+  ListTenantsInput,
+  TenantPage,
+} from './registry/registry.js';
+export { PostgresRegistry } from './registry/postgres-registry.js';
+export type { PostgresRegistryOptions } from './registry/postgres-registry.js';
+export { MemoryRegistry } from './registry/memory-registry.js';
+export type { MemoryRegistryOptions } from './registry/memory-registry.js';
+export { folderMigrations } from './migrate/folder-source.js';
+export type { Migration, MigrationSource, MigrationsInput } from './migrate/migration.js';
+export type {
+  Migrator,
+  MigrationResult,
+  MigrationProgress,
+  MigrateTenantsOptions,
+  MigrateTenantsReport,
+} from './migrate/migrator.js';

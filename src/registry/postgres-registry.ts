@@ -1,0 +1,249 @@
+/**
+ * The registry kept in PostgreSQL, in the shared schema.
+ *
+ * @module
+ */
+import type { PoolLike, Queryable } from '../db.js';
+import { sqlState, withTransaction } from '../db.js';
+import { normalizeDomain } from '../domains.js';
+import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../errors.js';
+import { isValidTenantId, quoteIdent } from '../identifiers.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
+import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
+import { DOMAINS_TABLE, TENANTS_TABLE } from './registry-migrations.js';
+import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
+
+/** Options of {@link PostgresRegistry}. */
+export interface PostgresRegistryOptions {
+  readonly pool: PoolLike;
+  /** The schema that holds the registry tables (default `public`). */
+  readonly sharedSchema?: string;
+  /** Prefix of derived schema names (default `tenant_`). */
+  readonly schemaPrefix?: string;
+  /** Creates and migrates a tenant's schema inside `create`'s transaction; without it, rows only. */
+  readonly provisioner?: Provisioner;
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  schema_name: string;
+  status: TenantStatus;
+  placement: string;
+  metadata: Record<string, unknown>;
+  migration_version: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, name, schema_name, status, placement, metadata, migration_version, created_at, updated_at';
+
+/**
+ * The PostgreSQL registry. `createTenancy({ pool })` makes one; build it yourself only to use
+ * a registry without the rest of tenantry.
+ *
+ * @example
+ * ```ts
+ * const registry = new PostgresRegistry({ pool, sharedSchema: 'public' });
+ * await registry.get('acme');
+ * ```
+ */
+export class PostgresRegistry implements TenantRegistry {
+  readonly #pool: PoolLike;
+  readonly #schemaPrefix: string;
+  readonly #provisioner: Provisioner | undefined;
+  readonly #tenants: string;
+  readonly #domains: string;
+
+  constructor(options: PostgresRegistryOptions) {
+    if (typeof options?.pool?.query !== 'function') throw new InvalidConfigError('PostgresRegistry needs a pg pool');
+    this.#pool = options.pool;
+    this.#schemaPrefix = options.schemaPrefix ?? 'tenant_';
+    this.#provisioner = options.provisioner;
+    const shared = quoteIdent(options.sharedSchema ?? 'public');
+    this.#tenants = `${shared}.${TENANTS_TABLE}`;
+    this.#domains = `${shared}.${DOMAINS_TABLE}`;
+  }
+
+  async create(input: CreateTenantInput): Promise<Tenant> {
+    const tenant = newTenant(input, this.#schemaPrefix);
+    try {
+      return await withTransaction(this.#pool, async (client) => {
+        const { rows } = await client.query<TenantRow>(
+          `INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+          [tenant.id, tenant.name, tenant.schema, tenant.status, tenant.placement, JSON.stringify(tenant.metadata)],
+        );
+        for (const [index, domain] of tenant.domains.entries()) {
+          await this.#insertDomain(client, tenant.id, domain, index === 0);
+        }
+        if (this.#provisioner === undefined) return toTenant(rows[0]!);
+        const mark = await this.#provisioner.provision(client, tenant);
+        const updated = await client.query<TenantRow>(
+          `UPDATE ${this.#tenants} SET migration_version = $2, migration_digest = $3 WHERE id = $1 RETURNING ${COLUMNS}`,
+          [tenant.id, mark.version, mark.digest],
+        );
+        return toTenant(updated.rows[0]!);
+      });
+    } catch (error) {
+      throw this.#conflict(error, tenant.id);
+    }
+  }
+
+  async get(id: string): Promise<Tenant | undefined> {
+    if (!isValidTenantId(id)) return undefined;
+    const { rows } = await this.#pool.query<TenantRow>(`SELECT ${COLUMNS} FROM ${this.#tenants} WHERE id = $1`, [id]);
+    return rows[0] === undefined ? undefined : toTenant(rows[0]);
+  }
+
+  async getByDomain(domain: string): Promise<Tenant | undefined> {
+    const name = normalizeDomain(domain);
+    const { rows } = await this.#pool.query<TenantRow>(
+      `SELECT ${COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}
+       FROM ${this.#domains} d JOIN ${this.#tenants} t ON t.id = d.tenant_id WHERE d.domain = $1`,
+      [name],
+    );
+    return rows[0] === undefined ? undefined : toTenant(rows[0]);
+  }
+
+  async list(input: ListTenantsInput = {}): Promise<TenantPage> {
+    const limit = listLimit(input);
+    const { rows } = await this.#pool.query<TenantRow>(
+      `SELECT ${COLUMNS} FROM ${this.#tenants}
+       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR id > $2 COLLATE "C")
+       ORDER BY id COLLATE "C" LIMIT $3`,
+      [input.status ?? null, input.after ?? null, limit + 1],
+    );
+    const tenants = rows.slice(0, limit).map(toTenant);
+    return { tenants, next: rows.length > limit ? tenants.at(-1)!.id : undefined };
+  }
+
+  async update(id: string, input: UpdateTenantInput): Promise<Tenant> {
+    const changes = tenantChanges(input);
+    return this.#updateRow(
+      id,
+      `name = COALESCE($2, name), placement = COALESCE($3, placement), metadata = COALESCE($4::jsonb, metadata)`,
+      [changes.name ?? null, changes.placement ?? null, changes.metadata === undefined ? null : JSON.stringify(changes.metadata)],
+    );
+  }
+
+  suspend(id: string): Promise<Tenant> {
+    return this.#updateRow(id, `status = 'suspended'`, []);
+  }
+
+  resume(id: string): Promise<Tenant> {
+    return this.#updateRow(id, `status = 'active'`, []);
+  }
+
+  async delete(id: string, options: { dropSchema?: boolean } = {}): Promise<void> {
+    if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
+    await withTransaction(this.#pool, async (client) => {
+      const { rows } = await client.query<{ schema_name: string }>(
+        `DELETE FROM ${this.#tenants} WHERE id = $1 RETURNING schema_name`,
+        [id],
+      );
+      if (rows[0] === undefined) throw new TenantNotFoundError(id);
+      if (options.dropSchema === true) await this.#requireProvisioner().dropSchema(client, rows[0].schema_name);
+    });
+  }
+
+  async addDomain(id: string, domain: string, options: { primary?: boolean } = {}): Promise<TenantDomain> {
+    const name = normalizeDomain(domain);
+    if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
+    try {
+      return await withTransaction(this.#pool, async (client) => {
+        const { rows } = await client.query(`SELECT 1 FROM ${this.#tenants} WHERE id = $1 FOR UPDATE`, [id]);
+        if (rows.length === 0) throw new TenantNotFoundError(id);
+        if (options.primary === true) {
+          await client.query(`UPDATE ${this.#domains} SET is_primary = false WHERE tenant_id = $1`, [id]);
+        }
+        return await this.#insertDomain(client, id, name, options.primary === true);
+      });
+    } catch (error) {
+      throw this.#conflict(error, id, name);
+    }
+  }
+
+  async removeDomain(domain: string): Promise<void> {
+    const name = normalizeDomain(domain);
+    const { rowCount } = await this.#pool.query(`DELETE FROM ${this.#domains} WHERE domain = $1`, [name]);
+    if (rowCount === 0) throw new TenantNotFoundError(name, 'domain');
+  }
+
+  async domains(id: string): Promise<readonly TenantDomain[]> {
+    if (!isValidTenantId(id)) return [];
+    const { rows } = await this.#pool.query<{ domain: string; tenant_id: string; is_primary: boolean }>(
+      `SELECT domain, tenant_id, is_primary FROM ${this.#domains} WHERE tenant_id = $1 ORDER BY is_primary DESC, domain`,
+      [id],
+    );
+    return rows.map((row) => Object.freeze({ domain: row.domain, tenantId: row.tenant_id, primary: row.is_primary }));
+  }
+
+  async listStale(digest: string, options: { only?: readonly string[] } = {}): Promise<readonly Tenant[]> {
+    const { rows } = await this.#pool.query<TenantRow>(
+      `SELECT ${COLUMNS} FROM ${this.#tenants}
+       WHERE migration_digest IS DISTINCT FROM $1 AND ($2::text[] IS NULL OR id = ANY($2))
+       ORDER BY id COLLATE "C"`,
+      [digest, options.only === undefined ? null : [...options.only]],
+    );
+    return rows.map(toTenant);
+  }
+
+  async recordMigration(id: string, state: { version: string | null; digest: string }): Promise<void> {
+    await this.#pool.query(
+      `UPDATE ${this.#tenants} SET migration_version = $2, migration_digest = $3, updated_at = now() WHERE id = $1`,
+      [id, state.version, state.digest],
+    );
+  }
+
+  async #updateRow(id: string, assignments: string, values: unknown[]): Promise<Tenant> {
+    if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
+    const { rows } = await this.#pool.query<TenantRow>(
+      `UPDATE ${this.#tenants} SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, ...values],
+    );
+    if (rows[0] === undefined) throw new TenantNotFoundError(id);
+    return toTenant(rows[0]);
+  }
+
+  async #insertDomain(client: Queryable, id: string, domain: string, primary: boolean): Promise<TenantDomain> {
+    await client.query(`INSERT INTO ${this.#domains} (domain, tenant_id, is_primary) VALUES ($1, $2, $3)`, [
+      domain,
+      id,
+      primary,
+    ]);
+    return Object.freeze({ domain, tenantId: id, primary });
+  }
+
+  #requireProvisioner(): Provisioner {
+    if (this.#provisioner === undefined) {
+      throw new InvalidConfigError('dropSchema needs a registry created by createTenancy({ pool })');
+    }
+    return this.#provisioner;
+  }
+
+  #conflict(error: unknown, id: string, domain?: string): unknown {
+    if (sqlState(error) !== '23505') return error;
+    const constraint = (error as { constraint?: string }).constraint ?? '';
+    if (constraint.startsWith(DOMAINS_TABLE) && !constraint.includes('one_primary')) {
+      return new TenantExistsError(id, `domain ${domain ?? 'given'} is taken`, { cause: error });
+    }
+    if (constraint.includes('schema_name')) return new TenantExistsError(id, 'its schema name is taken', { cause: error });
+    return new TenantExistsError(id, undefined, { cause: error });
+  }
+}
+
+function toTenant(row: TenantRow): Tenant {
+  return freezeTenant({
+    id: row.id,
+    name: row.name,
+    schema: row.schema_name,
+    status: row.status,
+    placement: row.placement,
+    metadata: row.metadata,
+    migrationVersion: row.migration_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * The registry's own tables, applied by `tenancy.migrate.shared()` before the app's shared migrations.
+ *
+ * @module
+ */
+import { quoteIdent } from '../identifiers.js';
+import type { Migration } from '../migrate/migration.js';
+import { checksumOf } from '../migrate/migration.js';
+
+/** The registry's table names, in the shared schema. */
+export const TENANTS_TABLE = 'tenantry_tenants';
+export const DOMAINS_TABLE = 'tenantry_domains';
+
+function sqlMigration(name: string, build: (schema: string) => string): (schema: string) => Migration {
+  return (schema) => {
+    const text = build(quoteIdent(schema));
+    return { name, checksum: checksumOf(build('$schema')), up: (client) => client.query(text) };
+  };
+}
+
+const createRegistry = sqlMigration(
+  'tenantry:0001_registry',
+  (s) => `
+CREATE TABLE ${s}.${TENANTS_TABLE} (
+  id text PRIMARY KEY CHECK (id ~ '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'),
+  name text NOT NULL,
+  schema_name text NOT NULL UNIQUE,
+  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+  placement text NOT NULL DEFAULT 'default',
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  migration_version text,
+  migration_digest text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ${TENANTS_TABLE}_status_id ON ${s}.${TENANTS_TABLE} (status, id);
+CREATE INDEX ${TENANTS_TABLE}_digest ON ${s}.${TENANTS_TABLE} (migration_digest);
+CREATE TABLE ${s}.${DOMAINS_TABLE} (
+  domain text PRIMARY KEY,
+  tenant_id text NOT NULL REFERENCES ${s}.${TENANTS_TABLE} (id) ON DELETE CASCADE,
+  is_primary boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ${DOMAINS_TABLE}_tenant ON ${s}.${DOMAINS_TABLE} (tenant_id);
+CREATE UNIQUE INDEX ${DOMAINS_TABLE}_one_primary ON ${s}.${DOMAINS_TABLE} (tenant_id) WHERE is_primary;
+`,
+);
+
+/**
+ * The registry migrations for a shared schema, in order.
+ *
+ * @example
+ * ```ts
+ * registryMigrations('public'); // [{ name: 'tenantry:0001_registry', … }]
+ * ```
+ */
+export function registryMigrations(schema: string): readonly Migration[] {
+  return [createRegistry(schema)];
+}

