@@ -3,6 +3,7 @@ import { defineConfig } from 'tsup';
 /** One entry per public subpath; scripts/check-exports.mjs keeps this list and package.json `exports` in step. */
 export const entries = {
   index: 'src/index.ts',
+  'pg/index': 'src/pg/index.ts',
   'testing/index': 'src/testing/index.ts',
 };
 

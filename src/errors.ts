@@ -17,6 +17,7 @@ export type TenancyErrorCode =
   | 'TENANTRY_TENANT_EXISTS'
   | 'TENANTRY_TENANT_SUSPENDED'
   | 'TENANTRY_NO_TENANT'
+  | 'TENANTRY_TENANT_MISMATCH'
   | 'TENANTRY_MIGRATION_FAILED'
   | 'TENANTRY_MIGRATION_CHECKSUM';
 
@@ -213,6 +214,27 @@ export class NoTenantError extends TenancyError {
 }
 
 /**
+ * A pooled client checked out for one tenant was used while another tenant (or the shared
+ * scope) is active. tenantry refuses rather than read across tenants. HTTP 500.
+ *
+ * @example
+ * ```ts
+ * const client = await tenancy.run('acme', () => db.connect());
+ * await tenancy.run('globex', () => client.query('select 1')); // rejects with TenantMismatchError
+ * ```
+ */
+export class TenantMismatchError extends TenancyError {
+  override name = 'TenantMismatchError';
+  constructor(checkedOutFor: string, activeNow: string) {
+    super(
+      'TENANTRY_TENANT_MISMATCH',
+      500,
+      `This client was checked out for ${checkedOutFor} and is used while ${activeNow} is active; check out a client in each tenant's own run`,
+    );
+  }
+}
+
+/**
  * A migration failed on a schema. Carries the tenant (undefined for shared migrations),
  * the migration's name and the database error as `cause`.
  *
@@ -263,10 +285,26 @@ export class MigrationChecksumError extends TenancyError {
   }
 }
 
-/** Shows a received value in an error message, shortened so a huge input cannot flood logs. */
+/**
+ * Shows a received value in an error message, shortened so a huge input cannot flood logs.
+ * It never throws, also for values that cannot be turned into a string (`Object.create(null)`,
+ * a throwing `toString`), so validation always ends in the typed error.
+ */
 export function describe(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : `(${typeof value}) ${String(value)}`;
+  const text = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : `(${typeof value}) ${show(value)}`;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function show(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return '[unprintable]';
+    }
+  }
 }
 
 function messageOf(error: unknown): string {

@@ -26,6 +26,7 @@ export {
   TenantExistsError,
   TenantSuspendedError,
   NoTenantError,
+  TenantMismatchError,
   MigrationFailedError,
   MigrationChecksumError,
 } from './errors.js';

@@ -1,0 +1,16 @@
+/**
+ * `tenantry/pg`: a pg.Pool wrapper that scopes every query to the active tenant.
+ *
+ * @example
+ * ```ts
+ * import { tenantPool } from 'tenantry/pg';
+ * const db = tenantPool(tenancy, pool);
+ * await tenancy.run('acme', () => db.query('select * from products'));
+ * ```
+ *
+ * @module
+ */
+export { tenantPool, TenantPool } from './tenant-pool.js';
+export type { TenantPoolOptions } from './tenant-pool.js';
+export type { QueryInput } from './tenant-client.js';
+export { TenantClient } from './tenant-client.js';

@@ -1,0 +1,187 @@
+/**
+ * A pg submittable that sends the search_path change in the same protocol exchange as the
+ * query it wraps: one write, one Sync, one ReadyForQuery, so scoping adds no round trip.
+ *
+ * @module
+ */
+import type { ConnectionState } from './connection-state.js';
+
+/** The pg Connection methods a submittable writes with. */
+interface Connection {
+  stream: { cork?: () => void; uncork?: () => void; destroy?: (error?: Error) => void };
+  parsedStatements: Record<string, string>;
+  parse(config: { text: string; name?: string; types?: unknown[] }): void;
+  bind(config: { portal?: string; statement?: string; values?: unknown[]; valueMapper?: unknown }): void;
+  execute(config: { portal?: string; rows?: number }): void;
+  query(text: string): void;
+  sync(): void;
+  submittedNamedStatements: Record<string, string>;
+}
+
+/** The submittable interface pg's Client drives (pg.Query, pg-cursor, pg-query-stream). */
+export interface Submittable {
+  submit(connection: unknown): Error | null | undefined | void;
+  callback?: ((error: Error | null, result?: unknown) => void) | undefined;
+  text?: string;
+  name?: string;
+  values?: unknown[];
+  rows?: number;
+  queryMode?: string;
+  binary?: boolean | undefined;
+  _result?: unknown;
+  handleError?(error: Error, connection: unknown): void;
+  handleReadyForQuery?(connection: unknown): void;
+  [handler: string]: unknown;
+}
+
+/** How the scope is set: for the session (`SET`), or for the current transaction only (`SET LOCAL`). */
+export type ScopeLifetime = 'session' | 'transaction';
+
+const SET_CONFIG = 'SELECT pg_catalog.set_config($1, $2, $3)';
+const PREFIX_MESSAGES = new Set(['handleRowDescription', 'handleDataRow', 'handleCommandComplete', 'handleEmptyQuery']);
+
+/** Statements PostgreSQL refuses inside a transaction block: they cannot share an implicit one with a SET. */
+const NEEDS_OWN_TRANSACTION =
+  /^\s*(vacuum\b|create\s+database\b|drop\s+database\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+system\b|reindex\b.*\bconcurrently\b|create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|alter\s+database\b.*\bset\s+tablespace\b|cluster\b(?!.*\busing\b))/is;
+
+/** Whether `text` is a statement that cannot be pipelined with a SET under one Sync. */
+export function needsOwnTransaction(text: string | undefined): boolean {
+  return text !== undefined && NEEDS_OWN_TRANSACTION.test(text);
+}
+
+/** The checks pg.Query#submit makes before writing anything, made before we write our statement. */
+function invalidQuery(query: Submittable, connection: Connection): Error | undefined {
+  if (typeof query.text !== 'string' && typeof query.name !== 'string') {
+    return new Error('A query must have either text or a name. Supplying neither is unsupported.');
+  }
+  const previous = query.name === undefined ? undefined : (connection.parsedStatements[query.name] ?? connection.submittedNamedStatements[query.name]);
+  if (query.text && previous && query.text !== previous) {
+    return new Error(`Prepared statements must be unique - '${query.name}' was used for a different statement`);
+  }
+  if (query.values && !Array.isArray(query.values)) return new Error('Query values must be an array');
+  return undefined;
+}
+
+/** Whether a pg.Query goes over the extended protocol (values, a name, or row batches). */
+function usesExtendedProtocol(query: Submittable): boolean {
+  return (
+    query.queryMode === 'extended' ||
+    query.name !== undefined ||
+    query.rows !== undefined ||
+    (Array.isArray(query.values) && query.values.length > 0)
+  );
+}
+
+/**
+ * Wraps a submittable so that, when the connection does not already have `searchPath`, the
+ * change is written ahead of the query in the same exchange. The wrapper swallows the
+ * messages of its own statement and hands every other message to the wrapped query.
+ *
+ * - Simple-protocol queries (no values) become one Query message `SET …; <text>`.
+ * - Extended-protocol queries and cursors get Parse/Bind/Execute of `set_config($1, $2, $3)`
+ *   ahead of their own messages, in one corked write, under their Sync.
+ */
+export class ScopedQuery {
+  readonly #inner: Submittable;
+  readonly #state: ConnectionState;
+  readonly #searchPath: string;
+  readonly #lifetime: ScopeLifetime;
+  readonly #isPgQuery: boolean;
+  #swallowing = false;
+
+  constructor(inner: Submittable, state: ConnectionState, searchPath: string, lifetime: ScopeLifetime, isPgQuery: boolean) {
+    this.#inner = inner;
+    this.#state = state;
+    this.#searchPath = searchPath;
+    this.#lifetime = lifetime;
+    this.#isPgQuery = isPgQuery;
+    for (const handler of HANDLERS) {
+      (this as Record<string, unknown>)[handler] = (...args: unknown[]) => this.#deliver(handler, args);
+    }
+  }
+
+  get callback(): Submittable['callback'] {
+    return this.#inner.callback;
+  }
+  set callback(callback: Submittable['callback']) {
+    this.#inner.callback = callback;
+  }
+  get binary(): boolean | undefined {
+    return this.#inner.binary;
+  }
+  set binary(binary: boolean | undefined) {
+    this.#inner.binary = binary;
+  }
+  get _result(): unknown {
+    return this.#inner._result;
+  }
+  get text(): string | undefined {
+    return this.#inner.text;
+  }
+  /** Hidden while our own statement is answered, so pg does not record the wrong statement as parsed. */
+  get name(): string | undefined {
+    return this.#swallowing ? undefined : this.#inner.name;
+  }
+
+  submit(connection: Connection): Error | null | undefined | void {
+    const state = this.#state;
+    const wanted = this.#searchPath;
+    const local = this.#lifetime === 'transaction';
+    const mustSet = local ? !(state.status === 'T' && state.known === wanted) : state.known !== wanted;
+    if (!mustSet || state.status === 'E') {
+      state.begin(undefined, this.#inner.text);
+      return this.#inner.submit(connection);
+    }
+    const invalid = this.#isPgQuery ? invalidQuery(this.#inner, connection) : undefined;
+    if (invalid !== undefined) return invalid;
+    state.begin(wanted, this.#inner.text);
+    this.#swallowing = true;
+    if (this.#isPgQuery && !usesExtendedProtocol(this.#inner)) {
+      const set = `${local ? 'SET LOCAL' : 'SET'} search_path TO ${wanted}`;
+      connection.query(`${set};${this.#inner.text ?? ''}`);
+      return null;
+    }
+    connection.stream.cork?.();
+    try {
+      connection.parse({ text: SET_CONFIG });
+      connection.bind({ values: ['search_path', wanted, local ? 'true' : 'false'] });
+      connection.execute({});
+      const error = this.#inner.submit(connection);
+      if (error) {
+        // Our statement is written without its Sync: the connection cannot be trusted again.
+        state.reset();
+        connection.stream.destroy?.(error);
+      }
+      return error;
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  #deliver(handler: string, args: unknown[]): unknown {
+    if (this.#swallowing && PREFIX_MESSAGES.has(handler)) {
+      if (handler === 'handleCommandComplete') this.#swallowing = false;
+      return undefined;
+    }
+    if (handler === 'handleError') {
+      this.#swallowing = false;
+      const connection = args[1] as Connection | undefined;
+      const name = this.#inner.name;
+      if (name !== undefined && connection?.submittedNamedStatements) delete connection.submittedNamedStatements[name];
+    }
+    const method = this.#inner[handler];
+    return typeof method === 'function' ? (method as (...a: unknown[]) => unknown).apply(this.#inner, args) : undefined;
+  }
+}
+
+const HANDLERS = [
+  'handleRowDescription',
+  'handleDataRow',
+  'handleCommandComplete',
+  'handleEmptyQuery',
+  'handlePortalSuspended',
+  'handleError',
+  'handleReadyForQuery',
+  'handleCopyInResponse',
+  'handleCopyData',
+] as const;

@@ -1,0 +1,184 @@
+/**
+ * A pooled pg client bound to the scope (tenant or shared) that was active when it was checked out.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { TenantScope } from '../context.js';
+import { InvalidConfigError, NoTenantError, TenantMismatchError } from '../errors.js';
+import type { Tenancy } from '../tenancy.js';
+import type { ConnectionState, RawClient } from './connection-state.js';
+import { connectionState } from './connection-state.js';
+import type { ScopeLifetime, Submittable } from './scoped-query.js';
+import { needsOwnTransaction, ScopedQuery } from './scoped-query.js';
+import { describeScope, sameScope, searchPathOf } from './search-path.js';
+
+/** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
+export type QueryInput = string | pg.QueryConfig | pg.QueryArrayConfig;
+
+type Callback = (error: Error | null, result?: pg.QueryResult) => void;
+
+/**
+ * A client from `tenantPool(...).connect()`. Every query runs in the scope active at checkout;
+ * using the client while another tenant is active throws `TenantMismatchError`, and with no
+ * tenant active `NoTenantError`. Release it with `release()`; a client released inside an
+ * open transaction, or with an error, is destroyed rather than reused.
+ *
+ * @example
+ * ```ts
+ * await tenancy.run('acme', async () => {
+ *   const client = await db.connect();
+ *   try {
+ *     await client.query('BEGIN');
+ *     await client.query('update products set stock = stock - 1 where id = $1', [7]);
+ *     await client.query('COMMIT');
+ *   } finally {
+ *     client.release();
+ *   }
+ * });
+ * ```
+ */
+export class TenantClient extends EventEmitter {
+  /** The scope this client serves. */
+  readonly scope: TenantScope;
+  readonly #raw: RawClient & pg.PoolClient;
+  readonly #tenancy: Tenancy;
+  readonly #state: ConnectionState;
+  readonly #searchPath: string;
+  readonly #lifetime: ScopeLifetime;
+  readonly #onError: (error: Error) => void;
+  #broken: Error | undefined;
+  #released = false;
+
+  /** @internal Made by tenantPool. */
+  constructor(raw: pg.PoolClient, tenancy: Tenancy, scope: TenantScope, lifetime: ScopeLifetime) {
+    super();
+    this.#raw = raw as RawClient & pg.PoolClient;
+    this.#tenancy = tenancy;
+    this.scope = scope;
+    this.#lifetime = lifetime;
+    this.#state = connectionState(this.#raw);
+    this.#searchPath = searchPathOf(scope, tenancy.sharedSchema);
+    this.#onError = (error) => {
+      this.#broken = error;
+      this.#state.reset();
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    };
+    this.#raw.on('error', this.#onError);
+  }
+
+  /** The server process id of the connection (for `pg_cancel_backend`, diagnostics). */
+  get processID(): number | undefined {
+    return (this.#raw as unknown as { processID?: number }).processID;
+  }
+
+  /**
+   * Runs a query in this client's scope: the same forms as pg's `client.query` (text and
+   * values, a config object, a submittable such as pg-cursor, promise or callback).
+   */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: QueryInput, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query(config: QueryInput, callback: Callback): void;
+  query(config: QueryInput, values: unknown[] | undefined, callback: Callback): void;
+  query<T extends Submittable>(submittable: T, callback?: Callback): T;
+  query(config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (typeof values === 'function') {
+      callback = values;
+      values = undefined;
+    }
+    const cb = callback as Callback | undefined;
+    const refusal = this.#refusal();
+    if (refusal !== undefined) {
+      if (cb) {
+        process.nextTick(cb, refusal);
+        return undefined;
+      }
+      if (isSubmittable(config)) throw refusal;
+      return Promise.reject(refusal);
+    }
+    if (config === null || config === undefined) throw new TypeError('Client was passed a null or undefined query');
+
+    if (isSubmittable(config)) {
+      if (cb && !config.callback) config.callback = cb as Submittable['callback'];
+      this.#raw.query(this.#wrap(config, config instanceof pg.Query));
+      return config;
+    }
+
+    const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
+    if (needsOwnTransaction(inner.text)) return this.#ownTransaction(inner, cb);
+    return this.#submit(inner, cb);
+  }
+
+  /**
+   * Returns the client to the pool. A client with a broken connection, one released inside a
+   * transaction or with a query in flight, or one released with an error, is destroyed.
+   */
+  release(error?: Error | boolean): void {
+    if (this.#released) throw new Error('Release called on client which has already been released to the pool.');
+    this.#released = true;
+    this.#raw.removeListener('error', this.#onError);
+    const unsafe = this.#broken ?? (this.#state.status !== 'I' || this.#state.busy ? true : undefined);
+    this.#raw.release(error ?? unsafe);
+  }
+
+  /** Whether `release()` was called. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Quotes an identifier as pg's client does. */
+  escapeIdentifier(text: string): string {
+    return this.#raw.escapeIdentifier(text);
+  }
+
+  /** Quotes a literal as pg's client does. */
+  escapeLiteral(text: string): string {
+    return this.#raw.escapeLiteral(text);
+  }
+
+  #refusal(): Error | undefined {
+    if (this.#released) return new Error('Client was released to the pool and cannot run queries');
+    const active = this.#tenancy.scope();
+    if (active === undefined) return new NoTenantError('A query on a tenant client');
+    if (!sameScope(active, this.scope)) return new TenantMismatchError(describeScope(this.scope), describeScope(active));
+    return undefined;
+  }
+
+  #wrap(inner: Submittable, isPgQuery: boolean): ScopedQuery {
+    return new ScopedQuery(inner, this.#state, this.#searchPath, this.#lifetime, isPgQuery);
+  }
+
+  #submit(inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
+    if (cb) {
+      inner.callback = cb as Submittable['callback'];
+      this.#raw.query(this.#wrap(inner, true));
+      return undefined;
+    }
+    return new Promise((resolve, reject) => {
+      inner.callback = (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult));
+      this.#raw.query(this.#wrap(inner, true));
+    });
+  }
+
+  /** VACUUM, CREATE INDEX CONCURRENTLY…: set the scope in its own exchange first, then run the statement alone. */
+  #ownTransaction(inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
+    const run = async (): Promise<pg.QueryResult> => {
+      if (this.#lifetime === 'transaction') {
+        throw new InvalidConfigError(
+          `${inner.text?.trim().split(/\s+/, 3).join(' ')} cannot run inside a transaction, so transaction-pooler mode cannot scope it; schema-qualify it and run it in tenancy.runShared()`,
+        );
+      }
+      if (this.#state.known !== this.#searchPath) {
+        await this.#submit(new pg.Query('') as unknown as Submittable, undefined);
+      }
+      return (await this.#submit(inner, undefined))!;
+    };
+    if (!cb) return run();
+    run().then((result) => cb(null, result), (error: Error) => cb(error));
+    return undefined;
+  }
+}
+
+function isSubmittable(value: unknown): value is Submittable {
+  return typeof (value as { submit?: unknown } | null)?.submit === 'function';
+}

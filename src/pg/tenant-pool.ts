@@ -1,0 +1,229 @@
+/**
+ * `tenantPool()`: a pg.Pool wrapper that scopes every query to the active tenant.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type pg from 'pg';
+import type { TenantScope } from '../context.js';
+import { sqlState } from '../db.js';
+import { InvalidConfigError, NoTenantError } from '../errors.js';
+import type { Tenancy } from '../tenancy.js';
+import type { ScopeLifetime, Submittable } from './scoped-query.js';
+import type { QueryInput } from './tenant-client.js';
+import { TenantClient } from './tenant-client.js';
+
+/**
+ * Options of {@link tenantPool}.
+ *
+ * @example
+ * ```ts
+ * tenantPool(tenancy, pool, { mode: 'transaction' }); // behind PgBouncer in transaction mode
+ * ```
+ */
+export interface TenantPoolOptions {
+  /**
+   * `'session'` (default): the connection's search_path is set for the session, and left as it
+   * is when the next query wants the same tenant. `'transaction'`: for PgBouncer in transaction
+   * mode; the scope is set with `set_config(…, true)` / `SET LOCAL` in every transaction, so no
+   * session state is left behind on a server connection another client may get next.
+   */
+  readonly mode?: 'session' | 'transaction';
+}
+
+type Callback = (error: Error | null, result?: pg.QueryResult) => void;
+
+const POOL_EVENTS = ['connect', 'acquire', 'release', 'remove', 'error'] as const;
+
+/**
+ * A pg.Pool-compatible pool whose every query runs in the active tenant's schema. Made by
+ * {@link tenantPool}.
+ *
+ * @example
+ * ```ts
+ * const db = tenantPool(tenancy, pool);
+ * await tenancy.run('acme', () => db.query('select * from products'));
+ * ```
+ */
+export class TenantPool extends EventEmitter {
+  readonly #tenancy: Tenancy;
+  readonly #pool: pg.Pool;
+  readonly #lifetime: ScopeLifetime;
+
+  /** @internal Use {@link tenantPool}. */
+  constructor(tenancy: Tenancy, pool: pg.Pool, options: TenantPoolOptions = {}) {
+    super();
+    if (typeof tenancy?.scope !== 'function' || typeof tenancy.run !== 'function') {
+      throw new InvalidConfigError(`tenantPool expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
+    }
+    if (typeof pool?.connect !== 'function' || typeof pool.query !== 'function') {
+      throw new InvalidConfigError(`tenantPool expects a pg.Pool, instead got a '${typeof pool}'`);
+    }
+    const mode = options.mode ?? 'session';
+    if (mode !== 'session' && mode !== 'transaction') {
+      throw new InvalidConfigError(`tenantPool mode must be 'session' or 'transaction', got ${JSON.stringify(mode)}`);
+    }
+    this.#tenancy = tenancy;
+    this.#pool = pool;
+    this.#lifetime = mode;
+    for (const event of POOL_EVENTS) {
+      pool.on(event, (...args: unknown[]) => {
+        if (event !== 'error' || this.listenerCount('error') > 0) this.emit(event, ...args);
+      });
+    }
+  }
+
+  /** The wrapped pool's options. */
+  get options(): pg.PoolConfig {
+    return (this.#pool as unknown as { options: pg.PoolConfig }).options;
+  }
+  get totalCount(): number {
+    return this.#pool.totalCount;
+  }
+  get idleCount(): number {
+    return this.#pool.idleCount;
+  }
+  get waitingCount(): number {
+    return this.#pool.waitingCount;
+  }
+  get expiredCount(): number {
+    return (this.#pool as unknown as { expiredCount?: number }).expiredCount ?? 0;
+  }
+  get ending(): boolean {
+    return this.#pool.ending;
+  }
+  get ended(): boolean {
+    return this.#pool.ended;
+  }
+
+  /**
+   * Runs one query in the active scope on a pooled connection. With no tenant (and no
+   * `tenancy.runShared`) it rejects with `NoTenantError` before any I/O.
+   */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: QueryInput, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query(config: QueryInput, callback: Callback): void;
+  query(config: QueryInput, values: unknown[] | undefined, callback: Callback): void;
+  query(config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (typeof values === 'function') {
+      callback = values;
+      values = undefined;
+    }
+    const run = async (): Promise<pg.QueryResult> => {
+      const client = await this.connect();
+      try {
+        const result = await client.query(config as pg.QueryConfig, values as unknown[] | undefined);
+        client.release();
+        return result;
+      } catch (error) {
+        if (!client.released) client.release(sqlState(error) === undefined ? (error as Error) : undefined);
+        throw error;
+      }
+    };
+    if (typeof (config as Submittable | null)?.submit === 'function') {
+      throw new TypeError('tenantPool.query does not take a submittable (pg-cursor, pg-query-stream): check out a client with connect()');
+    }
+    if (typeof callback === 'function') {
+      run().then((result) => (callback as Callback)(null, result), (error: Error) => (callback as Callback)(error));
+      return undefined;
+    }
+    return run();
+  }
+
+  /**
+   * Checks out a client bound to the active scope. With no tenant it rejects with
+   * `NoTenantError` before taking a connection.
+   */
+  connect(): Promise<TenantClient>;
+  connect(callback: (error: Error | undefined, client?: TenantClient, done?: (error?: Error | boolean) => void) => void): void;
+  connect(callback?: (error: Error | undefined, client?: TenantClient, done?: (error?: Error | boolean) => void) => void): unknown {
+    const checkout = async (): Promise<TenantClient> => {
+      const scope = this.#activeScope();
+      const raw = await this.#pool.connect();
+      try {
+        return new TenantClient(raw, this.#tenancy, scope, this.#lifetime);
+      } catch (error) {
+        raw.release(error as Error);
+        throw error;
+      }
+    };
+    if (callback) {
+      checkout().then(
+        (client) => callback(undefined, client, (error) => client.release(error)),
+        (error: Error) => callback(error),
+      );
+      return undefined;
+    }
+    return checkout();
+  }
+
+  /**
+   * Runs `fn` in a transaction on a client of the active scope: BEGIN (with the scope, in the
+   * same round trip), COMMIT when `fn` resolves, ROLLBACK when it throws; a failed
+   * transaction's client is destroyed rather than reused.
+   *
+   * @example
+   * ```ts
+   * await tenancy.run('acme', () =>
+   *   db.transaction(async (client) => {
+   *     await client.query('insert into stock_movements (product_id, kind, quantity) values ($1, $2, $3)', [7, 'out', 2]);
+   *   }),
+   * );
+   * ```
+   */
+  async transaction<R>(fn: (client: TenantClient) => Promise<R>): Promise<R> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (!client.released) client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+  }
+
+  /** Ends the wrapped pool. */
+  end(): Promise<void>;
+  end(callback: () => void): void;
+  end(callback?: () => void): unknown {
+    if (callback) {
+      this.#pool.end().then(callback, callback);
+      return undefined;
+    }
+    return this.#pool.end();
+  }
+
+  #activeScope(): TenantScope {
+    const scope = this.#tenancy.scope();
+    if (scope === undefined) throw new NoTenantError('A query through tenantPool');
+    return scope;
+  }
+}
+
+/**
+ * Wraps a pg.Pool so every query runs in the active tenant's schema. Stands wherever a
+ * pg.Pool is accepted (Kysely's PostgresDialect, drizzle-orm/node-postgres, your own code).
+ *
+ * - The scope travels in the same round trip as the query, or not at all when the
+ *   connection already has it.
+ * - No tenant in context: `NoTenantError`, before any I/O. Shared work is explicit:
+ *   `tenancy.runShared(() => db.query(…))`.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { createTenancy } from 'tenantry';
+ * import { tenantPool } from 'tenantry/pg';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const tenancy = createTenancy({ pool });
+ * const db = tenantPool(tenancy, pool);
+ * await tenancy.run('acme', () => db.query('select * from products where id = $1', [7]));
+ * ```
+ */
+export function tenantPool(tenancy: Tenancy, pool: pg.Pool, options?: TenantPoolOptions): TenantPool {
+  return new TenantPool(tenancy, pool, options);
+}
