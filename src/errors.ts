@@ -16,6 +16,8 @@ export type TenancyErrorCode =
   | 'TENANTRY_TENANT_NOT_FOUND'
   | 'TENANTRY_TENANT_EXISTS'
   | 'TENANTRY_TENANT_SUSPENDED'
+  | 'TENANTRY_TENANT_FORBIDDEN'
+  | 'TENANTRY_TENANT_REQUIRED'
   | 'TENANTRY_NO_TENANT'
   | 'TENANTRY_TENANT_MISMATCH'
   | 'TENANTRY_MIGRATION_FAILED'
@@ -73,7 +75,7 @@ export function isTenancyError(value: unknown): value is TenancyError {
  *
  * @example
  * ```ts
- * assertTenantId('Acme!'); // throws InvalidTenantIdError: … "Acme!": only a-z, 0-9 and "-" are allowed
+ * assertTenantId('Acme!'); // throws InvalidTenantIdError: Invalid tenant id "Acme!": only lower-case letters a-z, digits 0-9 and "-" are allowed
  * ```
  */
 export class InvalidTenantIdError extends TenancyError {
@@ -125,7 +127,7 @@ export class InvalidDomainError extends TenancyError {
  *
  * @example
  * ```ts
- * createTenancy({}); // throws InvalidConfigError: createTenancy needs `pool` or `registry`
+ * createTenancy({ registry: 'postgres' }); // throws InvalidConfigError: registry: 'postgres' needs createTenancy({ pool })
  * ```
  */
 export class InvalidConfigError extends TenancyError {
@@ -190,6 +192,38 @@ export class TenantSuspendedError extends TenancyError {
   constructor(tenantId: string) {
     super('TENANTRY_TENANT_SUSPENDED', 403, `Tenant ${describe(tenantId)} is suspended`);
     this.tenantId = tenantId;
+  }
+}
+
+/**
+ * The request named a tenant it may not use (an adapter's `authorize` hook said no). HTTP 403.
+ *
+ * @example
+ * ```ts
+ * app.use(tenancyMiddleware(tenancy, { authorize: (req, tenant) => req.user?.tenantId === tenant.id }));
+ * ```
+ */
+export class TenantForbiddenError extends TenancyError {
+  override name = 'TenantForbiddenError';
+  readonly tenantId: string;
+  constructor(tenantId: string) {
+    super('TENANTRY_TENANT_FORBIDDEN', 403, `This request may not use tenant ${describe(tenantId)}`);
+    this.tenantId = tenantId;
+  }
+}
+
+/**
+ * A request that needs a tenant named none (no subdomain, path prefix or header matched). HTTP 404.
+ *
+ * @example
+ * ```ts
+ * app.use(tenancyMiddleware(tenancy)); // GET http://example.com/products → 404 TENANTRY_TENANT_REQUIRED
+ * ```
+ */
+export class TenantRequiredError extends TenancyError {
+  override name = 'TenantRequiredError';
+  constructor() {
+    super('TENANTRY_TENANT_REQUIRED', 404, 'This request names no tenant: use the tenant\'s own host, path prefix or header');
   }
 }
 

@@ -91,9 +91,11 @@ export function assertSchemaName(name: unknown): asserts name is string {
 
 /**
  * Derives the default schema name of a tenant: `prefix` + the id with `-` turned into `_`.
- * Ids never contain `_`, so two ids never map to the same name; a name that would pass
- * 63 bytes is cut and ends with a hash of the whole id, and the registry's unique index
- * turns any remaining collision into an error at create time, never a shared schema.
+ * Ids never contain `_`, so two ids never map to the same name; a name that would reach
+ * 63 bytes is cut and ends with a hash of the whole id. Cut names are always exactly 63 bytes
+ * and uncut ones at most 62, so no id can be chosen to take another id's cut name; the
+ * registry's unique index turns any remaining (hash) collision into an error at create time,
+ * never a shared schema.
  *
  * @example
  * ```ts
@@ -104,7 +106,7 @@ export function assertSchemaName(name: unknown): asserts name is string {
 export function defaultSchemaName(id: string, prefix = 'tenant_'): string {
   assertTenantId(id);
   const name = prefix + id.replaceAll('-', '_');
-  if (Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES) return name;
+  if (Buffer.byteLength(name) < MAX_IDENTIFIER_BYTES) return name;
   const hash = createHash('sha256').update(id).digest('hex').slice(0, 10);
   return `${name.slice(0, MAX_IDENTIFIER_BYTES - hash.length - 1)}_${hash}`;
 }

@@ -27,6 +27,8 @@ export {
   TenantSuspendedError,
   NoTenantError,
   TenantMismatchError,
+  TenantForbiddenError,
+  TenantRequiredError,
   MigrationFailedError,
   MigrationChecksumError,
 } from './errors.js';
@@ -61,3 +63,23 @@ export type {
   MigrateTenantsOptions,
   MigrateTenantsReport,
 } from './migrate/migrator.js';
+export type { RequestTenant } from './tenancy.js';
+export type { TenantCacheOptions } from './registry/tenant-cache.js';
+export { parseHost } from './hosts.js';
+export type { ParsedHost } from './hosts.js';
+export {
+  subdomainResolver,
+  domainResolver,
+  pathResolver,
+  headerResolver,
+  chainResolvers,
+} from './resolvers/index.js';
+export type {
+  TenantRequest,
+  TenantMatch,
+  TenantResolver,
+  ResolverContext,
+  SubdomainResolverOptions,
+  PathResolverOptions,
+  HeaderResolverOptions,
+} from './resolvers/index.js';

@@ -7,7 +7,8 @@ import type { TenantScope } from './context.js';
 import { TenantContext } from './context.js';
 import type { PoolLike } from './db.js';
 import { InvalidConfigError, TenantNotFoundError, TenantSuspendedError } from './errors.js';
-import { assertSchemaName, assertTenantId } from './identifiers.js';
+import { normalizeDomain } from './domains.js';
+import { assertSchemaName, assertTenantId, isValidTenantId } from './identifiers.js';
 import { toMigrationSource } from './migrate/folder-source.js';
 import type { MigrationsInput } from './migrate/migration.js';
 import type { Migrator } from './migrate/migrator.js';
@@ -16,7 +17,11 @@ import { createProvisioner } from './provision/provisioner.js';
 import { MemoryRegistry } from './registry/memory-registry.js';
 import { PostgresRegistry } from './registry/postgres-registry.js';
 import type { CreateTenantInput, TenantRegistry } from './registry/registry.js';
-import { registryMigrations } from './registry/registry-migrations.js';
+import type { ChangeListener } from './registry/change-channel.js';
+import { listenForChanges } from './registry/change-channel.js';
+import type { TenantCacheOptions } from './registry/tenant-cache.js';
+import { TenantCache } from './registry/tenant-cache.js';
+import type { TenantRequest, TenantResolver } from './resolvers/resolver.js';
 import type { Tenant } from './types.js';
 
 /**
@@ -46,6 +51,24 @@ export interface TenancyOptions {
   readonly tenants?: readonly CreateTenantInput[];
   /** Folders (or lists, or sources) of shared and tenant migrations. */
   readonly migrations?: { readonly shared?: MigrationsInput; readonly tenant?: MigrationsInput };
+  /** How requests name their tenant (used by the HTTP adapters and `tenancy.resolveRequest`). */
+  readonly resolver?: TenantResolver;
+  /** The registry lookup cache, or `false` to look every tenant up in the registry. */
+  readonly cache?: TenantCacheOptions | false;
+}
+
+/**
+ * What {@link Tenancy.resolveRequest} found: the tenant, and for a path prefix the path the app should route.
+ *
+ * @example
+ * ```ts
+ * const found = await tenancy.resolveRequest({ host: 'acme.example.com', path: '/', method: 'GET', headers: {} });
+ * found?.tenant.id; // 'acme'
+ * ```
+ */
+export interface RequestTenant {
+  readonly tenant: Tenant;
+  readonly path?: string;
 }
 
 /**
@@ -79,6 +102,18 @@ export interface Tenancy {
   scope(): TenantScope | undefined;
   /** Binds a callback to the scope active now, for callbacks that run after the request moved on. */
   bind<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** Looks a tenant up by id through the cache; `undefined` when unknown (or the id is invalid). */
+  lookup(id: string): Promise<Tenant | undefined>;
+  /** Looks a tenant up by one of its domains through the cache. */
+  lookupDomain(domain: string): Promise<Tenant | undefined>;
+  /**
+   * Finds the tenant a request names with the configured (or given) resolver: `null` when no
+   * resolver matched; `TenantNotFoundError` when one matched an unknown tenant; bad input throws
+   * its typed error (400). The tenant's status is not checked: suspended tenants are returned.
+   */
+  resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null>;
+  /** Stops listening for registry changes of other processes. Call before `pool.end()` when you stop. */
+  close(): Promise<void>;
 }
 
 /**
@@ -104,17 +139,38 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const tenantMigrations = toMigrationSource(options.migrations?.tenant);
   const provisioner = pool === undefined ? undefined : createProvisioner({ pool, sharedSchema, tenantMigrations });
-  const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner);
+  const cache = options.cache === false ? undefined : new TenantCache(options.cache);
+  const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
+  const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, onChange);
   const context = new TenantContext();
+  let listener: ChangeListener | undefined;
+  const listenForOthers = (): void => {
+    if (listener !== undefined || cache === undefined || pool === undefined) return;
+    if (options.cache !== undefined && options.cache !== false && options.cache.listen === false) return;
+    if (typeof registry.sharedMigrations !== 'function') return;
+    listener = listenForChanges(pool, sharedSchema, onChange, () => cache.clear());
+  };
 
   const migrate = createMigrator({
     pool,
     registry,
     sharedSchema,
-    builtInShared: registry instanceof PostgresRegistry ? registryMigrations(sharedSchema) : [],
+    builtInShared: registry.sharedMigrations?.() ?? [],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
   });
+
+  const lookup = (id: string): Promise<Tenant | undefined> => {
+    if (cache === undefined) return registry.get(id);
+    listenForOthers();
+    return cache.byId(id, () => registry.get(id));
+  };
+  const lookupDomain = (domain: string): Promise<Tenant | undefined> => {
+    const name = normalizeDomain(domain);
+    if (cache === undefined) return registry.getByDomain(name);
+    listenForOthers();
+    return cache.byDomain(name, () => registry.getByDomain(name));
+  };
 
   const resolveTenant = async (tenantOrId: Tenant | string): Promise<Tenant> => {
     if (typeof tenantOrId !== 'string') {
@@ -124,13 +180,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       return tenantOrId;
     }
     assertTenantId(tenantOrId);
-    const tenant = await registry.get(tenantOrId);
+    const tenant = await lookup(tenantOrId);
     if (tenant === undefined) throw new TenantNotFoundError(tenantOrId);
     if (tenant.status === 'suspended') throw new TenantSuspendedError(tenant.id);
     return tenant;
   };
 
-  return Object.freeze({
+  const tenancy: Tenancy = Object.freeze({
     registry,
     migrate,
     sharedSchema,
@@ -143,7 +199,26 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     require: () => context.require(),
     scope: () => context.scope(),
     bind: <A extends unknown[], R>(fn: (...args: A) => R) => context.bind(fn),
+    lookup: (id: string) => (isValidTenantId(id) ? lookup(id) : Promise.resolve(undefined)),
+    lookupDomain,
+    async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
+      const resolve = resolver ?? options.resolver;
+      if (resolve === undefined) throw new InvalidConfigError('No resolver: pass createTenancy({ resolver }) or the adapter option `resolver`');
+      const match = await resolve(request, { tenancy });
+      if (match === null || match === undefined) return null;
+      const tenantId = typeof match === 'string' ? match : match.tenantId;
+      assertTenantId(tenantId);
+      const tenant = await lookup(tenantId);
+      if (tenant === undefined) throw new TenantNotFoundError(tenantId);
+      return typeof match === 'string' || match.path === undefined ? { tenant } : { tenant, path: match.path };
+    },
+    async close() {
+      const running = listener;
+      listener = undefined;
+      await running?.close();
+    },
   });
+  return tenancy;
 }
 
 function makeRegistry(
@@ -151,16 +226,17 @@ function makeRegistry(
   sharedSchema: string,
   schemaPrefix: string,
   provisioner: ReturnType<typeof createProvisioner> | undefined,
+  onChange: (tenantId: string) => void,
 ): TenantRegistry {
   const kind = options.registry ?? (options.pool === undefined ? 'memory' : 'postgres');
   if (typeof kind === 'object' && kind !== null) return kind;
   if (kind === 'memory') {
-    return new MemoryRegistry({ schemaPrefix, ...(options.tenants ? { tenants: options.tenants } : {}), ...(provisioner ? { provisioner } : {}) });
+    return new MemoryRegistry({ schemaPrefix, onChange, ...(options.tenants ? { tenants: options.tenants } : {}), ...(provisioner ? { provisioner } : {}) });
   }
   if (kind === 'postgres') {
     if (options.pool === undefined) throw new InvalidConfigError("registry: 'postgres' needs createTenancy({ pool })");
     if (options.tenants !== undefined) throw new InvalidConfigError('`tenants` seeds an in-memory registry only; use registry.create with PostgreSQL');
-    return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, ...(provisioner ? { provisioner } : {}) });
+    return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, onChange, ...(provisioner ? { provisioner } : {}) });
   }
   throw new InvalidConfigError(`registry must be 'postgres', 'memory' or a registry object, got ${JSON.stringify(kind)}`);
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidConfigError } from '../errors.js';
@@ -57,10 +58,16 @@ async function sqlMigration(path: string, file: string): Promise<Migration> {
 }
 
 async function moduleMigration(path: string, file: string): Promise<Migration> {
-  const source = await readFile(path);
+  // Read as text so the checksum is normalised like a .sql file's (CRLF and LF checkouts match).
+  const source = await readFile(path, 'utf8');
+  const checksum = checksumOf(source);
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    // The code that runs must be the code the checksum describes, also for a file edited while
+    // the process runs: the checksum in the URL makes it a new ES module (import() caches by
+    // URL), and a CommonJS module is dropped from require's cache (keyed by file name).
+    delete createRequire(path).cache[path];
+    loaded = (await import(`${pathToFileURL(path).href}?checksum=${checksum}`)) as Record<string, unknown>;
   } catch (error) {
     throw new InvalidConfigError(`Cannot load the migration module ${JSON.stringify(path)}`, { cause: error });
   }
@@ -71,7 +78,7 @@ async function moduleMigration(path: string, file: string): Promise<Migration> {
   }
   return {
     name: file.slice(0, -extname(file).length),
-    checksum: checksumOf(source),
+    checksum,
     up: (client) => Promise.resolve(up(client)),
   };
 }

@@ -100,9 +100,9 @@ export class TenantPool extends EventEmitter {
    * Runs one query in the active scope on a pooled connection. With no tenant (and no
    * `tenancy.runShared`) it rejects with `NoTenantError` before any I/O.
    */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: QueryInput, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: QueryInput, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
   query(config: QueryInput, callback: Callback): void;
-  query(config: QueryInput, values: unknown[] | undefined, callback: Callback): void;
+  query(config: QueryInput, values: readonly unknown[] | undefined, callback: Callback): void;
   query(config: unknown, values?: unknown, callback?: unknown): unknown {
     if (typeof values === 'function') {
       callback = values;

@@ -20,6 +20,8 @@ export interface MemoryRegistryOptions {
   readonly schemaPrefix?: string;
   /** Creates and migrates schemas on `create` (and drops them on `delete`); without it, records only. */
   readonly provisioner?: Provisioner;
+  /** Called after every write with the tenant it changed (the lookup cache listens). */
+  readonly onChange?: (tenantId: string) => void;
 }
 
 interface Entry {
@@ -42,10 +44,12 @@ export class MemoryRegistry implements TenantRegistry {
   readonly #reserved = new Set<string>();
   readonly #schemaPrefix: string;
   readonly #provisioner: Provisioner | undefined;
+  readonly #onChange: (tenantId: string) => void;
 
   constructor(options: MemoryRegistryOptions = {}) {
     this.#schemaPrefix = options.schemaPrefix ?? 'tenant_';
     this.#provisioner = options.provisioner;
+    this.#onChange = options.onChange ?? (() => {});
     for (const input of options.tenants ?? []) {
       const tenant = newTenant(input, this.#schemaPrefix);
       this.#claim(tenant.id, tenant.schema, tenant.domains);
@@ -60,7 +64,9 @@ export class MemoryRegistry implements TenantRegistry {
     try {
       const provisioner = this.#provisioner;
       const mark = provisioner ? await withTransaction(provisioner.pool, (client) => provisioner.provision(client, tenant)) : undefined;
-      return this.#store(tenant, mark?.version ?? null, mark?.digest ?? null);
+      const stored = this.#store(tenant, mark?.version ?? null, mark?.digest ?? null);
+      this.#onChange(tenant.id);
+      return stored;
     } finally {
       for (const claim of claims) this.#reserved.delete(claim);
     }
@@ -107,6 +113,7 @@ export class MemoryRegistry implements TenantRegistry {
     }
     this.#entries.delete(id);
     for (const [domain, record] of this.#domains) if (record.tenantId === id) this.#domains.delete(domain);
+    this.#onChange(id);
   }
 
   async addDomain(id: string, domain: string, options: { primary?: boolean } = {}): Promise<TenantDomain> {
@@ -120,12 +127,16 @@ export class MemoryRegistry implements TenantRegistry {
     }
     const record = Object.freeze({ domain: name, tenantId: id, primary: options.primary === true });
     this.#domains.set(name, record);
+    this.#onChange(id);
     return record;
   }
 
   async removeDomain(domain: string): Promise<void> {
     const name = normalizeDomain(domain);
-    if (!this.#domains.delete(name)) throw new TenantNotFoundError(name, 'domain');
+    const record = this.#domains.get(name);
+    if (record === undefined) throw new TenantNotFoundError(name, 'domain');
+    this.#domains.delete(name);
+    this.#onChange(record.tenantId);
   }
 
   async domains(id: string): Promise<readonly TenantDomain[]> {
@@ -181,6 +192,7 @@ export class MemoryRegistry implements TenantRegistry {
   #replace(id: string, changes: Partial<Tenant>): Tenant {
     const entry = this.#require(id);
     entry.tenant = freezeTenant({ ...entry.tenant, ...changes, updatedAt: new Date() });
+    this.#onChange(id);
     return entry.tenant;
   }
 }

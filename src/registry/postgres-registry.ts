@@ -11,7 +11,9 @@ import { isValidTenantId, quoteIdent } from '../identifiers.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
-import { DOMAINS_TABLE, TENANTS_TABLE } from './registry-migrations.js';
+import type { Migration } from '../migrate/migration.js';
+import { announceChange } from './change-channel.js';
+import { DOMAINS_TABLE, registryMigrations, TENANTS_TABLE } from './registry-migrations.js';
 import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
 
 /** Options of {@link PostgresRegistry}. */
@@ -23,6 +25,8 @@ export interface PostgresRegistryOptions {
   readonly schemaPrefix?: string;
   /** Creates and migrates a tenant's schema inside `create`'s transaction; without it, rows only. */
   readonly provisioner?: Provisioner;
+  /** Called after every committed write with the tenant it changed (the lookup cache listens). */
+  readonly onChange?: (tenantId: string) => void;
 }
 
 interface TenantRow {
@@ -55,13 +59,17 @@ export class PostgresRegistry implements TenantRegistry {
   readonly #provisioner: Provisioner | undefined;
   readonly #tenants: string;
   readonly #domains: string;
+  readonly #sharedSchema: string;
+  readonly #onChange: (tenantId: string) => void;
 
   constructor(options: PostgresRegistryOptions) {
     if (typeof options?.pool?.query !== 'function') throw new InvalidConfigError('PostgresRegistry needs a pg pool');
     this.#pool = options.pool;
     this.#schemaPrefix = options.schemaPrefix ?? 'tenant_';
     this.#provisioner = options.provisioner;
-    const shared = quoteIdent(options.sharedSchema ?? 'public');
+    this.#sharedSchema = options.sharedSchema ?? 'public';
+    this.#onChange = options.onChange ?? (() => {});
+    const shared = quoteIdent(this.#sharedSchema);
     this.#tenants = `${shared}.${TENANTS_TABLE}`;
     this.#domains = `${shared}.${DOMAINS_TABLE}`;
   }
@@ -69,7 +77,7 @@ export class PostgresRegistry implements TenantRegistry {
   async create(input: CreateTenantInput): Promise<Tenant> {
     const tenant = newTenant(input, this.#schemaPrefix);
     try {
-      return await withTransaction(this.#pool, async (client) => {
+      const created = await withTransaction(this.#pool, async (client) => {
         const { rows } = await client.query<TenantRow>(
           `INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
@@ -78,6 +86,7 @@ export class PostgresRegistry implements TenantRegistry {
         for (const [index, domain] of tenant.domains.entries()) {
           await this.#insertDomain(client, tenant.id, domain, index === 0);
         }
+        await announceChange(client, this.#sharedSchema, tenant.id);
         if (this.#provisioner === undefined) return toTenant(rows[0]!);
         const mark = await this.#provisioner.provision(client, tenant);
         const updated = await client.query<TenantRow>(
@@ -86,6 +95,8 @@ export class PostgresRegistry implements TenantRegistry {
         );
         return toTenant(updated.rows[0]!);
       });
+      this.#onChange(tenant.id);
+      return created;
     } catch (error) {
       throw this.#conflict(error, tenant.id);
     }
@@ -145,7 +156,9 @@ export class PostgresRegistry implements TenantRegistry {
       );
       if (rows[0] === undefined) throw new TenantNotFoundError(id);
       if (options.dropSchema === true) await this.#requireProvisioner().dropSchema(client, rows[0].schema_name);
+      await announceChange(client, this.#sharedSchema, id);
     });
+    this.#onChange(id);
   }
 
   async addDomain(id: string, domain: string, options: { primary?: boolean } = {}): Promise<TenantDomain> {
@@ -158,17 +171,26 @@ export class PostgresRegistry implements TenantRegistry {
         if (options.primary === true) {
           await client.query(`UPDATE ${this.#domains} SET is_primary = false WHERE tenant_id = $1`, [id]);
         }
-        return await this.#insertDomain(client, id, name, options.primary === true);
+        const added = await this.#insertDomain(client, id, name, options.primary === true);
+        await announceChange(client, this.#sharedSchema, id);
+        return added;
       });
     } catch (error) {
       throw this.#conflict(error, id, name);
+    } finally {
+      this.#onChange(id);
     }
   }
 
   async removeDomain(domain: string): Promise<void> {
     const name = normalizeDomain(domain);
-    const { rowCount } = await this.#pool.query(`DELETE FROM ${this.#domains} WHERE domain = $1`, [name]);
-    if (rowCount === 0) throw new TenantNotFoundError(name, 'domain');
+    const tenantId = await withTransaction(this.#pool, async (client) => {
+      const { rows } = await client.query<{ tenant_id: string }>(`DELETE FROM ${this.#domains} WHERE domain = $1 RETURNING tenant_id`, [name]);
+      if (rows[0] === undefined) throw new TenantNotFoundError(name, 'domain');
+      await announceChange(client, this.#sharedSchema, rows[0].tenant_id);
+      return rows[0].tenant_id;
+    });
+    this.#onChange(tenantId);
   }
 
   async domains(id: string): Promise<readonly TenantDomain[]> {
@@ -199,12 +221,22 @@ export class PostgresRegistry implements TenantRegistry {
 
   async #updateRow(id: string, assignments: string, values: unknown[]): Promise<Tenant> {
     if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
-    const { rows } = await this.#pool.query<TenantRow>(
-      `UPDATE ${this.#tenants} SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, ...values],
-    );
-    if (rows[0] === undefined) throw new TenantNotFoundError(id);
-    return toTenant(rows[0]);
+    const row = await withTransaction(this.#pool, async (client) => {
+      const { rows } = await client.query<TenantRow>(
+        `UPDATE ${this.#tenants} SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, ...values],
+      );
+      if (rows[0] === undefined) throw new TenantNotFoundError(id);
+      await announceChange(client, this.#sharedSchema, id);
+      return rows[0];
+    });
+    this.#onChange(id);
+    return toTenant(row);
+  }
+
+  /** The registry's own tables, applied by `tenancy.migrate.shared()` before the app's shared migrations. */
+  sharedMigrations(): readonly Migration[] {
+    return registryMigrations(this.#sharedSchema);
   }
 
   async #insertDomain(client: Queryable, id: string, domain: string, primary: boolean): Promise<TenantDomain> {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Migration } from '../migrate/migration.js';
 import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
 
 /**
@@ -94,4 +95,6 @@ export interface TenantRegistry {
   listStale(digest: string, options?: { only?: readonly string[] }): Promise<readonly Tenant[]>;
   /** Records where a tenant's schema stands after a migration run. */
   recordMigration(id: string, state: { version: string | null; digest: string }): Promise<void>;
+  /** Tables the registry keeps in the shared schema, created by `tenancy.migrate.shared()` first. */
+  sharedMigrations?(): readonly Migration[];
 }

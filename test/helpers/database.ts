@@ -17,6 +17,8 @@ export function useTestDatabase(poolOptions: pg.PoolConfig = {}): { pool: pg.Poo
     handle.database = await createTestDatabase({ serverUrl: serverUrl() });
     handle.url = handle.database.url;
     handle.pool = new pg.Pool({ connectionString: handle.url, max: 10, ...poolOptions });
+    // Dropping the database at teardown (WITH FORCE) ends idle connections pool.end() has not closed yet.
+    handle.pool.on('error', () => {});
   });
   afterAll(async () => {
     await handle.pool?.end();

@@ -1,0 +1,94 @@
+/**
+ * The lookup cache in front of the registry: LRU with a TTL, and a shorter TTL for misses so
+ * random subdomains cannot hammer the database.
+ *
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import type { Tenant } from '../types.js';
+
+/**
+ * Options of the lookup cache (`createTenancy({ cache })`).
+ *
+ * @example
+ * ```ts
+ * createTenancy({ pool, cache: { ttl: 60_000, negativeTtl: 5_000, max: 50_000 } });
+ * ```
+ */
+export interface TenantCacheOptions {
+  /** How long a found tenant is kept, in ms (default 30 000). */
+  readonly ttl?: number;
+  /** How long "no such tenant or domain" is kept, in ms (default 2 000). */
+  readonly negativeTtl?: number;
+  /** At most this many entries (default 10 000). */
+  readonly max?: number;
+  /** Listen for registry changes of other processes (PostgreSQL LISTEN/NOTIFY; default true). */
+  readonly listen?: boolean;
+}
+
+type Entry = { readonly tenant: Tenant | null };
+
+/**
+ * Caches registry lookups by id and by domain, with in-flight lookups shared.
+ *
+ * @example
+ * ```ts
+ * const cache = new TenantCache({ ttl: 30_000 });
+ * await cache.byId('acme', () => registry.get('acme'));
+ * cache.invalidate('acme');
+ * ```
+ */
+export class TenantCache {
+  readonly #entries: LRUCache<string, Entry>;
+  readonly #loading = new Map<string, Promise<Tenant | undefined>>();
+  readonly #negativeTtl: number;
+  #generation = 0;
+
+  constructor(options: TenantCacheOptions = {}) {
+    this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000, ttl: options.ttl ?? 30_000 });
+    this.#negativeTtl = options.negativeTtl ?? 2_000;
+  }
+
+  byId(id: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
+    return this.#get(`id:${id}`, load);
+  }
+
+  byDomain(domain: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
+    return this.#get(`domain:${domain}`, load);
+  }
+
+  /** Forgets a tenant (by id and by its domains) and every cached miss. */
+  invalidate(tenantId: string): void {
+    this.#generation += 1;
+    this.#loading.clear();
+    for (const [key, entry] of this.#entries.entries()) {
+      if (entry.tenant === null || entry.tenant.id === tenantId || key === `id:${tenantId}`) this.#entries.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.#generation += 1;
+    this.#loading.clear();
+    this.#entries.clear();
+  }
+
+  async #get(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) return cached.tenant ?? undefined;
+    const inFlight = this.#loading.get(key);
+    if (inFlight !== undefined) return inFlight;
+    const generation = this.#generation;
+    const loading = load().then((tenant) => {
+      if (generation === this.#generation) {
+        this.#entries.set(key, { tenant: tenant ?? null }, tenant === undefined ? { ttl: this.#negativeTtl } : {});
+      }
+      return tenant;
+    });
+    this.#loading.set(key, loading);
+    try {
+      return await loading;
+    } finally {
+      if (this.#loading.get(key) === loading) this.#loading.delete(key);
+    }
+  }
+}
