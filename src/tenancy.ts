@@ -92,6 +92,11 @@ export interface Tenancy {
    * `TenantSuspendedError`. Nested runs restore the outer tenant when they end.
    */
   run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>>;
+  /**
+   * Runs `fn` synchronously with this Tenant object active: no lookup and no status check (the
+   * caller has done both). For adapters and code that already holds the tenant.
+   */
+  runTenant<R>(tenant: Tenant, fn: () => R): R;
   /** Runs `fn` in the explicit shared scope: no tenant, shared tables on purpose. */
   runShared<R>(fn: () => R): R;
   /** The active tenant, or `undefined` outside a tenant scope. */
@@ -193,6 +198,11 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     async run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>> {
       const tenant = await resolveTenant(tenantOrId);
       return context.runWith(tenant, async (): Promise<Awaited<R>> => await fn());
+    },
+    runTenant: <R>(tenant: Tenant, fn: () => R): R => {
+      assertTenantId(tenant?.id);
+      assertSchemaName(tenant.schema);
+      return context.runWith(tenant, fn);
     },
     runShared: <R>(fn: () => R): R => context.runShared(fn),
     current: () => context.current(),
