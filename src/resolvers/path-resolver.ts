@@ -32,24 +32,43 @@ export interface PathResolverOptions {
  * ```
  */
 export function pathResolver(options: PathResolverOptions = {}): TenantResolver {
-  const prefix = (options.prefix ?? '/t').replace(/\/+$/, '');
-  if (prefix !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) {
-    throw new InvalidConfigError(`pathResolver prefix must look like "/t" or "/tenants", got ${JSON.stringify(options.prefix)}`);
-  }
+  const prefix = normalizePrefix(options.prefix);
   return (request) => {
-    const path = request.path;
-    if (prefix !== '' && path !== prefix && !path.startsWith(`${prefix}/`)) return null;
-    const rest = path.slice(prefix.length + 1);
-    if (rest === '') return null;
-    const slash = rest.indexOf('/');
-    const segment = slash === -1 ? rest : rest.slice(0, slash);
+    const split = splitTenantPath(prefix, request.path);
+    if (split === null) return null;
     let tenantId: string;
     try {
-      tenantId = decodeURIComponent(segment);
+      tenantId = decodeURIComponent(split.segment);
     } catch {
-      tenantId = segment;
+      tenantId = split.segment;
     }
     assertTenantId(tenantId);
-    return { tenantId, path: slash === -1 ? '/' : rest.slice(slash) };
+    return { tenantId, path: split.rest };
   };
+}
+
+/** Normalises a path prefix option: `/t/` → `/t`, `/` → ``; refuses anything but plain segments. */
+export function normalizePrefix(prefix: string | undefined): string {
+  const normalized = (prefix ?? '/t').replace(/\/+$/, '');
+  if (normalized !== '' && !/^(\/[A-Za-z0-9._~-]+)+$/.test(normalized)) {
+    throw new InvalidConfigError(`A path prefix must look like "/t" or "/tenants", got ${JSON.stringify(prefix)}`);
+  }
+  return normalized;
+}
+
+/**
+ * Splits `/<prefix>/<segment>/rest` into the tenant segment and the rest (`/` when nothing
+ * follows), or `null` when the path is not under the prefix.
+ *
+ * @example
+ * ```ts
+ * splitTenantPath('/t', '/t/acme/products'); // { segment: 'acme', rest: '/products' }
+ * ```
+ */
+export function splitTenantPath(prefix: string, path: string): { segment: string; rest: string } | null {
+  if (prefix !== '' && !path.startsWith(`${prefix}/`)) return null;
+  const after = path.slice(prefix.length + 1);
+  if (after === '') return null;
+  const slash = after.indexOf('/');
+  return slash === -1 ? { segment: after, rest: '/' } : { segment: after.slice(0, slash), rest: after.slice(slash) };
 }

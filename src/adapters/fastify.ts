@@ -1,0 +1,107 @@
+/**
+ * `tenantry/fastify`: the Fastify plugin.
+ *
+ * @module
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { TenancyError } from '../errors.js';
+import type { Tenancy } from '../tenancy.js';
+import './fastify-types.js';
+import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
+import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
+import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+
+/**
+ * Options of {@link fastifyTenancy}.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastifyTenancy, { tenancy, resolver: headerResolver(), authorize: (req, tenant) => true });
+ * ```
+ */
+export interface FastifyTenancyOptions extends AdapterOptions<FastifyRequest> {
+  readonly tenancy: Tenancy;
+  /** Answers a refused request yourself (default: an `application/problem+json` body). */
+  readonly onRefused?: (error: TenancyError, request: FastifyRequest, reply: FastifyReply) => unknown;
+}
+
+const outcomes = new WeakMap<FastifyRequest, Identified>();
+
+const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, options) => {
+  const { tenancy } = options ?? {};
+  if (typeof tenancy?.resolveRequest !== 'function') {
+    throw new TypeError(`fastifyTenancy expects the option tenancy (from createTenancy()), instead got a '${typeof tenancy}'`);
+  }
+  fastify.decorateRequest('tenant', null);
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const mode = request.routeOptions.config?.tenancy;
+    if (mode === false) {
+      outcomes.set(request, { kind: 'shared' });
+      return;
+    }
+    const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
+    const routeOptions = mode === 'optional' ? { ...options, required: false } : options;
+    const outcome = await identifyRequest(tenancy, tenantRequestOf(raw, options.trustProxy === true), routeOptions, request);
+    if (outcome.kind === 'refused') {
+      if (options.onRefused) return options.onRefused(outcome.error, request, reply);
+      return reply.code(outcome.error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(outcome.error)));
+    }
+    request.tenant = outcome.kind === 'tenant' ? outcome.tenant : null;
+    outcomes.set(request, outcome);
+    return undefined;
+  });
+
+  // The handler runs in another async context than onRequest (after the body is read), so the
+  // context is entered here, from where Fastify calls validation, preHandler hooks and the handler.
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    const outcome = outcomes.get(request);
+    if (outcome === undefined || outcome.kind === 'refused') return done();
+    if (outcome.kind === 'shared') return tenancy.runShared(() => done());
+    return tenancy.runTenant(outcome.tenant, () => done());
+  });
+};
+
+/**
+ * The Fastify plugin (wrapped with fastify-plugin, so `request.tenant` reaches the whole app):
+ * finds each request's tenant in `onRequest`, refuses bad ones before the body is read
+ * (invalid id → 400, unknown → 404, suspended → 403, as `application/problem+json`), and runs
+ * validation, preHandler hooks and the handler inside the tenant's context. A route opts out
+ * with `config: { tenancy: false }` (public, shared scope) or `config: { tenancy: 'optional' }`.
+ * For path prefixes, pair `pathResolver` with {@link tenantRewriteUrl}: Fastify matches routes
+ * before any hook runs.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { fastifyTenancy } from 'tenantry/fastify';
+ *
+ * const app = Fastify();
+ * await app.register(fastifyTenancy, { tenancy });
+ * app.get('/products', async () => (await db.query('select * from products')).rows);
+ * app.get('/health', { config: { tenancy: false } }, async () => 'ok');
+ * ```
+ */
+export const fastifyTenancy = fp(plugin, { fastify: '5.x', name: 'tenantry' });
+
+/**
+ * A `rewriteUrl` for `Fastify({ rewriteUrl })` that removes a path prefix and the tenant segment
+ * after it (`/t/acme/products?x=1` → `/products?x=1`), so routes are written without them. The
+ * plugin still resolves the tenant from the original URL with `pathResolver({ prefix })`.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ rewriteUrl: tenantRewriteUrl({ prefix: '/t' }) });
+ * await app.register(fastifyTenancy, { tenancy, resolver: pathResolver({ prefix: '/t' }) });
+ * ```
+ */
+export function tenantRewriteUrl(options: { readonly prefix?: string } = {}): (request: { url?: string }) => string {
+  const prefix = normalizePrefix(options.prefix);
+  return (request) => {
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const split = splitTenantPath(prefix, query === -1 ? url : url.slice(0, query));
+    return split === null ? url : withPath(url, split.rest);
+  };
+}

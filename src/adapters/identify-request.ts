@@ -1,0 +1,122 @@
+/**
+ * What every HTTP adapter does with a request: find its tenant, or decide how to refuse it.
+ *
+ * @module
+ */
+import { isTenancyError, type TenancyError, TenantForbiddenError, TenantRequiredError, TenantSuspendedError } from '../errors.js';
+import type { TenantRequest, TenantResolver } from '../resolvers/resolver.js';
+import type { Tenancy } from '../tenancy.js';
+import type { Tenant } from '../types.js';
+
+/**
+ * Options every adapter takes.
+ *
+ * @example
+ * ```ts
+ * app.use(tenancyMiddleware(tenancy, {
+ *   resolver: chainResolvers(subdomainResolver({ baseDomain: 'example.com' }), pathResolver({ prefix: '/t' })),
+ *   required: false,       // the main domain serves public pages in the shared scope
+ *   trustProxy: true,      // behind a proxy that sets X-Forwarded-Host
+ * }));
+ * ```
+ */
+export interface AdapterOptions<Native = unknown> {
+  /** How requests name their tenant (default: the tenancy's `resolver`). */
+  readonly resolver?: TenantResolver;
+  /**
+   * `true` (default): a request that names no tenant is refused with 404. `false`: it runs in
+   * the explicit shared scope (`tenancy.runShared`), with `tenant` set to `null`.
+   */
+  readonly required?: boolean;
+  /** Read the host from `X-Forwarded-Host` (set by your proxy). Leave off unless a proxy sets it. */
+  readonly trustProxy?: boolean;
+  /**
+   * Decides whether this request may use the tenant it named (for header resolvers, check it
+   * against the authenticated user). `false` → 403.
+   */
+  readonly authorize?: (request: TenantRequest, tenant: Tenant, native: Native) => boolean | Promise<boolean>;
+  /** What a suspended tenant gets: `'forbid'` (default, 403) or `'allow'` (the app decides, `tenant.status` tells). */
+  readonly suspended?: 'forbid' | 'allow';
+}
+
+/** The outcome of identifying a request. */
+export type Identified =
+  | { readonly kind: 'tenant'; readonly tenant: Tenant; readonly path?: string }
+  | { readonly kind: 'shared' }
+  | { readonly kind: 'refused'; readonly error: TenancyError };
+
+/**
+ * Resolves a request's tenant and applies the adapter options. Bad input, unknown, suspended or
+ * unauthorised tenants become `refused` with a typed error (4xx); anything else (the database
+ * is down) is thrown, for the framework's own error handling.
+ *
+ * @example
+ * ```ts
+ * const outcome = await identifyRequest(tenancy, request, { required: false }, req);
+ * ```
+ */
+export async function identifyRequest<Native>(
+  tenancy: Tenancy,
+  request: TenantRequest,
+  options: AdapterOptions<Native>,
+  native: Native,
+): Promise<Identified> {
+  try {
+    const found = await tenancy.resolveRequest(request, options.resolver);
+    if (found === null) {
+      return options.required === false ? { kind: 'shared' } : { kind: 'refused', error: new TenantRequiredError() };
+    }
+    const { tenant } = found;
+    if (tenant.status === 'suspended' && options.suspended !== 'allow') {
+      return { kind: 'refused', error: new TenantSuspendedError(tenant.id) };
+    }
+    if (options.authorize !== undefined && !(await options.authorize(request, tenant, native))) {
+      return { kind: 'refused', error: new TenantForbiddenError(tenant.id) };
+    }
+    return found.path === undefined ? { kind: 'tenant', tenant } : { kind: 'tenant', tenant, path: found.path };
+  } catch (error) {
+    if (isTenancyError(error) && error.httpStatus >= 400 && error.httpStatus < 500) return { kind: 'refused', error };
+    throw error;
+  }
+}
+
+/**
+ * Builds the framework-neutral request from Node's request fields.
+ *
+ * @example
+ * ```ts
+ * tenantRequestOf({ url: req.url, method: req.method, headers: req.headers }, false);
+ * ```
+ */
+export function tenantRequestOf(
+  raw: { readonly url?: string | undefined; readonly method?: string | undefined; readonly headers: TenantRequest['headers'] },
+  trustProxy: boolean,
+): TenantRequest {
+  const forwarded = trustProxy ? firstForwarded(raw.headers['x-forwarded-host']) : undefined;
+  const host = forwarded ?? single(raw.headers.host);
+  const url = raw.url ?? '/';
+  const query = url.indexOf('?');
+  return { host, path: query === -1 ? url : url.slice(0, query), method: raw.method ?? 'GET', headers: raw.headers };
+}
+
+/**
+ * Replaces the path of a URL and keeps its query string: `/t/acme/products?page=2` → `/products?page=2`.
+ *
+ * @example
+ * ```ts
+ * withPath('/t/acme/products?page=2', '/products'); // '/products?page=2'
+ * ```
+ */
+export function withPath(url: string, path: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? path : path + url.slice(query);
+}
+
+function single(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+function firstForwarded(value: string | readonly string[] | undefined): string | undefined {
+  const first = single(value)?.split(',')[0]?.trim();
+  return first === '' ? undefined : first;
+}

@@ -1,0 +1,67 @@
+/**
+ * `tenantry/koa`: the Koa middleware.
+ *
+ * @module
+ */
+import type { Context, Middleware, Next } from 'koa';
+import type { TenancyError } from '../errors.js';
+import type { Tenancy } from '../tenancy.js';
+import { bindEmitter } from './bind-emitter.js';
+import { type AdapterOptions, identifyRequest, tenantRequestOf } from './identify-request.js';
+import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+
+/**
+ * Options of the Koa middleware.
+ *
+ * @example
+ * ```ts
+ * tenancyMiddleware(tenancy, { required: false });
+ * ```
+ */
+export interface KoaTenancyOptions extends AdapterOptions<Context> {
+  /** Answers a refused request yourself (default: an `application/problem+json` body). */
+  readonly onRefused?: (error: TenancyError, ctx: Context) => void | Promise<void>;
+}
+
+/**
+ * Koa middleware: finds the request's tenant, sets `ctx.state.tenant` (`null` in the shared
+ * scope), and runs the downstream middleware inside its context. A path prefix found by
+ * `pathResolver` is removed from `ctx.path`. Invalid id → 400, unknown → 404, suspended → 403,
+ * as `application/problem+json`.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa';
+ * import { tenancyMiddleware } from 'tenantry/koa';
+ *
+ * const app = new Koa();
+ * app.use(tenancyMiddleware(tenancy));
+ * app.use(async (ctx) => { ctx.body = (await db.query('select * from products')).rows; });
+ * ```
+ */
+export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions = {}): Middleware {
+  if (typeof tenancy?.resolveRequest !== 'function') {
+    throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
+  }
+  return async (ctx: Context, next: Next) => {
+    const outcome = await identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
+    if (outcome.kind === 'refused') {
+      if (options.onRefused) return options.onRefused(outcome.error, ctx);
+      ctx.status = outcome.error.httpStatus;
+      ctx.type = PROBLEM_CONTENT_TYPE;
+      ctx.body = JSON.stringify(problemOf(outcome.error));
+      return;
+    }
+    const proceed = (): Promise<void> => {
+      bindEmitter(tenancy, ctx.req);
+      return next();
+    };
+    if (outcome.kind === 'shared') {
+      ctx.state.tenant = null;
+      return tenancy.runShared(proceed);
+    }
+    ctx.state.tenant = outcome.tenant;
+    if (outcome.path !== undefined) ctx.path = outcome.path;
+    return tenancy.runTenant(outcome.tenant, proceed);
+  };
+}
