@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db.js';
+import { InvalidConfigError } from '../errors.js';
 
 /**
  * One migration. `up` runs inside the schema's migration transaction, on a client whose
@@ -70,7 +71,7 @@ export function orderMigrations(migrations: readonly Migration[]): readonly Migr
   const sorted = [...migrations].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (let i = 1; i < sorted.length; i += 1) {
     if (sorted[i]!.name === sorted[i - 1]!.name) {
-      throw new TypeError(`Two migrations are named ${JSON.stringify(sorted[i]!.name)}; migration names must be unique`);
+      throw new InvalidConfigError(`Two migrations are named ${JSON.stringify(sorted[i]!.name)}; migration names must be unique`);
     }
   }
   return sorted;

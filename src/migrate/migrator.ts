@@ -148,6 +148,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
       const migrated: MigrationResult[] = [];
       const failed: MigrationFailedError[] = [];
       let done = 0;
+      let progressError: { error: unknown } | undefined;
       await mapConcurrent(stale, concurrency, async (tenant) => {
         let error: MigrationFailedError | undefined;
         try {
@@ -157,8 +158,13 @@ export function createMigrator(options: MigratorOptions): Migrator {
           failed.push(error);
         }
         done += 1;
-        onProgress?.({ tenantId: tenant.id, done, total: stale.length, failed: failed.length, ...(error ? { error } : {}) });
+        try {
+          onProgress?.({ tenantId: tenant.id, done, total: stale.length, failed: failed.length, ...(error ? { error } : {}) });
+        } catch (thrown) {
+          progressError ??= { error: thrown };
+        }
       });
+      if (progressError !== undefined) throw progressError.error;
       return { total: stale.length, migrated, failed };
     },
   };

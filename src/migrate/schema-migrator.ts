@@ -62,6 +62,7 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
       `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
     const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${table}`);
+    const transaction = await currentTransaction(client);
     const recorded = new Map(rows.map((row) => [row.name, row.checksum]));
     const applied: string[] = [];
     for (const migration of migrations) {
@@ -74,6 +75,9 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
         continue;
       }
       await migration.up(client);
+      if ((await currentTransaction(client)) !== transaction) {
+        throw new Error('the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements');
+      }
       await client.query(`SET LOCAL search_path TO ${searchPath}`);
       await client.query(`INSERT INTO ${table} (name, checksum) VALUES ($1, $2)`, [migration.name, migration.checksum]);
       applied.push(migration.name);
@@ -83,4 +87,10 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
     if (error instanceof MigrationChecksumError) throw error;
     throw new MigrationFailedError(tenantId, current, { cause: error });
   }
+}
+
+/** The id of the open transaction; a different one after a migration means it committed or rolled back ours. */
+async function currentTransaction(client: Queryable): Promise<string> {
+  const { rows } = await client.query<{ id: string }>('SELECT txid_current()::text AS id');
+  return rows[0]!.id;
 }
