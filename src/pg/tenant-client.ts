@@ -117,8 +117,35 @@ export class TenantClient extends EventEmitter {
     if (this.#released) throw new Error('Release called on client which has already been released to the pool.');
     this.#released = true;
     this.#raw.removeListener('error', this.#onError);
+    if (error === undefined && this.#broken === undefined && this.#state.failedInFlight) {
+      this.#releaseWhenReady();
+      return;
+    }
     const unsafe = this.#broken ?? (this.#state.status !== 'I' || this.#state.busy ? true : undefined);
     this.#raw.release(error ?? unsafe);
+  }
+
+  /**
+   * A query failed and its caller released the client before the server's ReadyForQuery came
+   * (pg reports the error first): wait for it, then release as usual, rather than destroy a healthy
+   * connection (behind PgBouncer that also closes the server connection) on every SQL error.
+   */
+  #releaseWhenReady(): void {
+    const raw = this.#raw;
+    const connection = raw.connection!;
+    const done = (error: Error | boolean | undefined) => {
+      connection.removeListener('readyForQuery', onReady);
+      raw.removeListener('error', onError);
+      raw.removeListener('end', onEnd);
+      raw.release(error);
+    };
+    // Appended, so it runs after the state (prepended) and pg's own listener have seen the message.
+    const onReady = () => done(this.#state.status !== 'I' || this.#state.busy ? true : undefined);
+    const onError = (error: Error) => done(error);
+    const onEnd = () => done(new Error('Connection ended before its ReadyForQuery'));
+    connection.on('readyForQuery', onReady);
+    raw.on('error', onError);
+    raw.on('end', onEnd);
   }
 
   /** Whether `release()` was called. */

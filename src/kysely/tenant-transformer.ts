@@ -1,0 +1,164 @@
+/**
+ * Qualifies tenant tables with the active tenant's schema, leaving shared tables, CTE names
+ * and already-qualified tables alone.
+ *
+ * @module
+ */
+import {
+  type AggregateFunctionNode,
+  AliasNode,
+  type FunctionNode,
+  IdentifierNode,
+  JoinNode,
+  ListNode,
+  type OperationNode,
+  OperationNodeTransformer,
+  type QueryId,
+  type ReferencesNode,
+  type SchemableIdentifierNode,
+  type SelectModifierNode,
+  TableNode,
+  UsingNode,
+} from 'kysely';
+
+/** Nodes that open a new scope of table names (a statement, or a subquery of one). */
+const SCOPE_NODES = new Set([
+  'SelectQueryNode',
+  'InsertQueryNode',
+  'UpdateQueryNode',
+  'DeleteQueryNode',
+  'MergeQueryNode',
+  'CreateTableNode',
+  'AlterTableNode',
+  'DropTableNode',
+  'CreateIndexNode',
+  'DropIndexNode',
+  'CreateViewNode',
+  'DropViewNode',
+  'RefreshMaterializedViewNode',
+]);
+
+/** Functions whose table arguments name a row variable (`json_agg(p)`), never a schema-qualified table. */
+const ROW_FUNCTIONS = new Set(['json_agg', 'to_json', 'row_to_json', 'jsonb_agg', 'to_jsonb']);
+
+type AnyNode = OperationNode & Record<string, unknown>;
+
+/**
+ * The transformer of one query. `schema()` is called only when a tenant table is found, so a
+ * query of shared tables alone needs no tenant.
+ *
+ * @example
+ * ```ts
+ * const transformer = new TenantTransformer(() => 'tenant_acme', new Set(['plans']));
+ * transformer.transformNode(query.node);
+ * ```
+ */
+export class TenantTransformer extends OperationNodeTransformer {
+  readonly #schema: () => string;
+  readonly #shared: ReadonlySet<string>;
+  readonly #tables = new Set<string>();
+  readonly #ctes = new Set<string>();
+
+  constructor(schema: () => string, shared: ReadonlySet<string>) {
+    super();
+    this.#schema = schema;
+    this.#shared = shared;
+  }
+
+  protected override transformNodeImpl<T extends OperationNode>(node: T, queryId?: QueryId): T {
+    if (!SCOPE_NODES.has(node.kind)) return super.transformNodeImpl(node, queryId);
+    const ctes = this.#newNames(this.#cteNames(node as unknown as AnyNode), this.#ctes);
+    for (const name of ctes) this.#ctes.add(name);
+    const tables = this.#newNames(this.#tableNames(node as unknown as AnyNode), this.#tables);
+    for (const name of tables) this.#tables.add(name);
+    try {
+      return super.transformNodeImpl(node, queryId);
+    } finally {
+      for (const name of tables) this.#tables.delete(name);
+      for (const name of ctes) this.#ctes.delete(name);
+    }
+  }
+
+  protected override transformSchemableIdentifier(node: SchemableIdentifierNode, queryId?: QueryId): SchemableIdentifierNode {
+    const transformed = super.transformSchemableIdentifier(node, queryId);
+    if (transformed.schema !== undefined || !this.#tables.has(transformed.identifier.name)) return transformed;
+    return { ...transformed, schema: IdentifierNode.create(this.#schema()) };
+  }
+
+  protected override transformReferences(node: ReferencesNode, queryId?: QueryId): ReferencesNode {
+    const transformed = super.transformReferences(node, queryId);
+    const table = transformed.table.table;
+    if (table.schema !== undefined || !this.#isTenantTable(table.identifier.name)) return transformed;
+    return { ...transformed, table: TableNode.createWithSchema(this.#schema(), table.identifier.name) };
+  }
+
+  protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
+    if (!ROW_FUNCTIONS.has(node.func)) return super.transformFunction(node, queryId);
+    return { ...super.transformFunction({ ...node, arguments: [] }, queryId), arguments: this.#rowArguments(node.arguments, queryId) };
+  }
+
+  protected override transformAggregateFunction(node: AggregateFunctionNode, queryId?: QueryId): AggregateFunctionNode {
+    if (!ROW_FUNCTIONS.has(node.func)) return super.transformAggregateFunction(node, queryId);
+    return {
+      ...super.transformAggregateFunction({ ...node, aggregated: [] }, queryId),
+      aggregated: this.#rowArguments(node.aggregated, queryId),
+    };
+  }
+
+  protected override transformSelectModifier(node: SelectModifierNode, queryId?: QueryId): SelectModifierNode {
+    const { of, ...rest } = node;
+    if (of === undefined) return super.transformSelectModifier(node, queryId);
+    return { ...super.transformSelectModifier(rest, queryId), of: this.#rowArguments(of, queryId) };
+  }
+
+  /** Table arguments that name a row (`json_agg(p)`, `FOR UPDATE OF p`) stay unqualified; others are transformed. */
+  #rowArguments<T extends OperationNode>(items: readonly T[], queryId?: QueryId): readonly T[] {
+    return items.map((item) => (TableNode.is(item) && item.table.schema === undefined ? item : this.transformNode(item, queryId)));
+  }
+
+  #isTenantTable(name: string): boolean {
+    return !this.#shared.has(name) && !this.#ctes.has(name);
+  }
+
+  #newNames(names: Iterable<string>, known: ReadonlySet<string>): Set<string> {
+    const fresh = new Set<string>();
+    for (const name of names) if (!known.has(name)) fresh.add(name);
+    return fresh;
+  }
+
+  #cteNames(node: AnyNode): string[] {
+    const withNode = node.with as { expressions: readonly { name: { table: TableNode } }[] } | undefined;
+    return withNode?.expressions.map((expression) => expression.name.table.table.identifier.name) ?? [];
+  }
+
+  /** The unqualified tenant tables a statement names in FROM, INTO, UPDATE, JOIN, USING or as its subject. */
+  #tableNames(node: AnyNode): string[] {
+    const names: string[] = [];
+    const visit = (expression: unknown): void => {
+      if (expression === undefined || expression === null) return;
+      const item = expression as OperationNode;
+      if (TableNode.is(item)) {
+        if (item.table.schema === undefined && this.#isTenantTable(item.table.identifier.name)) names.push(item.table.identifier.name);
+      } else if (AliasNode.is(item)) {
+        visit(item.node);
+      } else if (ListNode.is(item)) {
+        item.items.forEach(visit);
+      } else if (UsingNode.is(item)) {
+        item.tables.forEach(visit);
+      } else if (JoinNode.is(item)) {
+        visit(item.table);
+      } else if (item.kind === 'SchemableIdentifierNode') {
+        const identifier = item as SchemableIdentifierNode;
+        if (identifier.schema === undefined && this.#isTenantTable(identifier.identifier.name)) names.push(identifier.identifier.name);
+      }
+    };
+    const from = node.from as { froms: readonly OperationNode[] } | undefined;
+    from?.froms.forEach(visit);
+    visit(node.into);
+    visit(node.table);
+    visit(node.name);
+    (node.joins as readonly OperationNode[] | undefined)?.forEach(visit);
+    visit(node.using);
+    return names;
+  }
+}
