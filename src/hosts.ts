@@ -43,7 +43,9 @@ export function parseHost(value: string): ParsedHost {
   const colon = raw.indexOf(':');
   const name = colon === -1 ? raw : raw.slice(0, colon);
   if (colon !== -1 && !validPort(raw.slice(colon))) throw new InvalidDomainError(value, 'the port must be 1 to 5 digits');
-  if (isIP(name) === 4) return { hostname: name, ip: true };
+  // An IPv4 address stays one with a trailing dot (`127.0.0.1.`), as URL parsers read it.
+  const address = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (isIP(address) === 4) return { hostname: address, ip: true };
   return { hostname: normalizeDomain(name), ip: false };
 }
 

@@ -117,7 +117,10 @@ export interface Tenancy {
    * its typed error (400). The tenant's status is not checked: suspended tenants are returned.
    */
   resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null>;
-  /** Stops listening for registry changes of other processes. Call before `pool.end()` when you stop. */
+  /**
+   * Stops listening for registry changes of other processes (for good: later lookups rely on the
+   * cache's TTL alone). Call it when you stop, with `pool.end()`.
+   */
   close(): Promise<void>;
 }
 
@@ -149,8 +152,9 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, onChange);
   const context = new TenantContext();
   let listener: ChangeListener | undefined;
+  let closed = false;
   const listenForOthers = (): void => {
-    if (listener !== undefined || cache === undefined || pool === undefined) return;
+    if (closed || listener !== undefined || cache === undefined || pool === undefined) return;
     if (options.cache !== undefined && options.cache !== false && options.cache.listen === false) return;
     if (typeof registry.sharedMigrations !== 'function') return;
     listener = listenForChanges(pool, sharedSchema, onChange, () => cache.clear());
@@ -223,6 +227,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       return typeof match === 'string' || match.path === undefined ? { tenant } : { tenant, path: match.path };
     },
     async close() {
+      closed = true;
       const running = listener;
       listener = undefined;
       await running?.close();

@@ -9,6 +9,7 @@ import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
+import { bindEmitter } from './bind-emitter.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
@@ -55,11 +56,17 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
 
   // The handler runs in another async context than onRequest (after the body is read), so the
   // context is entered here, from where Fastify calls validation, preHandler hooks and the handler.
+  // The raw request's listeners (a body streamed in the handler, multipart parts) run in the HTTP
+  // parser's context: its emitter is bound to the request's scope, as in the Express and Koa adapters.
   fastify.addHook('preValidation', (request, _reply, done) => {
     const outcome = outcomes.get(request);
     if (outcome === undefined || outcome.kind === 'refused') return done();
-    if (outcome.kind === 'shared') return tenancy.runShared(() => done());
-    return tenancy.runTenant(outcome.tenant, () => done());
+    const proceed = (): void => {
+      bindEmitter(tenancy, request.raw);
+      done();
+    };
+    if (outcome.kind === 'shared') return tenancy.runShared(proceed);
+    return tenancy.runTenant(outcome.tenant, proceed);
   });
 };
 
@@ -96,7 +103,7 @@ export const fastifyTenancy = fp(plugin, { fastify: '5.x', name: 'tenantry' });
  * await app.register(fastifyTenancy, { tenancy, resolver: pathResolver({ prefix: '/t' }) });
  * ```
  */
-export function tenantRewriteUrl(options: { readonly prefix?: string } = {}): (request: { url?: string }) => string {
+export function tenantRewriteUrl(options: { readonly prefix?: string } = {}): (request: { url?: string | undefined }) => string {
   const prefix = normalizePrefix(options.prefix);
   return (request) => {
     const url = request.url ?? '/';

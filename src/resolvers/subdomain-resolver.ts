@@ -38,15 +38,16 @@ export interface SubdomainResolverOptions {
  * ```
  */
 export function subdomainResolver(options: SubdomainResolverOptions): TenantResolver {
-  const bases = [...(options.baseDomain === undefined ? [] : [options.baseDomain]), ...(options.baseDomains ?? [])].map((domain) =>
-    normalizeDomain(domain),
-  );
+  // The most specific base first, so `acme.eu.example.com` matches `eu.example.com` before `example.com`.
+  const bases = [...(options.baseDomain === undefined ? [] : [options.baseDomain]), ...(options.baseDomains ?? [])]
+    .map((domain) => normalizeDomain(domain))
+    .sort((a, b) => b.length - a.length);
   if (bases.length === 0) throw new InvalidConfigError('subdomainResolver needs baseDomain or baseDomains');
   const ignore = new Set((options.ignore ?? ['www', 'app']).map((label) => label.toLowerCase()));
   return (request) => {
     if (request.host === undefined) return null;
     const host = parseHost(request.host);
-    if (host.ip) return null;
+    if (host.ip || bases.includes(host.hostname)) return null;
     for (const base of bases) {
       if (!host.hostname.endsWith(`.${base}`)) continue;
       const label = host.hostname.slice(0, -base.length - 1);
