@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 /** One entry per public subpath; scripts/check-exports.mjs keeps this list and package.json `exports` in step. */
@@ -13,7 +12,7 @@ export const entries = {
 };
 
 export default defineConfig({
-  entry: { ...entries, ...(existsSync('src/cli/main.ts') ? { cli: 'src/cli/main.ts' } : {}) },
+  entry: { ...entries, cli: 'src/cli/main.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

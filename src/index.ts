@@ -83,3 +83,5 @@ export type {
   PathResolverOptions,
   HeaderResolverOptions,
 } from './resolvers/index.js';
+export { defineConfig } from './cli/define-config.js';
+export type { TenantryConfig, TenantryConfigInput } from './cli/define-config.js';

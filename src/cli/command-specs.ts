@@ -1,0 +1,186 @@
+/**
+ * What each command of `tenantry` accepts: its arguments and options, with the words its
+ * `--help` shows. The parser and the help text both read this table.
+ *
+ * @module
+ */
+
+/**
+ * One option of a command (or of every command).
+ *
+ * @example
+ * ```ts
+ * const tenant: OptionSpec = { type: 'string', multiple: true, value: 'ID', description: 'only this tenant (repeatable)' };
+ * ```
+ */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly multiple?: true;
+  readonly short?: string;
+  /** The value's placeholder in the help, e.g. `ID`. */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/**
+ * The names of the commands, `tenants` subcommands written with a space.
+ *
+ * @example
+ * ```ts
+ * const name: CommandName = 'tenants delete';
+ * ```
+ */
+export type CommandName =
+  | 'migrate'
+  | 'status'
+  | 'init'
+  | 'tenants'
+  | 'tenants create'
+  | 'tenants list'
+  | 'tenants show'
+  | 'tenants suspend'
+  | 'tenants resume'
+  | 'tenants delete'
+  | 'help';
+
+/**
+ * One command: what it does, its arguments and options.
+ *
+ * @example
+ * ```ts
+ * const show: CommandSpec = { name: 'tenants show', summary: 'show one tenant with its domains', args: ['ID'], options: {} };
+ * ```
+ */
+export interface CommandSpec {
+  readonly name: CommandName;
+  readonly summary: string;
+  /** The positional arguments, all required, e.g. `['ID']`. */
+  readonly args: readonly string[];
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** More lines for `--help`. */
+  readonly notes?: readonly string[];
+}
+
+/**
+ * The options every command takes.
+ *
+ * @example
+ * ```ts
+ * Object.keys(GLOBAL_OPTIONS); // ['config', 'database-url', 'json', …]
+ * ```
+ */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  config: { type: 'string', value: 'PATH', description: 'the config file (default: tenantry.config.{ts,mts,js,mjs} in this folder)' },
+  'database-url': { type: 'string', value: 'URL', description: 'the database (default: the config file, then DATABASE_URL)' },
+  'shared-migrations': { type: 'string', value: 'DIR', description: 'the shared migrations folder (overrides the config file)' },
+  'tenant-migrations': { type: 'string', value: 'DIR', description: 'the tenant migrations folder (overrides the config file)' },
+  'shared-schema': { type: 'string', value: 'NAME', description: 'the schema of the registry and shared tables (default public)' },
+  'schema-prefix': { type: 'string', value: 'PREFIX', description: 'the prefix of new tenant schemas (default tenant_)' },
+  json: { type: 'boolean', description: 'print one JSON document on stdout instead of lines' },
+  verbose: { type: 'boolean', description: 'print stack traces and more detail on stderr' },
+  help: { type: 'boolean', short: 'h', description: 'show the help of the command' },
+  version: { type: 'boolean', description: 'print the version of tenantry' },
+};
+
+const TENANT_ID = 'tenant ids are lower-case DNS labels: a-z, 0-9 and "-", at most 63 characters';
+
+/**
+ * Every command, by name.
+ *
+ * @example
+ * ```ts
+ * COMMANDS['tenants delete'].options['drop-schema']?.type; // 'boolean'
+ * ```
+ */
+export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
+  migrate: {
+    name: 'migrate',
+    summary: 'apply pending migrations: the shared schema, then every tenant',
+    args: [],
+    options: {
+      shared: { type: 'boolean', description: 'migrate the shared schema (with --tenants: both)' },
+      tenants: { type: 'boolean', description: 'migrate the tenants (with --shared: both)' },
+      tenant: { type: 'string', multiple: true, value: 'ID', description: 'migrate only this tenant (repeatable; implies --tenants)' },
+      concurrency: { type: 'string', value: 'N', description: 'tenants migrated at once (default 4)' },
+      'dry-run': { type: 'boolean', description: 'list what would be applied, apply nothing' },
+      'allow-changed': { type: 'boolean', description: 'accept applied migrations whose file was edited' },
+    },
+    notes: [
+      'With neither --shared nor --tenants: the shared schema, then the tenants.',
+      'Each tenant migrates in its own transaction. Ctrl-C starts no new tenant, lets the ones in',
+      'flight commit or roll back, then exits with 130; run the command again to finish.',
+    ],
+  },
+  status: {
+    name: 'status',
+    summary: "show the applied and pending migrations of the shared schema and of each tenant",
+    args: [],
+    options: {
+      tenant: { type: 'string', multiple: true, value: 'ID', description: 'only this tenant (repeatable)' },
+    },
+  },
+  init: {
+    name: 'init',
+    summary: 'write tenantry.config.ts and the migrations folders, with examples',
+    args: [],
+    options: {
+      js: { type: 'boolean', description: 'write tenantry.config.mjs instead of tenantry.config.ts' },
+      force: { type: 'boolean', description: 'overwrite files that exist' },
+    },
+  },
+  tenants: {
+    name: 'tenants',
+    summary: 'create, list, show, suspend, resume and delete tenants',
+    args: [],
+    options: {},
+    notes: ['Commands: create, list, show, suspend, resume, delete. Run tenantry tenants COMMAND --help.'],
+  },
+  'tenants create': {
+    name: 'tenants create',
+    summary: 'register a tenant, create its schema and apply the tenant migrations, in one transaction',
+    args: ['ID'],
+    options: {
+      name: { type: 'string', value: 'NAME', description: 'the display name (default: the id)' },
+      domain: { type: 'string', multiple: true, value: 'DOMAIN', description: 'a domain of the tenant (repeatable; the first is primary)' },
+      metadata: { type: 'string', value: 'JSON', description: 'a JSON object of app data, e.g. \'{"plan":"pro"}\'' },
+    },
+    notes: [`ID: ${TENANT_ID}.`],
+  },
+  'tenants list': {
+    name: 'tenants list',
+    summary: 'list every tenant, ordered by id',
+    args: [],
+    options: {
+      status: { type: 'string', value: 'STATUS', description: 'only active or suspended tenants' },
+    },
+  },
+  'tenants show': { name: 'tenants show', summary: 'show one tenant with its domains', args: ['ID'], options: {} },
+  'tenants suspend': {
+    name: 'tenants suspend',
+    summary: "suspend a tenant: its data stays, its requests are refused",
+    args: ['ID'],
+    options: {},
+  },
+  'tenants resume': { name: 'tenants resume', summary: 'serve a suspended tenant again', args: ['ID'], options: {} },
+  'tenants delete': {
+    name: 'tenants delete',
+    summary: "remove a tenant from the registry (its schema stays unless --drop-schema)",
+    args: ['ID'],
+    options: {
+      'drop-schema': { type: 'boolean', description: "also drop the tenant's schema and all its data" },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation (needed without a terminal)' },
+    },
+    notes: ['With --drop-schema on a terminal, you confirm by typing the tenant id.'],
+  },
+  help: { name: 'help', summary: 'show the help of a command', args: [], options: {} },
+};
+
+/**
+ * The subcommands of `tenants`.
+ *
+ * @example
+ * ```ts
+ * TENANTS_SUBCOMMANDS.includes('suspend'); // true
+ * ```
+ */
+export const TENANTS_SUBCOMMANDS = ['create', 'list', 'show', 'suspend', 'resume', 'delete'] as const;

@@ -1,0 +1,68 @@
+/**
+ * Where one schema stands against a migration set, read from its `tenantry_migrations` table
+ * without changing anything.
+ *
+ * @module
+ */
+import type { Queryable } from '../db.js';
+import { quoteIdent } from '../identifiers.js';
+import type { Migration } from '../migrate/migration.js';
+import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
+
+/**
+ * A schema compared with a migration set.
+ *
+ * @example
+ * ```ts
+ * const state: SchemaState = { applied: ['001_items'], pending: ['002_sku'], changed: [] };
+ * ```
+ */
+export interface SchemaState {
+  /** Recorded in the schema, in name order (also those no longer in the set). */
+  readonly applied: readonly string[];
+  /** In the set and not recorded: a migration run would apply them, in this order. */
+  readonly pending: readonly string[];
+  /** Recorded with another checksum: edited after they ran (a run stops unless --allow-changed). */
+  readonly changed: readonly string[];
+}
+
+/**
+ * Compares a schema's recorded migrations with a set. A schema (or a tracking table) that does
+ * not exist yet has everything pending.
+ *
+ * @example
+ * ```ts
+ * const state = await readSchemaState(pool, 'tenant_acme', await source.load());
+ * state.pending; // ['003_backfill_sku']
+ * ```
+ */
+export async function readSchemaState(db: Queryable, schema: string, migrations: readonly Migration[]): Promise<SchemaState> {
+  const table = `${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`;
+  const { rows: found } = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [table]);
+  const recorded = new Map<string, string>();
+  if (found[0]?.present === true) {
+    const { rows } = await db.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${table}`);
+    for (const row of rows) recorded.set(row.name, row.checksum);
+  }
+  return compareMigrations(migrations, recorded);
+}
+
+/**
+ * Compares a set with recorded `name → checksum` pairs.
+ *
+ * @example
+ * ```ts
+ * compareMigrations([a, b], new Map([[a.name, a.checksum]])); // { applied: ['001_a'], pending: ['002_b'], changed: [] }
+ * ```
+ */
+export function compareMigrations(migrations: readonly Migration[], recorded: ReadonlyMap<string, string>): SchemaState {
+  const pending: string[] = [];
+  const changed: string[] = [];
+  for (const migration of migrations) {
+    const checksum = recorded.get(migration.name);
+    if (checksum === undefined) pending.push(migration.name);
+    else if (checksum !== migration.checksum) changed.push(migration.name);
+  }
+  const applied = [...recorded.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { applied, pending, changed };
+}

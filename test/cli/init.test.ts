@@ -1,0 +1,58 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/database.js';
+import { cli, lines, recorded, tableExists, workspace } from './cli-harness.js';
+
+const db = useTestDatabase();
+
+describe('tenantry init', () => {
+  it('writes a TypeScript config and the migrations folders; the project then migrates', async () => {
+    const cwd = await workspace();
+    const result = await cli(['init'], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout)).toEqual([
+      'Wrote tenantry.config.ts, migrations/shared/001_plans.sql, migrations/tenant/001_products.sql',
+      'Next: set DATABASE_URL (or connectionString in the config file), then run tenantry migrate',
+    ]);
+    const config = await readFile(join(cwd, 'tenantry.config.ts'), 'utf8');
+    expect(config).toContain("shared: './migrations/shared'");
+    expect(config).toContain('connectionString: process.env.DATABASE_URL');
+
+    // The generated files work as they are: the config (loaded with jiti) and both example migrations.
+    const migrated = await cli(['migrate'], { cwd, databaseUrl: db.url });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(await tableExists(db.pool, 'public', 'plans')).toBe(true);
+    expect((await cli(['tenants', 'create', 'acme'], { cwd, databaseUrl: db.url })).code).toBe(0);
+    expect(await recorded(db.pool, 'tenant_acme')).toEqual(['001_products']);
+  });
+
+  it('refuses to overwrite without --force, and overwrites with it', async () => {
+    const cwd = await workspace();
+    await cli(['init'], { cwd });
+    await writeFile(join(cwd, 'migrations/tenant/001_products.sql'), '-- mine');
+    const again = await cli(['init'], { cwd });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(
+      'tenantry: tenantry.config.ts, migrations/shared/001_plans.sql, migrations/tenant/001_products.sql already exist: pass --force to overwrite (nothing was written)\n',
+    );
+    expect(await readFile(join(cwd, 'migrations/tenant/001_products.sql'), 'utf8')).toBe('-- mine');
+    expect((await cli(['init', '--force'], { cwd })).code).toBe(0);
+    expect(await readFile(join(cwd, 'migrations/tenant/001_products.sql'), 'utf8')).toContain('CREATE TABLE products');
+
+    const js = await cli(['init', '--js', '--force'], { cwd });
+    expect(js.code).toBe(2);
+    expect(js.stderr).toBe('tenantry: tenantry.config.ts already exists; remove it first (two config files would be ambiguous)\n');
+  });
+
+  it('--js writes tenantry.config.mjs, which loads', async () => {
+    const cwd = await workspace();
+    const result = await cli(['init', '--js', '--json'], { cwd });
+    expect(JSON.parse(result.stdout)).toEqual({
+      written: ['tenantry.config.mjs', 'migrations/shared/001_plans.sql', 'migrations/tenant/001_products.sql'],
+    });
+    const status = await cli(['status'], { cwd, databaseUrl: db.url });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^Shared schema "public": /);
+  });
+});
