@@ -6,6 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { InvalidConfigError } from '../errors.js';
+import { samePath } from './search-path.js';
 
 /** The transaction status of ReadyForQuery: idle, in a transaction block, in a failed one. */
 export type TransactionStatus = 'I' | 'T' | 'E';
@@ -14,8 +15,12 @@ export type TransactionStatus = 'I' | 'T' | 'E';
 interface Exchange {
   /** The search_path this exchange set before the query, if it did. */
   readonly setTo: string | undefined;
+  /** Whether that SET was `SET LOCAL` (transaction mode): gone when the block it ran in ends. */
+  readonly local: boolean;
   /** The query itself may change the search_path (it names search_path, RESET, DISCARD…). */
   readonly touchesPath: boolean;
+  /** The query may undo what its transaction block did, SETs included (ROLLBACK, ABORT, CALL…). */
+  readonly mayUndo: boolean;
   failed: boolean;
 }
 
@@ -27,7 +32,15 @@ export interface RawClient extends EventEmitter {
   release(error?: Error | boolean): void;
 }
 
-const PATH_CHANGING = /search_path|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
+const PATH_CHANGING =
+  /search_path|\bset_config\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
+
+/**
+ * Statements that can undo a SET made earlier in their transaction block: ROLLBACK (also `TO
+ * SAVEPOINT` and `AND CHAIN`) and ABORT; PREPARE TRANSACTION; any `AND CHAIN` (a chained block
+ * drops a SET LOCAL); CALL (a procedure may ROLLBACK the block the SET was pipelined into).
+ */
+const MAY_UNDO = /\brollback\b|\babort\b|\bprepare\s+transaction\b|\band\s+chain\b|\bcall\b/i;
 
 /**
  * The state of one physical connection. `known` is a search_path the server certainly has
@@ -38,18 +51,31 @@ const PATH_CHANGING = /search_path|\bdiscard\b|\breset\b|\bset\s+(session\s+)?ro
  * - an exchange that set the path and failed may have rolled the SET back: unknown;
  * - a SET inside a transaction block lasts only if the block commits: when the block ends
  *   (status back to idle), the path is unknown;
- * - a query that itself mentions search_path, RESET, DISCARD or SET ROLE: unknown;
- * - PostgreSQL 18 reports search_path (ParameterStatus): a reported value is taken as known.
+ * - a query that itself mentions search_path, set_config, SET SCHEMA, RESET, DISCARD or SET ROLE: unknown;
+ * - a query that may undo its block's SETs (ROLLBACK, ABORT, AND CHAIN, CALL…), when this exchange
+ *   or an earlier one of the open block set the path: unknown (`SET …; BEGIN; …; ROLLBACK` in one
+ *   query undoes the SET sent with it);
+ * - a SET LOCAL (transaction mode) ends with its block: unknown once the status is idle again;
+ * - PostgreSQL 18 reports search_path (ParameterStatus) before each ReadyForQuery it changed in:
+ *   a belief the server's report contradicts is dropped (a function body may move the path).
  */
 export class ConnectionState {
   known: string | undefined;
   status: TransactionStatus = 'I';
   #provisional = false;
   #exchange: Exchange | undefined;
+  /** The search_path the server last reported (PostgreSQL 18+), if it reports it. */
+  #reported: string | undefined;
 
   /** Starts an exchange; call from a submittable's `submit`. */
-  begin(setTo: string | undefined, text: string | undefined): void {
-    this.#exchange = { setTo, touchesPath: text !== undefined && PATH_CHANGING.test(text), failed: false };
+  begin(setTo: string | undefined, text: string | undefined, local = false): void {
+    this.#exchange = {
+      setTo,
+      local,
+      touchesPath: text !== undefined && PATH_CHANGING.test(text),
+      mayUndo: text !== undefined && MAY_UNDO.test(text),
+      failed: false,
+    };
   }
 
   /** Whether an exchange is in flight (a query was submitted and its ReadyForQuery has not come). */
@@ -71,7 +97,7 @@ export class ConnectionState {
   }
 
   onParameterStatus(name: string, value: string): void {
-    if (name === 'search_path') this.known = value;
+    if (name === 'search_path') this.#reported = value;
   }
 
   onReadyForQuery(status: TransactionStatus): void {
@@ -79,11 +105,12 @@ export class ConnectionState {
     this.#exchange = undefined;
     this.status = status;
     if (exchange === undefined) {
-      this.known = undefined;
+      this.reset();
       return;
     }
+    const setEarlierInBlock = this.#provisional;
     if (exchange.setTo !== undefined) {
-      if (exchange.failed || status === 'E') {
+      if (exchange.failed || status === 'E' || (exchange.local && status === 'I')) {
         this.known = undefined;
       } else {
         this.known = exchange.setTo;
@@ -94,6 +121,8 @@ export class ConnectionState {
       this.#provisional = false;
     }
     if (exchange.touchesPath) this.known = undefined;
+    if (exchange.mayUndo && (exchange.setTo !== undefined || setEarlierInBlock)) this.reset();
+    if (this.known !== undefined && this.#reported !== undefined && !samePath(this.known, this.#reported)) this.known = undefined;
   }
 
   /** Forgets everything: used when the connection's state cannot be trusted. */

@@ -49,6 +49,18 @@ export function needsOwnTransaction(text: string | undefined): boolean {
   return text !== undefined && NEEDS_OWN_TRANSACTION.test(text);
 }
 
+/**
+ * CALL and DO may COMMIT or ROLLBACK, but only when nothing else shares their transaction: a SET
+ * pipelined with them would make them atomic ("invalid transaction termination") exactly when
+ * the connection had to switch scope, and a ROLLBACK in them could undo that SET.
+ */
+const RUNS_ALONE = /^\s*(call|do)\b/i;
+
+/** Whether `text` should run in an exchange of its own once the scope is set (session mode). */
+export function runsAlone(text: string | undefined): boolean {
+  return text !== undefined && RUNS_ALONE.test(text);
+}
+
 /** The checks pg.Query#submit makes before writing anything, made before we write our statement. */
 function invalidQuery(query: Submittable, connection: Connection): Error | undefined {
   if (typeof query.text !== 'string' && typeof query.name !== 'string') {
@@ -128,13 +140,16 @@ export class ScopedQuery {
     const wanted = this.#searchPath;
     const local = this.#lifetime === 'transaction';
     const mustSet = local ? !(state.status === 'T' && state.known === wanted) : state.known !== wanted;
+    // A named statement run again by name alone: what it does is the text it was prepared with.
+    const name = this.#inner.name;
+    const text = this.#inner.text ?? (name === undefined ? undefined : (connection.parsedStatements[name] ?? connection.submittedNamedStatements[name]));
     if (!mustSet || state.status === 'E') {
-      state.begin(undefined, this.#inner.text);
+      state.begin(undefined, text);
       return this.#inner.submit(connection);
     }
     const invalid = this.#isPgQuery ? invalidQuery(this.#inner, connection) : undefined;
     if (invalid !== undefined) return invalid;
-    state.begin(wanted, this.#inner.text);
+    state.begin(wanted, text, local);
     this.#swallowing = true;
     if (this.#isPgQuery && !usesExtendedProtocol(this.#inner)) {
       const set = `${local ? 'SET LOCAL' : 'SET'} search_path TO ${wanted}`;

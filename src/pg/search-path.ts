@@ -8,18 +8,51 @@ import { quoteIdent } from '../identifiers.js';
 
 /**
  * The search_path a scope runs with: the tenant's schema then the shared schema (so shared
- * tables still resolve), or the shared schema alone in the explicit shared scope. Names are
+ * tables still resolve), or the shared schema alone in the explicit shared scope; then
+ * `pg_temp`, named last so that a temporary table left on a pooled connection (by any tenant)
+ * never shadows a tenant or shared table (unnamed, PostgreSQL searches pg_temp first). Names are
  * quoted; the result is written into SQL only as a whole quoted list.
  *
  * @example
  * ```ts
- * searchPathOf({ kind: 'tenant', tenant: acme }, 'public'); // '"tenant_acme", "public"'
+ * searchPathOf({ kind: 'tenant', tenant: acme }, 'public'); // '"tenant_acme", "public", pg_temp'
  * ```
  */
 export function searchPathOf(scope: TenantScope, sharedSchema: string): string {
   return scope.kind === 'tenant'
-    ? `${quoteIdent(scope.tenant.schema)}, ${quoteIdent(sharedSchema)}`
-    : quoteIdent(sharedSchema);
+    ? `${quoteIdent(scope.tenant.schema)}, ${quoteIdent(sharedSchema)}, pg_temp`
+    : `${quoteIdent(sharedSchema)}, pg_temp`;
+}
+
+/**
+ * Whether two search_path values name the same schemas in the same order, however each is
+ * quoted (PostgreSQL reports `SET search_path TO "a", "b"` as `a, b`). A value that cannot be
+ * read is never the same as anything.
+ *
+ * @example
+ * ```ts
+ * samePath('"tenant_acme", "public"', 'tenant_acme, public'); // true
+ * ```
+ */
+export function samePath(a: string, b: string): boolean {
+  if (a === b) return true;
+  const left = schemaNames(a);
+  const right = schemaNames(b);
+  return left !== undefined && right !== undefined && left.length === right.length && left.every((name, i) => name === right[i]);
+}
+
+/** The schema names of a search_path value (quoted names unescaped, unquoted ones lower-cased), or `undefined`. */
+function schemaNames(value: string): string[] | undefined {
+  const names: string[] = [];
+  const item = /\s*(?:"((?:[^"]|"")*)"|([^\s",]+))\s*(,|$)/y;
+  while (item.lastIndex < value.length) {
+    const match = item.exec(value);
+    if (match === null) return undefined;
+    names.push(match[1] !== undefined ? match[1].replaceAll('""', '"') : match[2]!.toLowerCase());
+    if (match[3] === '') return names;
+    if (item.lastIndex === value.length) return undefined; // a trailing comma
+  }
+  return names;
 }
 
 /** Names a scope in error messages. */

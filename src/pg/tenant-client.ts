@@ -11,7 +11,7 @@ import type { Tenancy } from '../tenancy.js';
 import type { ConnectionState, RawClient } from './connection-state.js';
 import { connectionState } from './connection-state.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
-import { needsOwnTransaction, ScopedQuery } from './scoped-query.js';
+import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { describeScope, sameScope, searchPathOf } from './search-path.js';
 
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
@@ -106,7 +106,7 @@ export class TenantClient extends EventEmitter {
     }
 
     const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
-    if (needsOwnTransaction(inner.text)) return this.#ownTransaction(inner, cb);
+    if (needsOwnTransaction(inner.text) || (this.#lifetime === 'session' && runsAlone(inner.text))) return this.#ownTransaction(inner, cb);
     return this.#submit(inner, cb);
   }
 
@@ -123,7 +123,8 @@ export class TenantClient extends EventEmitter {
       return;
     }
     const unsafe = this.#broken ?? (this.#state.status !== 'I' || this.#state.busy ? true : undefined);
-    this.#raw.release(error ?? unsafe);
+    // `release(false)` (Kysely) means "no error", not "reuse whatever state it is in".
+    this.#raw.release(error === undefined || error === false ? unsafe : error);
   }
 
   /**
@@ -188,7 +189,10 @@ export class TenantClient extends EventEmitter {
     });
   }
 
-  /** VACUUM, CREATE INDEX CONCURRENTLY…: set the scope in its own exchange first, then run the statement alone. */
+  /**
+   * VACUUM, CREATE INDEX CONCURRENTLY… (and, in session mode, CALL and DO): set the scope in its
+   * own exchange first, then run the statement alone.
+   */
   #ownTransaction(inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
     const run = async (): Promise<pg.QueryResult> => {
       if (this.#lifetime === 'transaction') {

@@ -35,6 +35,24 @@ type Callback = (error: Error | null, result?: pg.QueryResult) => void;
 
 const POOL_EVENTS = ['connect', 'acquire', 'release', 'remove', 'error'] as const;
 
+const guarded = new WeakSet<object>();
+
+/**
+ * Gives a raw pooled client an 'error' listener of its own, for good. pg-pool removes its idle
+ * listener when it hands a client out, and the tenant client attaches one a few microtasks later:
+ * a FATAL parsed in between (the same socket read as the ReadyForQuery that completed a new
+ * connection, or that returned a client to a waiter) would be emitted with no listener, an
+ * uncaught exception. Nothing is lost: pg marks the client not queryable, its next query fails
+ * with a clear error, and a client that is not queryable is destroyed when released.
+ */
+function guardClient(client: EventEmitter): void {
+  if (guarded.has(client)) return;
+  guarded.add(client);
+  client.on('error', ignoreClientError);
+}
+
+function ignoreClientError(): void {}
+
 /**
  * A pg.Pool-compatible pool whose every query runs in the active tenant's schema. Made by
  * {@link tenantPool}.
@@ -66,6 +84,7 @@ export class TenantPool extends EventEmitter {
     this.#tenancy = tenancy;
     this.#pool = pool;
     this.#lifetime = mode;
+    pool.on('connect', (client: pg.PoolClient) => guardClient(client));
     for (const event of POOL_EVENTS) {
       pool.on(event, (...args: unknown[]) => {
         if (event !== 'error' || this.listenerCount('error') > 0) this.emit(event, ...args);
@@ -139,6 +158,7 @@ export class TenantPool extends EventEmitter {
     const checkout = async (): Promise<TenantClient> => {
       const scope = this.#activeScope();
       const raw = await this.#pool.connect();
+      guardClient(raw);
       try {
         return new TenantClient(raw, this.#tenancy, scope, this.#lifetime);
       } catch (error) {
