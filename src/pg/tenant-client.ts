@@ -150,6 +150,11 @@ export class TenantClient extends EventEmitter {
     raw.on('end', onEnd);
   }
 
+  /** Whether the connection can serve another query as it is: not released, not broken, idle, nothing in flight. */
+  get reusable(): boolean {
+    return !this.#released && this.#broken === undefined && this.#state.status === 'I' && !this.#state.busy;
+  }
+
   /** Whether `release()` was called. */
   get released(): boolean {
     return this.#released;

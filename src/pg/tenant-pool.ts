@@ -33,6 +33,12 @@ export interface TenantPoolOptions {
 
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
 
+interface HeldClient {
+  readonly scope: TenantScope;
+  readonly client: TenantClient;
+  readonly timer: NodeJS.Immediate;
+}
+
 const POOL_EVENTS = ['connect', 'acquire', 'release', 'remove', 'error'] as const;
 
 const guarded = new WeakSet<object>();
@@ -67,6 +73,7 @@ export class TenantPool extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #pool: pg.Pool;
   readonly #lifetime: ScopeLifetime;
+  readonly #held = new Map<TenantScope, HeldClient>();
 
   /** @internal Use {@link tenantPool}. */
   constructor(tenancy: Tenancy, pool: pg.Pool, options: TenantPoolOptions = {}) {
@@ -128,10 +135,11 @@ export class TenantPool extends EventEmitter {
       values = undefined;
     }
     const run = async (): Promise<pg.QueryResult> => {
-      const client = await this.connect();
+      const scope = this.#activeScope();
+      const client = this.#takeHeld(scope) ?? (await this.connect());
       try {
         const result = await client.query(config as pg.QueryConfig, values as unknown[] | undefined);
-        client.release();
+        this.#holdOrRelease(scope, client);
         return result;
       } catch (error) {
         if (!client.released) client.release(sqlState(error) === undefined ? (error as Error) : undefined);
@@ -209,11 +217,39 @@ export class TenantPool extends EventEmitter {
   end(): Promise<void>;
   end(callback: () => void): void;
   end(callback?: () => void): unknown {
+    for (const entry of [...this.#held.values()]) this.#releaseHeld(entry);
     if (callback) {
       this.#pool.end().then(callback, callback);
       return undefined;
     }
     return this.#pool.end();
+  }
+
+  /**
+   * Request affinity: after a `query`, the connection stays with the run (the scope object of one
+   * `tenancy.run`) until the event loop's next turn, so the run's next query, typically right
+   * after an `await`, finds it already on the tenant's search_path. Only that same run can take it
+   * back: another run, even of the same tenant, never does.
+   */
+  #holdOrRelease(scope: TenantScope, client: TenantClient): void {
+    if (!client.reusable || this.#held.has(scope)) return client.release();
+    const entry: HeldClient = { scope, client, timer: setImmediate(() => this.#releaseHeld(entry)) };
+    this.#held.set(scope, entry);
+  }
+
+  #takeHeld(scope: TenantScope): TenantClient | undefined {
+    const entry = this.#held.get(scope);
+    if (entry === undefined) return undefined;
+    this.#held.delete(scope);
+    clearImmediate(entry.timer);
+    return entry.client.reusable ? entry.client : (entry.client.release(), undefined);
+  }
+
+  #releaseHeld(entry: HeldClient): void {
+    if (this.#held.get(entry.scope) !== entry) return;
+    this.#held.delete(entry.scope);
+    clearImmediate(entry.timer);
+    entry.client.release();
   }
 
   #activeScope(): TenantScope {

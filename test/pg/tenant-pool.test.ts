@@ -160,6 +160,33 @@ describe('tenantPool', () => {
     await solo.end();
   });
 
+  it('keeps a connection with its run between queries, and gives it back to the pool on the next turn', async () => {
+    const solo = new pg.Pool({ connectionString: db.url, max: 2 });
+    const counter = countExchanges(solo);
+    const one = tenantPool(tenancy, solo);
+    const pids = await tenancy.run('tenant-0', async () => {
+      const seen: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const before = counter.count;
+        const result = await one.query('SELECT owner, pg_backend_pid() AS pid FROM items');
+        expect(owners(result)).toEqual(['tenant-0']);
+        expect(counter.count - before).toBe(1);
+        seen.push(result.rows[0].pid as number);
+      }
+      return seen;
+    });
+    expect(new Set(pids).size).toBe(1);
+    const [a, b] = await Promise.all([
+      tenancy.run('tenant-1', () => one.query('SELECT owner FROM items')),
+      tenancy.run('tenant-2', () => one.query('SELECT owner FROM items')),
+    ]);
+    expect(owners(a)).toEqual(['tenant-1']);
+    expect(owners(b)).toEqual(['tenant-2']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(solo.idleCount).toBe(solo.totalCount);
+    await one.end();
+  });
+
   it('rolls back a transaction that throws and destroys its client', async () => {
     await expect(
       tenancy.run('tenant-1', () =>
