@@ -14,3 +14,4 @@ export { startTestServer } from './test-server.js';
 export type { TestServer, TestServerKind, StartTestServerOptions } from './test-server.js';
 export { createTestDatabase } from './test-database.js';
 export type { TestDatabase, CreateTestDatabaseOptions } from './test-database.js';
+export { freePort } from './test-server.js';

@@ -152,7 +152,15 @@ const starters: Record<TestServerKind, (options: StartTestServerOptions) => Prom
   },
 };
 
-function freePort(): Promise<number> {
+/**
+ * A TCP port free on 127.0.0.1 right now (for a server a test starts).
+ *
+ * @example
+ * ```ts
+ * const port = await freePort();
+ * ```
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.unref();

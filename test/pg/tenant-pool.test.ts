@@ -171,7 +171,7 @@ describe('tenantPool', () => {
         const result = await one.query('SELECT owner, pg_backend_pid() AS pid FROM items');
         expect(owners(result)).toEqual(['tenant-0']);
         expect(counter.count - before).toBe(1);
-        seen.push(result.rows[0].pid as number);
+        seen.push(result.rows[0]?.pid as number);
       }
       return seen;
     });
