@@ -107,9 +107,34 @@ export class ScopedQuery {
     this.#searchPath = searchPath;
     this.#lifetime = lifetime;
     this.#isPgQuery = isPgQuery;
-    for (const handler of HANDLERS) {
-      (this as Record<string, unknown>)[handler] = (...args: unknown[]) => this.#deliver(handler, args);
-    }
+  }
+
+  handleRowDescription(...args: unknown[]): unknown {
+    return this.#deliver('handleRowDescription', args);
+  }
+  handleDataRow(...args: unknown[]): unknown {
+    return this.#deliver('handleDataRow', args);
+  }
+  handleCommandComplete(...args: unknown[]): unknown {
+    return this.#deliver('handleCommandComplete', args);
+  }
+  handleEmptyQuery(...args: unknown[]): unknown {
+    return this.#deliver('handleEmptyQuery', args);
+  }
+  handlePortalSuspended(...args: unknown[]): unknown {
+    return this.#deliver('handlePortalSuspended', args);
+  }
+  handleError(...args: unknown[]): unknown {
+    return this.#deliver('handleError', args);
+  }
+  handleReadyForQuery(...args: unknown[]): unknown {
+    return this.#deliver('handleReadyForQuery', args);
+  }
+  handleCopyInResponse(...args: unknown[]): unknown {
+    return this.#deliver('handleCopyInResponse', args);
+  }
+  handleCopyData(...args: unknown[]): unknown {
+    return this.#deliver('handleCopyData', args);
   }
 
   get callback(): Submittable['callback'] {
@@ -189,14 +214,3 @@ export class ScopedQuery {
   }
 }
 
-const HANDLERS = [
-  'handleRowDescription',
-  'handleDataRow',
-  'handleCommandComplete',
-  'handleEmptyQuery',
-  'handlePortalSuspended',
-  'handleError',
-  'handleReadyForQuery',
-  'handleCopyInResponse',
-  'handleCopyData',
-] as const;

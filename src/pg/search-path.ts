@@ -19,10 +19,17 @@ import { quoteIdent } from '../identifiers.js';
  * ```
  */
 export function searchPathOf(scope: TenantScope, sharedSchema: string): string {
-  return scope.kind === 'tenant'
-    ? `${quoteIdent(scope.tenant.schema)}, ${quoteIdent(sharedSchema)}, pg_temp`
-    : `${quoteIdent(sharedSchema)}, pg_temp`;
+  if (scope.kind !== 'tenant') return `${quoteIdent(sharedSchema)}, pg_temp`;
+  const { schema } = scope.tenant;
+  const cached = pathsOfTenants.get(scope.tenant);
+  if (cached?.schema === schema && cached.shared === sharedSchema) return cached.path;
+  const path = `${quoteIdent(schema)}, ${quoteIdent(sharedSchema)}, pg_temp`;
+  pathsOfTenants.set(scope.tenant, { schema, shared: sharedSchema, path });
+  return path;
 }
+
+/** The path of each tenant object, computed once (and again should its schema ever differ). */
+const pathsOfTenants = new WeakMap<object, { readonly schema: string; readonly shared: string; readonly path: string }>();
 
 /**
  * Whether two search_path values name the same schemas in the same order, however each is
