@@ -7,11 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { quoteIdent } from '../../src/index.js';
-import { createTestDatabase, startTestServer } from '../../src/testing/index.js';
+import { createTestDatabase, freePort, startTestServer } from '../../src/testing/index.js';
 
 /** Where `--persist` keeps the embedded server's data (git-ignored). */
 export const PERSIST_DIR = fileURLToPath(new URL('./.data/postgres', import.meta.url));
@@ -118,16 +117,4 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<string> 
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
 }
