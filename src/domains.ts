@@ -10,8 +10,8 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /**
  * Normalises a domain for storage and lookup: lower case, no trailing dot. Throws
  * {@link InvalidDomainError} (HTTP 400) for anything that is not a plain host name
- * (ports, paths, spaces, empty labels, over 253 bytes). Internationalised names are
- * stored in their punycode (`xn--`) form.
+ * (ports, paths, spaces, empty labels, over 253 bytes). Internationalised names must be
+ * given in their punycode (`xn--`) form; other non-ASCII names are refused.
  *
  * @example
  * ```ts

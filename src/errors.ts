@@ -200,7 +200,7 @@ export class TenantSuspendedError extends TenancyError {
  *
  * @example
  * ```ts
- * app.use(tenancyMiddleware(tenancy, { authorize: (req, tenant) => req.user?.tenantId === tenant.id }));
+ * app.use(tenancyMiddleware(tenancy, { authorize: (_request, tenant, req) => req.user?.tenantId === tenant.id }));
  * ```
  */
 export class TenantForbiddenError extends TenancyError {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { InvalidDomainError } from './errors.js';
 import { normalizeDomain } from './domains.js';
 
@@ -45,7 +45,7 @@ export function parseHost(value: string): ParsedHost {
   if (colon !== -1 && !validPort(raw.slice(colon))) throw new InvalidDomainError(value, 'the port must be 1 to 5 digits');
   // An IPv4 address stays one with a trailing dot (`127.0.0.1.`), as URL parsers read it.
   const address = name.endsWith('.') ? name.slice(0, -1) : name;
-  if (isIP(address) === 4) return { hostname: address, ip: true };
+  if (/^[0-9.]+$/.test(address) && isIPv4(address)) return { hostname: address, ip: true };
   return { hostname: normalizeDomain(name), ip: false };
 }
 

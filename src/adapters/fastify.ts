@@ -46,7 +46,10 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
     const routeOptions = mode === 'optional' ? { ...options, required: false } : options;
     const outcome = await identifyRequest(tenancy, tenantRequestOf(raw, options.trustProxy === true), routeOptions, request);
     if (outcome.kind === 'refused') {
-      if (options.onRefused) return options.onRefused(outcome.error, request, reply);
+      if (options.onRefused) {
+        await options.onRefused(outcome.error, request, reply);
+        if (reply.sent) return reply;
+      }
       return reply.code(outcome.error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(outcome.error)));
     }
     request.tenant = outcome.kind === 'tenant' ? outcome.tenant : null;

@@ -48,7 +48,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     if (outcome.kind === 'refused') {
       if (options.onRefused) return options.onRefused(outcome.error, ctx);
       ctx.status = outcome.error.httpStatus;
-      ctx.type = PROBLEM_CONTENT_TYPE;
+      ctx.type = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
       ctx.body = JSON.stringify(problemOf(outcome.error));
       return;
     }

@@ -29,7 +29,7 @@ export interface HeaderResolverOptions {
  * ```ts
  * app.use(tenancyMiddleware(tenancy, {
  *   resolver: headerResolver(),
- *   authorize: (req, tenant) => req.auth?.tenants.includes(tenant.id) ?? false,
+ *   authorize: (_request, tenant, req) => req.auth?.tenants.includes(tenant.id) ?? false,
  * }));
  * ```
  */

@@ -48,7 +48,7 @@ export interface ResolverContext {
  *
  * @example
  * ```ts
- * // your own rule in a few lines: the tenant is the first label of a query parameter-free path
+ * // your own rule in a few lines: the tenant named by a `tenant` cookie
  * const fromCookie: TenantResolver = (request) => {
  *   const cookie = String(request.headers.cookie ?? '');
  *   return /(?:^|;\s*)tenant=([a-z0-9-]+)/.exec(cookie)?.[1] ?? null;
