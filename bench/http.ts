@@ -59,6 +59,7 @@ import type * as KoaAdapter from '../src/adapters/koa.js';
 import type * as Core from '../src/index.js';
 import { createTenancy, type Tenancy } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
+import { formatRate, positiveInt, printTable } from './bench-utils.js';
 
 const FRAMEWORKS = ['fastify', 'express', 'koa'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
@@ -430,18 +431,6 @@ function mean(values: readonly number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
-function formatRate(rate: number): string {
-  return Math.round(rate).toLocaleString('en-US');
-}
-
-function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ');
-  console.log(line(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
-  for (const row of rows) console.log(line(row));
-}
-
 function frameworksOf(text: string | undefined): Framework[] {
   if (text === undefined || text === '') return [...FRAMEWORKS];
   const names = text.split(',').map((name) => name.trim());
@@ -474,13 +463,6 @@ function resolverKind(text: string | undefined): Resolver {
   if (text === undefined || text === '' || text === 'subdomain') return 'subdomain';
   if (text === 'header') return 'header';
   throw new TypeError(`BENCH_RESOLVER: expected subdomain or header, got ${JSON.stringify(text)}`);
-}
-
-function positiveInt(text: string | undefined, fallback: number): number {
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`expected a positive integer, got ${JSON.stringify(text)}`);
-  return value;
 }
 
 if (process.argv[2] === 'serve') {

@@ -32,6 +32,7 @@ import pg from 'pg';
 import { createTenancy, quoteIdent, type Tenant } from '../src/index.js';
 import { tenantPool } from '../src/pg/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
+import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const QUERIES = positiveInt(process.env.BENCH_QUERIES, 20_000);
@@ -387,36 +388,8 @@ async function startDelayProxy(target: URL, delayMs: number): Promise<DelayProxy
   };
 }
 
-// xorshift32: cheap, and the same cost for every variant.
-let seed = 0x2545f491;
-function randomInt(below: number): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % below;
-}
-
 function randomId(): number {
   return randomInt(ROWS) + 1;
-}
-
-function formatRate(rate: number): string {
-  return Math.round(rate).toLocaleString('en-US');
-}
-
-function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ');
-  console.log(line(header));
-  console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
-  for (const row of rows) console.log(line(row));
-}
-
-function positiveInt(text: string | undefined, fallback: number): number {
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`expected a positive integer, got ${JSON.stringify(text)}`);
-  return value;
 }
 
 await main();

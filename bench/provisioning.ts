@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createTenancy, quoteIdent, type Tenancy } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
+import { positiveInt } from './bench-utils.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const SAMPLES = positiveInt(process.env.BENCH_SAMPLES, 50);
@@ -312,13 +313,6 @@ function printTable(rows: readonly Row[]): void {
   console.log(line(header));
   console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
   for (const row of rows) console.log(line(row));
-}
-
-function positiveInt(text: string | undefined, fallback: number): number {
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`expected a positive integer, got ${JSON.stringify(text)}`);
-  return value;
 }
 
 await main();
