@@ -26,7 +26,7 @@ export interface TenantCacheOptions {
   readonly listen?: boolean;
 }
 
-type Entry = { readonly tenant: Tenant | null };
+type Entry = { readonly tenant: Tenant };
 
 /**
  * Caches registry lookups by id and by domain, with in-flight lookups shared.
@@ -40,6 +40,8 @@ type Entry = { readonly tenant: Tenant | null };
  */
 export class TenantCache {
   readonly #entries: LRUCache<string, Entry>;
+  /** Misses live apart, so a flood of random subdomains cannot push real tenants out. */
+  readonly #misses: LRUCache<string, true>;
   readonly #loading = new Map<string, Promise<Tenant | undefined>>();
   readonly #negativeTtl: number;
   #generation = 0;
@@ -47,6 +49,7 @@ export class TenantCache {
   constructor(options: TenantCacheOptions = {}) {
     this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000, ttl: options.ttl ?? 30_000 });
     this.#negativeTtl = options.negativeTtl ?? 2_000;
+    this.#misses = new LRUCache<string, true>({ max: options.max ?? 10_000, ttl: this.#negativeTtl });
   }
 
   byId(id: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
@@ -61,8 +64,9 @@ export class TenantCache {
   invalidate(tenantId: string): void {
     this.#generation += 1;
     this.#loading.clear();
+    this.#misses.clear();
     for (const [key, entry] of this.#entries.entries()) {
-      if (entry.tenant === null || entry.tenant.id === tenantId || key === `id:${tenantId}`) this.#entries.delete(key);
+      if (entry.tenant.id === tenantId || key === `id:${tenantId}`) this.#entries.delete(key);
     }
   }
 
@@ -70,17 +74,20 @@ export class TenantCache {
     this.#generation += 1;
     this.#loading.clear();
     this.#entries.clear();
+    this.#misses.clear();
   }
 
   async #get(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
     const cached = this.#entries.get(key);
-    if (cached !== undefined) return cached.tenant ?? undefined;
+    if (cached !== undefined) return cached.tenant;
+    if (this.#misses.has(key)) return undefined;
     const inFlight = this.#loading.get(key);
     if (inFlight !== undefined) return inFlight;
     const generation = this.#generation;
     const loading = load().then((tenant) => {
       if (generation === this.#generation) {
-        this.#entries.set(key, { tenant: tenant ?? null }, tenant === undefined ? { ttl: this.#negativeTtl } : {});
+        if (tenant === undefined) this.#misses.set(key, true);
+        else this.#entries.set(key, { tenant });
       }
       return tenant;
     });
