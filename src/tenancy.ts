@@ -22,6 +22,8 @@ import { listenForChanges } from './registry/change-channel.js';
 import type { TenantCacheOptions } from './registry/tenant-cache.js';
 import { TenantCache } from './registry/tenant-cache.js';
 import type { TenantRequest, TenantResolver } from './resolvers/resolver.js';
+import { type ResolveRequestNow, resolveRequestNow } from './tenancy-internals.js';
+import { andThen, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 
 /**
@@ -195,6 +197,27 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     return tenant;
   };
 
+  /** A cached tenant now, or the registry lookup. */
+  const lookupNow = (id: string): MaybePromise<Tenant | undefined> => {
+    const cached = cache?.peekId(id);
+    if (cached === null) return undefined;
+    return cached ?? lookup(id);
+  };
+
+  const resolveNow: ResolveRequestNow = (request, resolver) => {
+    const resolve = resolver ?? options.resolver;
+    if (resolve === undefined) throw new InvalidConfigError('No resolver: pass createTenancy({ resolver }) or the adapter option `resolver`');
+    return andThen(resolve(request, { tenancy }), (match) => {
+      if (match === null || match === undefined) return null;
+      const tenantId = typeof match === 'string' ? match : match.tenantId;
+      assertTenantId(tenantId);
+      return andThen(lookupNow(tenantId), (tenant): RequestTenant => {
+        if (tenant === undefined) throw new TenantNotFoundError(tenantId);
+        return typeof match === 'string' || match.path === undefined ? { tenant } : { tenant, path: match.path };
+      });
+    });
+  };
+
   const tenancy: Tenancy = Object.freeze({
     registry,
     migrate,
@@ -216,15 +239,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     lookup: (id: string) => (isValidTenantId(id) ? lookup(id) : Promise.resolve(undefined)),
     lookupDomain,
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
-      const resolve = resolver ?? options.resolver;
-      if (resolve === undefined) throw new InvalidConfigError('No resolver: pass createTenancy({ resolver }) or the adapter option `resolver`');
-      const match = await resolve(request, { tenancy });
-      if (match === null || match === undefined) return null;
-      const tenantId = typeof match === 'string' ? match : match.tenantId;
-      assertTenantId(tenantId);
-      const tenant = await lookup(tenantId);
-      if (tenant === undefined) throw new TenantNotFoundError(tenantId);
-      return typeof match === 'string' || match.path === undefined ? { tenant } : { tenant, path: match.path };
+      return resolveNow(request, resolver);
     },
     async close() {
       closed = true;
@@ -233,6 +248,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       await running?.close();
     },
   });
+  resolveRequestNow.set(tenancy, resolveNow);
   return tenancy;
 }
 

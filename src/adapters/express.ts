@@ -8,7 +8,8 @@ import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { Tenant } from '../types.js';
 import { bindEmitter } from './bind-emitter.js';
-import { type AdapterOptions, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
+import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
+import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
 declare global {
@@ -55,7 +56,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
     throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
   return (req, res, next) => {
-    identifyRequest(tenancy, tenantRequestOf(req, options.trustProxy === true), options, req).then((outcome) => {
+    const apply = (outcome: Identified): void => {
       if (outcome.kind === 'refused') {
         if (options.onRefused) return options.onRefused(outcome.error, req, res, next);
         res.status(outcome.error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(outcome.error)));
@@ -73,6 +74,14 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
       req.tenant = outcome.tenant;
       if (outcome.path !== undefined) req.url = withPath(req.url, outcome.path);
       tenancy.runTenant(outcome.tenant, proceed);
-    }, next);
+    };
+    let outcome: MaybePromise<Identified>;
+    try {
+      outcome = identifyRequest(tenancy, tenantRequestOf(req, options.trustProxy === true), options, req);
+    } catch (error) {
+      return next(error);
+    }
+    if (isPromise(outcome)) outcome.then(apply, next);
+    else apply(outcome);
   };
 }

@@ -10,6 +10,7 @@ import type { Tenancy } from '../tenancy.js';
 import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
 import { bindEmitter } from './bind-emitter.js';
+import { isPromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
@@ -36,25 +37,36 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   }
   fastify.decorateRequest('tenant', null);
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  // A callback hook, so a request for a cached tenant goes on without waiting for a promise.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const mode = request.routeOptions.config?.tenancy;
     if (mode === false) {
       outcomes.set(request, { kind: 'shared' });
-      return;
+      return done();
     }
-    const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
-    const routeOptions = mode === 'optional' ? { ...options, required: false } : options;
-    const outcome = await identifyRequest(tenancy, tenantRequestOf(raw, options.trustProxy === true), routeOptions, request);
-    if (outcome.kind === 'refused') {
-      if (options.onRefused) {
-        await options.onRefused(outcome.error, request, reply);
-        if (reply.sent) return reply;
+    const sendProblem = (error: TenancyError): void => {
+      if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
+    };
+    const apply = (outcome: Identified): void => {
+      if (outcome.kind !== 'refused') {
+        request.tenant = outcome.kind === 'tenant' ? outcome.tenant : null;
+        outcomes.set(request, outcome);
+        return done();
       }
-      return reply.code(outcome.error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(outcome.error)));
+      // Answered here, so the lifecycle does not go on (`done` is not called).
+      const custom = options.onRefused?.(outcome.error, request, reply);
+      if (isPromise(custom)) custom.then(() => sendProblem(outcome.error), (error: Error) => done(error));
+      else sendProblem(outcome.error);
+    };
+    try {
+      const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
+      const routeOptions = mode === 'optional' ? { ...options, required: false } : options;
+      const outcome = identifyRequest(tenancy, tenantRequestOf(raw, options.trustProxy === true), routeOptions, request);
+      if (isPromise(outcome)) outcome.then(apply, (error: Error) => done(error));
+      else apply(outcome);
+    } catch (error) {
+      done(error as Error);
     }
-    request.tenant = outcome.kind === 'tenant' ? outcome.tenant : null;
-    outcomes.set(request, outcome);
-    return undefined;
   });
 
   // The handler runs in another async context than onRequest (after the body is read), so the

@@ -5,7 +5,9 @@
  */
 import { isTenancyError, type TenancyError, TenantForbiddenError, TenantRequiredError, TenantSuspendedError } from '../errors.js';
 import type { TenantRequest, TenantResolver } from '../resolvers/resolver.js';
-import type { Tenancy } from '../tenancy.js';
+import type { RequestTenant, Tenancy } from '../tenancy.js';
+import { resolveRequestNow } from '../tenancy-internals.js';
+import { andThen, isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import type { Tenant } from '../types.js';
 
 /**
@@ -54,30 +56,44 @@ export type Identified =
  * ```ts
  * const outcome = await identifyRequest(tenancy, request, { required: false }, req);
  * ```
+ *
+ * The answer is synchronous when it can be (the resolver answers synchronously, the tenant is
+ * cached, `authorize` returns a boolean), so a request for a known tenant waits on no promise.
  */
-export async function identifyRequest<Native>(
+export function identifyRequest<Native>(
   tenancy: Tenancy,
   request: TenantRequest,
   options: AdapterOptions<Native>,
   native: Native,
-): Promise<Identified> {
+): MaybePromise<Identified> {
   try {
-    const found = await tenancy.resolveRequest(request, options.resolver);
-    if (found === null) {
-      return options.required === false ? { kind: 'shared' } : { kind: 'refused', error: new TenantRequiredError() };
-    }
-    const { tenant } = found;
-    if (tenant.status === 'suspended' && options.suspended !== 'allow') {
-      return { kind: 'refused', error: new TenantSuspendedError(tenant.id) };
-    }
-    if (options.authorize !== undefined && !(await options.authorize(request, tenant, native))) {
-      return { kind: 'refused', error: new TenantForbiddenError(tenant.id) };
-    }
-    return found.path === undefined ? { kind: 'tenant', tenant } : { kind: 'tenant', tenant, path: found.path };
+    const resolve = resolveRequestNow.get(tenancy) ?? ((req, resolver) => tenancy.resolveRequest(req, resolver));
+    const outcome = andThen(resolve(request, options.resolver), (found) => decide(found, request, options, native));
+    return isPromise(outcome) ? outcome.catch(refusal) : outcome;
   } catch (error) {
-    if (isTenancyError(error) && error.httpStatus >= 400 && error.httpStatus < 500) return { kind: 'refused', error };
-    throw error;
+    return refusal(error);
   }
+}
+
+function decide<Native>(found: RequestTenant | null, request: TenantRequest, options: AdapterOptions<Native>, native: Native): MaybePromise<Identified> {
+  if (found === null) {
+    return options.required === false ? { kind: 'shared' } : { kind: 'refused', error: new TenantRequiredError() };
+  }
+  const { tenant } = found;
+  if (tenant.status === 'suspended' && options.suspended !== 'allow') {
+    return { kind: 'refused', error: new TenantSuspendedError(tenant.id) };
+  }
+  const accepted: Identified = found.path === undefined ? { kind: 'tenant', tenant } : { kind: 'tenant', tenant, path: found.path };
+  if (options.authorize === undefined) return accepted;
+  return andThen(options.authorize(request, tenant, native), (allowed) =>
+    allowed ? accepted : { kind: 'refused', error: new TenantForbiddenError(tenant.id) },
+  );
+}
+
+/** Bad input, unknown, suspended or unauthorised tenants are refusals (4xx); anything else is thrown on. */
+function refusal(error: unknown): Identified {
+  if (isTenancyError(error) && error.httpStatus >= 400 && error.httpStatus < 500) return { kind: 'refused', error };
+  throw error;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
+import { isPromise } from '../util/maybe-promise.js';
 import { bindEmitter } from './bind-emitter.js';
 import { type AdapterOptions, identifyRequest, tenantRequestOf } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
@@ -44,7 +45,8 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
   return async (ctx: Context, next: Next) => {
-    const outcome = await identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
+    const identified = identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
+    const outcome = isPromise(identified) ? await identified : identified;
     if (outcome.kind === 'refused') {
       if (options.onRefused) return options.onRefused(outcome.error, ctx);
       ctx.status = outcome.error.httpStatus;

@@ -60,6 +60,17 @@ export class TenantCache {
     return this.#get(`domain:${domain}`, load);
   }
 
+  /**
+   * The cached answer for an id, without loading: the tenant, `null` for a cached miss,
+   * `undefined` when nothing is cached.
+   */
+  peekId(id: string): Tenant | null | undefined {
+    const key = `id:${id}`;
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) return cached.tenant;
+    return this.#misses.has(key) ? null : undefined;
+  }
+
   /** Forgets a tenant (by id and by its domains) and every cached miss. */
   invalidate(tenantId: string): void {
     this.#generation += 1;

@@ -4,7 +4,8 @@
  * @module
  */
 import { InvalidConfigError } from '../errors.js';
-import type { TenantResolver } from './resolver.js';
+import { isPromise } from '../util/maybe-promise.js';
+import type { ResolverContext, TenantRequest, TenantResolver } from './resolver.js';
 
 /**
  * Combines resolvers: the first that matches wins. An error from one (bad input) stops the chain.
@@ -20,11 +21,13 @@ export function chainResolvers(...resolvers: readonly TenantResolver[]): TenantR
       throw new InvalidConfigError(`chainResolvers expects functions, instead got a '${typeof resolver}' at position ${index}`);
     }
   });
-  return async (request, context) => {
-    for (const resolver of resolvers) {
-      const match = await resolver(request, context);
+  const from = (index: number, request: TenantRequest, context: ResolverContext): ReturnType<TenantResolver> => {
+    for (let i = index; i < resolvers.length; i += 1) {
+      const match = resolvers[i]!(request, context);
+      if (isPromise(match)) return match.then((found) => found ?? from(i + 1, request, context));
       if (match !== null && match !== undefined) return match;
     }
     return null;
   };
+  return (request, context) => from(0, request, context);
 }

@@ -1,0 +1,16 @@
+/**
+ * What the adapters of this copy of tenantry may use of a tenancy made by this copy, beyond its
+ * public interface. A tenancy from another copy has no entry, and the adapters use its public
+ * (always asynchronous) methods instead.
+ *
+ * @module
+ */
+import type { RequestTenant, Tenancy } from './tenancy.js';
+import type { TenantRequest, TenantResolver } from './resolvers/resolver.js';
+import type { MaybePromise } from './util/maybe-promise.js';
+
+/** `resolveRequest` that answers synchronously when the resolver does and the tenant is cached. */
+export type ResolveRequestNow = (request: TenantRequest, resolver?: TenantResolver) => MaybePromise<RequestTenant | null>;
+
+/** The synchronous-when-possible request resolution of each tenancy made by this copy. */
+export const resolveRequestNow = new WeakMap<Tenancy, ResolveRequestNow>();
