@@ -29,16 +29,16 @@
  * database that is dropped at the end. BENCH_TENANTS, BENCH_QUERIES (per variant, 40,000) and
  * BENCH_ROUNDS (20) make a quicker or longer run.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
-import { createTenancy, type Tenancy, type Tenant } from '../src/index.js';
+import type { Tenancy, Tenant } from '../src/index.js';
 import { tenantPlugin } from '../src/kysely/index.js';
 import { tenantPool } from '../src/pg/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
+import { backendCpuMicros, createItemTenants, itemsTenancy, warmCatalog } from './item-tenants.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const QUERIES = positiveInt(process.env.BENCH_QUERIES, 40_000);
@@ -49,7 +49,6 @@ const ROWS = 100;
 const CREATE_CONCURRENCY = 4;
 const TARGET = 0.95;
 /** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux). */
-const CLOCK_TICKS = 100;
 
 interface Database {
   items: { id: number; owner: string };
@@ -77,27 +76,9 @@ async function main(): Promise<void> {
   let tenancy: Tenancy | undefined;
   try {
     const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]?.server_version;
-    tenancy = createTenancy({
-      pool: admin,
-      migrations: {
-        tenant: [
-          {
-            name: '001_items',
-            checksum: '1',
-            // Each row names its schema, so every lookup can check that it read the right tenant.
-            up: (client) =>
-              client.query(
-                `CREATE TABLE items (id int PRIMARY KEY, owner text NOT NULL);
-                 INSERT INTO items SELECT g, current_schema() FROM generate_series(1, ${ROWS}) g`,
-              ),
-          },
-        ],
-      },
-    });
-    await tenancy.migrate.shared();
+    tenancy = await itemsTenancy(admin, ROWS);
     const setupStart = performance.now();
-    const creating = tenancy;
-    const tenants = await createTenants(TENANTS, CREATE_CONCURRENCY, (i) => creating.registry.create({ id: `t-${String(i).padStart(5, '0')}` }));
+    const tenants = await createItemTenants(tenancy, TENANTS, CREATE_CONCURRENCY);
     const setupMs = performance.now() - setupStart;
     const [first] = tenants;
 
@@ -142,8 +123,8 @@ async function main(): Promise<void> {
     );
 
     // Every backend of every pool opens every tenant's table once.
-    const backends = (await Promise.all([onePool, plainPool, scopedPool].map((pool) => warmCatalog(pool)))).flat();
-    const serverCpu = () => serverCpuMicros(backends);
+    const backends = (await Promise.all([onePool, plainPool, scopedPool].map((pool) => warmCatalog(pool, POOL_MAX)))).flat();
+    const serverCpu = () => backendCpuMicros(backends);
 
     const results = await measure(lookups, tenants, serverCpu);
     const rate = (variant: Variant) => results[variant].queries / (results[variant].ms / 1000);
@@ -256,62 +237,9 @@ function check(rows: readonly { id: number; owner: string }[], tenant: Tenant): 
   }
 }
 
-/** Opens every tenant's table (and its index) on every connection of `pool`; returns their backends' process ids. */
-async function warmCatalog(pool: pg.Pool): Promise<number[]> {
-  const clients = await Promise.all(Array.from({ length: POOL_MAX }, () => pool.connect()));
-  try {
-    const pids = await Promise.all(clients.map(async (client) => (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid));
-    await Promise.all(
-      clients.map((client) =>
-        client.query(`DO $$ DECLARE s text; n int; BEGIN
-          FOR s IN SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'items' AND c.relkind = 'r' LOOP
-            EXECUTE format('select count(*) from %I.items where id = 1', s) INTO n;
-            COMMIT; -- one table's locks at a time
-          END LOOP;
-        END $$`),
-      ),
-    );
-    return pids;
-  } finally {
-    for (const client of clients) client.release();
-  }
-}
-
-/** User plus system CPU time of these server processes, in µs; `undefined` when /proc does not show them (a remote server). */
-function serverCpuMicros(pids: readonly number[]): number | undefined {
-  let ticks = 0;
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return undefined;
-    }
-    // Fields after "pid (comm) ": utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return (ticks * 1_000_000) / CLOCK_TICKS;
-}
-
 function median(sorted: readonly number[]): number {
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-/** Creates `count` tenants, `concurrency` at a time, in order of index. */
-async function createTenants(count: number, concurrency: number, create: (index: number) => Promise<Tenant>): Promise<Tenant[]> {
-  const tenants = new Array<Tenant>(count);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next;
-      next += 1;
-      tenants[index] = await create(index);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return tenants;
 }
 
 function randomId(): number {

@@ -24,15 +24,15 @@
  * the pool's backends (read from /proc when PostgreSQL runs on this machine): its ratios are what
  * the throughput ratios tend to when CPU is the bottleneck, and they move far less with machine load.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { createTenancy, quoteIdent, type Tenant } from '../src/index.js';
+import { quoteIdent, type Tenant } from '../src/index.js';
 import { tenantPool } from '../src/pg/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
+import { backendCpuMicros, createItemTenants, itemsTenancy, warmCatalog } from './item-tenants.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const QUERIES = positiveInt(process.env.BENCH_QUERIES, 20_000);
@@ -81,27 +81,10 @@ async function main(): Promise<void> {
   let proxy: DelayProxy | undefined;
   try {
     const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]?.server_version;
-    const tenancy = createTenancy({
-      pool: admin,
-      migrations: {
-        tenant: [
-          {
-            name: '001_items',
-            checksum: '1',
-            // Each row names its schema, so every lookup can check that it read the right tenant.
-            up: (client) =>
-              client.query(
-                `CREATE TABLE items (id int PRIMARY KEY, owner text NOT NULL);
-                 INSERT INTO items SELECT g, current_schema() FROM generate_series(1, ${ROWS}) g`,
-              ),
-          },
-        ],
-      },
-    });
-    await tenancy.migrate.shared();
+    const tenancy = await itemsTenancy(admin, ROWS);
 
     const setupStart = performance.now();
-    const tenants = await createTenants(TENANTS, CREATE_CONCURRENCY, (i) => tenancy.registry.create({ id: `t-${String(i).padStart(5, '0')}` }));
+    const tenants = await createItemTenants(tenancy, TENANTS, CREATE_CONCURRENCY);
     const setupMs = performance.now() - setupStart;
     const targets: Target[] = tenants.map((tenant) => ({
       tenant,
@@ -172,7 +155,7 @@ async function main(): Promise<void> {
     console.log('(c) is measured with tenancy.run(tenantObject, …): no registry lookup per run');
 
     // Every backend of both pools opens every tenant's table once, so no variant pays for a cold catalog cache.
-    const [directPids, delayedPids] = await Promise.all([warmCatalog(direct), warmCatalog(delayed)]);
+    const [directPids, delayedPids] = await Promise.all([warmCatalog(direct, POOL_MAX), warmCatalog(delayed, POOL_MAX)]);
 
     const loadStart = loadavg()[0]!;
     const rows: string[][] = [];
@@ -286,60 +269,6 @@ function check(result: pg.QueryResult<{ id: number; owner: string }>, target: Ta
   return 1;
 }
 
-/** Opens every tenant's table (and its index) on every connection of `pool`; returns their backend pids. */
-async function warmCatalog(pool: pg.Pool): Promise<number[]> {
-  const clients = await Promise.all(Array.from({ length: POOL_MAX }, () => pool.connect()));
-  try {
-    return await Promise.all(
-      clients.map(async (client) => {
-        await client.query(`DO $$ DECLARE s text; n int; BEGIN
-          FOR s IN SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'items' AND c.relkind = 'r' LOOP
-            EXECUTE format('select count(*) from %I.items where id = 1', s) INTO n;
-            COMMIT; -- one table's locks at a time
-          END LOOP;
-        END $$`);
-        return (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-      }),
-    );
-  } finally {
-    for (const client of clients) client.release();
-  }
-}
-
-/**
- * CPU time (ms) the given backends have used, from /proc/<pid>/stat (utime + stime, in clock
- * ticks of 10 ms): available when PostgreSQL runs on this Linux machine, `undefined` otherwise.
- */
-function backendCpuMs(pids: readonly number[]): number | undefined {
-  let ticks = 0;
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return undefined;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10;
-}
-
-/** Creates `count` tenants, `concurrency` at a time, in order of index. */
-async function createTenants(count: number, concurrency: number, create: (index: number) => Promise<Tenant>): Promise<Tenant[]> {
-  const tenants = new Array<Tenant>(count);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next;
-      next += 1;
-      tenants[index] = await create(index);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return tenants;
-}
-
 interface DelayProxy {
   readonly port: number;
   close(): Promise<void>;
@@ -386,6 +315,12 @@ async function startDelayProxy(target: URL, delayMs: number): Promise<DelayProxy
         worker.postMessage('close');
       }),
   };
+}
+
+/** CPU time (ms) the given backends have used, `undefined` when PostgreSQL is not on this machine. */
+function backendCpuMs(pids: readonly number[]): number | undefined {
+  const micros = backendCpuMicros(pids);
+  return micros === undefined ? undefined : micros / 1000;
 }
 
 function randomId(): number {
