@@ -13,6 +13,7 @@ import {
   TenantNotFoundError,
   TenantSuspendedError,
 } from '../src/index.js';
+import { thrown } from './helpers/thrown.js';
 
 const TENANTS = 50;
 const TASKS = 1_000;
@@ -31,15 +32,6 @@ function seededRandom(seed: number): () => number {
 }
 
 const NONE = '<none>';
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected fn to throw');
-}
 
 describe('tenant context', () => {
   let tenancy: Tenancy;

@@ -15,6 +15,7 @@ import {
   TenantNotFoundError,
   TenantSuspendedError,
 } from '../src/index.js';
+import { thrown } from './helpers/thrown.js';
 
 const cause = new Error('the underlying failure');
 
@@ -134,15 +135,6 @@ const exportedClasses = Object.entries(errors as Record<string, unknown>).filter
   (entry): entry is [string, new (...args: unknown[]) => TenancyError] =>
     typeof entry[1] === 'function' && (entry[1] === TenancyError || entry[1].prototype instanceof TenancyError),
 );
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected fn to throw');
-}
 
 describe('error classes', () => {
   it.each(cases)('$name has a stable code, httpStatus and name, and is a TenancyError', (c) => {

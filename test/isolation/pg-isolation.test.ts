@@ -32,6 +32,7 @@ import type { Tenancy, Tenant } from '../../src/index.js';
 import { type TenantClient, tenantPool, type TenantPool } from '../../src/pg/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { createMarkedTenants } from './fixtures.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 interface CursorLike {
   read(rows: number): Promise<unknown[]>;
@@ -50,18 +51,6 @@ const APPLICATION = 'tenantry-isolation-worker';
 const HUNG_AFTER_MS = 30_000;
 
 const db = useTestDatabase();
-
-/** mulberry32: small, fast, seedable. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Errors a killed backend produces: clear, and never rows. */
 const KILLED = /terminating connection due to administrator command|Connection terminated|not queryable|ECONNRESET|EPIPE|write after end|socket has been ended|Client was closed/i;
@@ -470,7 +459,7 @@ interface Planned {
 }
 
 function plan(seed: number): Planned[] {
-  const rng = random(seed);
+  const rng = seededRandom(seed);
   const total = kinds.reduce((sum, kind) => sum + operations[kind]!.weight, 0);
   return Array.from({ length: OPERATIONS }, () => {
     let pick = rng() * total;
@@ -523,7 +512,7 @@ describe(`tenantPool isolation under faults (seed ${SEED})`, () => {
         tenant,
         other: tenants[planned.other]!,
         scoped,
-        rng: random(planned.seed),
+        rng: seededRandom(planned.seed),
         index,
         async read(run, shape = 'object') {
           tally.reads += 1;
@@ -609,7 +598,7 @@ describe(`tenantPool isolation under faults (seed ${SEED})`, () => {
     await admin.connect();
     const kills = { active: 0, idle: 0 };
     let working = true;
-    const killerRng = random(SEED ^ 0x5eed);
+    const killerRng = seededRandom(SEED ^ 0x5eed);
     const killer = (async () => {
       let killAt = 0;
       while (working) {
@@ -641,7 +630,7 @@ describe(`tenantPool isolation under faults (seed ${SEED})`, () => {
 
     // Every tenant, on the connections the storm left behind, reads only its own rows.
     const order = tenants.map((_, i) => i);
-    const shuffle = random(SEED + 1);
+    const shuffle = seededRandom(SEED + 1);
     for (let i = order.length - 1; i > 0; i -= 1) {
       const j = Math.floor(shuffle() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];

@@ -17,6 +17,7 @@ import { tenantPool, type TenantPool } from '../../src/pg/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { type PgBouncer, PGBOUNCER_INSTALL, pgbouncerBinary, startPgBouncer } from '../helpers/pgbouncer.js';
 import { tenantsWithMarkers } from '../pg/fixtures.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const db = useTestDatabase();
 const installed = pgbouncerBinary() !== undefined;
@@ -34,18 +35,6 @@ async function rawQuery(url: string, text: string): Promise<pg.QueryResult> {
   } finally {
     await client.end();
   }
-}
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with TENANTRY_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Starts a PgBouncer for one test and stops it after, whatever happens. */
@@ -101,7 +90,7 @@ describe.skipIf(!installed)(title('tenantPool mode "transaction" behind PgBounce
 
   it(`keeps ${OPERATIONS} random-tenant queries and transactions at concurrency ${CONCURRENCY} in their tenant`, async () => {
     const seed = Number(process.env.TENANTRY_SEED ?? Date.now() % 1_000_000);
-    const next = random(seed);
+    const next = seededRandom(seed);
     const kinds = ['plain', 'parameterised', 'arrayRows', 'multiStatement', 'transaction', 'beginCommit', 'failing', 'failingTransaction', 'shared', 'unscopedObserver'] as const;
     type Kind = (typeof kinds)[number];
     const plan = Array.from({ length: OPERATIONS }, () => ({
