@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EventEmitter, once } from 'node:events';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -111,6 +113,19 @@ export interface RunningServer {
 }
 
 /** A web framework's app, built from the neutral {@link Handlers}. */
+/** Waits for a server told to listen (`app.listen(0, '127.0.0.1')`); `close()` also ends its keep-alive connections. */
+export async function listenOnLoopback(server: Server): Promise<RunningServer> {
+  if (!server.listening) await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export interface Harness {
   readonly name: 'express' | 'fastify' | 'koa';
   /** Whether routes can opt out of tenancy (`config: { tenancy: false | 'optional' }`). */

@@ -1,8 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler } from 'express';
 import multer from 'multer';
 import { tenancyMiddleware } from '../../src/adapters/express.js';
-import type { Harness, SlowMode } from './app-kit.js';
+import { type Harness, listenOnLoopback, type SlowMode } from './app-kit.js';
 
 /** Express 5 with tenantry's middleware, express.json() and multer, all after the middleware. */
 export const expressHarness: Harness = {
@@ -54,15 +53,6 @@ export const expressHarness: Harness = {
     };
     app.use(onError);
 
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    return {
-      port: (server.address() as AddressInfo).port,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
+    return listenOnLoopback(app.listen(0, '127.0.0.1'));
   },
 };

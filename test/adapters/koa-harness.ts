@@ -1,10 +1,9 @@
-import type { AddressInfo } from 'node:net';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import multer from 'multer';
 import { tenancyMiddleware } from '../../src/adapters/koa.js';
-import type { Harness, SlowMode } from './app-kit.js';
+import { type Harness, listenOnLoopback, type SlowMode } from './app-kit.js';
 
 type MulterRequest = Context['req'] & { file?: Express.Multer.File; body?: Record<string, unknown>; seenWhileParsing?: (string | null)[] };
 
@@ -65,15 +64,6 @@ export const koaHarness: Harness = {
     // Any other path and method: the tenant's rows (the fuzz test checks them on every 2xx).
     app.use(async (ctx) => void (ctx.body = await handlers.items(ctx.state.tenant, ctx.url)));
 
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-    return {
-      port: (server.address() as AddressInfo).port,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    };
+    return listenOnLoopback(app.listen(0, '127.0.0.1'));
   },
 };
