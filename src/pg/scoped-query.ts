@@ -37,7 +37,6 @@ export interface Submittable {
 /** How the scope is set: for the session (`SET`), or for the current transaction only (`SET LOCAL`). */
 export type ScopeLifetime = 'session' | 'transaction';
 
-const SET_CONFIG = 'SELECT pg_catalog.set_config($1, $2, $3)';
 const PREFIX_MESSAGES = new Set(['handleRowDescription', 'handleDataRow', 'handleCommandComplete', 'handleEmptyQuery']);
 
 /** Statements PostgreSQL refuses inside a transaction block: they cannot share an implicit one with a SET. */
@@ -90,8 +89,10 @@ function usesExtendedProtocol(query: Submittable): boolean {
  * messages of its own statement and hands every other message to the wrapped query.
  *
  * - Simple-protocol queries (no values) become one Query message `SET …; <text>`.
- * - Extended-protocol queries and cursors get Parse/Bind/Execute of `set_config($1, $2, $3)`
- *   ahead of their own messages, in one corked write, under their Sync.
+ * - Extended-protocol queries and cursors get Parse/Bind/Execute of the same `SET` ahead of
+ *   their own messages, in one corked write, under their Sync. A utility `SET` answers with a
+ *   bare CommandComplete, and costs the server less than `SELECT set_config(…)`, which is planned
+ *   and executed and answers with a row.
  */
 export class ScopedQuery {
   readonly #inner: Submittable;
@@ -176,15 +177,16 @@ export class ScopedQuery {
     if (invalid !== undefined) return invalid;
     state.begin(wanted, text, local);
     this.#swallowing = true;
+    // `wanted` is built by searchPathOf from quoted identifiers only, never from request text.
+    const set = `${local ? 'SET LOCAL' : 'SET'} search_path TO ${wanted}`;
     if (this.#isPgQuery && !usesExtendedProtocol(this.#inner)) {
-      const set = `${local ? 'SET LOCAL' : 'SET'} search_path TO ${wanted}`;
       connection.query(`${set};${this.#inner.text ?? ''}`);
       return null;
     }
     connection.stream.cork?.();
     try {
-      connection.parse({ text: SET_CONFIG });
-      connection.bind({ values: ['search_path', wanted, local ? 'true' : 'false'] });
+      connection.parse({ text: set });
+      connection.bind({});
       connection.execute({});
       const error = this.#inner.submit(connection);
       if (error) {

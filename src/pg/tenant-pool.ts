@@ -25,7 +25,7 @@ export interface TenantPoolOptions {
   /**
    * `'session'` (default): the connection's search_path is set for the session, and left as it
    * is when the next query wants the same tenant. `'transaction'`: for PgBouncer in transaction
-   * mode; the scope is set with `set_config(…, true)` / `SET LOCAL` in every transaction, so no
+   * mode; the scope is set with `SET LOCAL` in every transaction, so no
    * session state is left behind on a server connection another client may get next.
    */
   readonly mode?: 'session' | 'transaction';
