@@ -44,7 +44,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -53,13 +52,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import type * as ExpressAdapter from '../src/adapters/express.js';
-import type * as FastifyAdapter from '../src/adapters/fastify.js';
-import type * as KoaAdapter from '../src/adapters/koa.js';
-import type * as Core from '../src/index.js';
 import { createTenancy, type Tenancy } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { formatRate, positiveInt, printTable } from './bench-utils.js';
+import { measuredSource, tenantry } from './library.js';
 
 const FRAMEWORKS = ['fastify', 'express', 'koa'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
@@ -73,8 +69,6 @@ const WARMUP = positiveInt(process.env.BENCH_WARMUP, 3);
 const CONNECTIONS = positiveInt(process.env.BENCH_CONNECTIONS, 50);
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 100);
 const RESOLVER = resolverKind(process.env.BENCH_RESOLVER);
-/** Whether the servers import the built package (the default) or src/ through tsx (BENCH_SOURCE=src). */
-const BUILT = sourceKind(process.env.BENCH_SOURCE) === 'dist';
 const VARIANTS: readonly Variant[] = process.env.BENCH_ALS === '1' ? ['plain', 'tenancy', 'als'] : ['plain', 'tenancy'];
 const BASE_DOMAIN = 'example.com';
 const TARGET = 0.9;
@@ -104,7 +98,7 @@ async function serve(framework: Framework, variant: Variant): Promise<void> {
     pool.on('acquire', () => {
       queries += 1;
     });
-    const core = BUILT ? ((await import('tenantry')) as unknown as typeof Core) : await import('../src/index.js');
+    const core = await tenantry.core();
     const resolver = RESOLVER === 'header' ? core.headerResolver() : core.subdomainResolver({ baseDomain: BASE_DOMAIN });
     tenancy = core.createTenancy({ pool, resolver });
   }
@@ -157,9 +151,7 @@ async function serverOf(framework: Framework, tenancy: Tenancy | undefined, als:
   const whoami = (tenant: { id: string } | null | undefined) => ({ tenant: tenant?.id ?? null, current: tenancy?.current()?.id ?? null });
   if (framework === 'fastify') {
     const { default: Fastify } = await import('fastify');
-    const { fastifyTenancy } = BUILT
-      ? ((await import('tenantry/fastify')) as unknown as typeof FastifyAdapter)
-      : await import('../src/adapters/fastify.js');
+    const { fastifyTenancy } = await tenantry.fastify();
     const app = Fastify({ serverFactory: (handler) => createServer(handler) });
     if (tenancy !== undefined) await app.register(fastifyTenancy, { tenancy });
     if (als !== undefined) app.addHook('preValidation', (_request, _reply, done) => als.run({}, done));
@@ -170,9 +162,7 @@ async function serverOf(framework: Framework, tenancy: Tenancy | undefined, als:
   }
   if (framework === 'express') {
     const { default: express } = await import('express');
-    const { tenancyMiddleware } = BUILT
-      ? ((await import('tenantry/express')) as unknown as typeof ExpressAdapter)
-      : await import('../src/adapters/express.js');
+    const { tenancyMiddleware } = await tenantry.express();
     const app = express();
     if (tenancy !== undefined) app.use(tenancyMiddleware(tenancy));
     if (als !== undefined) app.use((_req, _res, next) => als.run({}, next));
@@ -187,9 +177,7 @@ async function serverOf(framework: Framework, tenancy: Tenancy | undefined, als:
     return createServer(app);
   }
   const { default: Koa } = await import('koa');
-  const { tenancyMiddleware } = BUILT
-    ? ((await import('tenantry/koa')) as unknown as typeof KoaAdapter)
-    : await import('../src/adapters/koa.js');
+  const { tenancyMiddleware } = await tenantry.koa();
   const app = new Koa();
   if (tenancy !== undefined) app.use(tenancyMiddleware(tenancy));
   if (als !== undefined) app.use((_ctx, next) => als.run({}, next));
@@ -230,7 +218,7 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: database.url, max: 5 });
   const servers: ServerHandle[] = [];
   try {
-    const source = BUILT ? await checkBuild() : 'src/ (tsx)';
+    const source = await measuredSource();
     const version = (await pool.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v;
     const tenancy = createTenancy({ pool });
     await tenancy.migrate.shared();
@@ -438,25 +426,6 @@ function frameworksOf(text: string | undefined): Framework[] {
     if (!(FRAMEWORKS as readonly string[]).includes(name)) throw new TypeError(`BENCH_FRAMEWORKS: expected some of ${FRAMEWORKS.join(',')}, got ${JSON.stringify(name)}`);
   }
   return names as Framework[];
-}
-
-function sourceKind(text: string | undefined): 'dist' | 'src' {
-  if (text === undefined || text === '' || text === 'dist') return 'dist';
-  if (text === 'src') return 'src';
-  throw new TypeError(`BENCH_SOURCE: expected dist or src, got ${JSON.stringify(text)}`);
-}
-
-/** Refuses a missing build, and warns when the build is older than the sources it is made of. */
-async function checkBuild(): Promise<string> {
-  const built = await stat(new URL('../dist/index.js', import.meta.url)).catch(() => undefined);
-  if (built === undefined) throw new Error('No built package in dist/: run `npm run build` first, or set BENCH_SOURCE=src');
-  const sources = await readdir(new URL('../src/', import.meta.url), { recursive: true });
-  let newest = 0;
-  for (const file of sources) {
-    if (file.endsWith('.ts')) newest = Math.max(newest, (await stat(new URL(`../src/${file}`, import.meta.url))).mtimeMs);
-  }
-  if (newest > built.mtimeMs) console.error('warning: src/ has changed since the last build; run `npm run build` to measure the current code');
-  return `dist/ (built ${built.mtime.toISOString().slice(0, 16).replace('T', ' ')})`;
 }
 
 function resolverKind(text: string | undefined): Resolver {

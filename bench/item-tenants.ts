@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { createTenancy, type Tenancy, type Tenant } from '../src/index.js';
+import type { Tenancy, Tenant } from '../src/index.js';
 import { mapConcurrent } from '../src/migrate/map-concurrent.js';
+import { tenantry } from './library.js';
 
 /**
  * A tenancy whose tenants get `items` (ids 1..rows), each row naming its schema in `owner`, so
@@ -19,6 +20,7 @@ import { mapConcurrent } from '../src/migrate/map-concurrent.js';
  * ```
  */
 export async function itemsTenancy(pool: pg.Pool, rows: number): Promise<Tenancy> {
+  const { createTenancy } = await tenantry.core();
   const tenancy = createTenancy({
     pool,
     migrations: {

@@ -34,11 +34,10 @@ import { performance } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import type { Tenancy, Tenant } from '../src/index.js';
-import { tenantPlugin } from '../src/kysely/index.js';
-import { tenantPool } from '../src/pg/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
 import { backendCpuMicros, createItemTenants, itemsTenancy, warmCatalog } from './item-tenants.js';
+import { measuredSource, tenantry } from './library.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const QUERIES = positiveInt(process.env.BENCH_QUERIES, 40_000);
@@ -76,6 +75,9 @@ async function main(): Promise<void> {
   let tenancy: Tenancy | undefined;
   try {
     const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]?.server_version;
+    const source = await measuredSource();
+    const { tenantPool } = await tenantry.pg();
+    const { tenantPlugin } = await tenantry.kysely();
     tenancy = await itemsTenancy(admin, ROWS);
     const setupStart = performance.now();
     const tenants = await createItemTenants(tenancy, TENANTS, CREATE_CONCURRENCY);
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
 
     console.log(
       `kysely: ${TENANTS} tenants (${ROWS} rows each), each variant on its own pg.Pool (max ${POOL_MAX}), concurrency ${CONCURRENCY}, ` +
-        `${QUERIES} queries per variant in ${ROUNDS} rounds, PostgreSQL ${version} (${server.kind}), Node ${process.version}, ${availableParallelism()} CPUs, ` +
+        `${QUERIES} queries per variant in ${ROUNDS} rounds, PostgreSQL ${version} (${server.kind}), Node ${process.version}, ${availableParallelism()} CPUs, tenantry from ${source}, ` +
         `load average ${loadavg()[0]!.toFixed(1)}`,
     );
     console.log(

@@ -28,11 +28,11 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { quoteIdent, type Tenant } from '../src/index.js';
-import { tenantPool } from '../src/pg/index.js';
+import type { Tenant } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
 import { backendCpuMicros, createItemTenants, itemsTenancy, warmCatalog } from './item-tenants.js';
+import { measuredSource, tenantry } from './library.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const QUERIES = positiveInt(process.env.BENCH_QUERIES, 20_000);
@@ -81,6 +81,9 @@ async function main(): Promise<void> {
   let proxy: DelayProxy | undefined;
   try {
     const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]?.server_version;
+    const source = await measuredSource();
+    const { quoteIdent } = await tenantry.core();
+    const { tenantPool } = await tenantry.pg();
     const tenancy = await itemsTenancy(admin, ROWS);
 
     const setupStart = performance.now();
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
 
     console.log(
       `pg-scoping: ${TENANTS} tenants (${ROWS} rows each), pool max ${POOL_MAX}, concurrency ${CONCURRENCY}, ${ROUNDS} rounds per variant, ` +
-        `PostgreSQL ${version} (${server.kind}), Node ${process.version}, ${availableParallelism()} CPUs`,
+        `PostgreSQL ${version} (${server.kind}), Node ${process.version}, ${availableParallelism()} CPUs, tenantry from ${source}`,
     );
     console.log(`setup: ${TENANTS} tenants created with registry.create (1 migration), ${CREATE_CONCURRENCY} at a time, in ${(setupMs / 1000).toFixed(1)} s (${(TENANTS / (setupMs / 1000)).toFixed(0)} tenants/s)`);
     console.log('(c) is measured with tenancy.run(tenantObject, …): no registry lookup per run');

@@ -23,7 +23,7 @@ import type { TenantCacheOptions } from './registry/tenant-cache.js';
 import { TenantCache } from './registry/tenant-cache.js';
 import type { TenantRequest, TenantResolver } from './resolvers/resolver.js';
 import { type ResolveRequestNow, resolveRequestNow } from './tenancy-internals.js';
-import { andThen, type MaybePromise } from './util/maybe-promise.js';
+import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 
 /**
@@ -183,18 +183,15 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     return cache.byDomain(name, () => registry.getByDomain(name));
   };
 
-  const resolveTenant = async (tenantOrId: Tenant | string): Promise<Tenant> => {
+  /** The tenant a run is for: at once for a Tenant object or a cached id, else after the lookup. */
+  const resolveTenant = (tenantOrId: Tenant | string): MaybePromise<Tenant> => {
     if (typeof tenantOrId !== 'string') {
       assertTenantId(tenantOrId?.id);
       assertSchemaName(tenantOrId.schema);
-      if (tenantOrId.status === 'suspended') throw new TenantSuspendedError(tenantOrId.id);
-      return tenantOrId;
+      return activeTenant(tenantOrId, tenantOrId.id);
     }
     assertTenantId(tenantOrId);
-    const tenant = await lookup(tenantOrId);
-    if (tenant === undefined) throw new TenantNotFoundError(tenantOrId);
-    if (tenant.status === 'suspended') throw new TenantSuspendedError(tenant.id);
-    return tenant;
+    return andThen(lookupNow(tenantOrId), (tenant) => activeTenant(tenant, tenantOrId));
   };
 
   /** A cached tenant now, or the registry lookup. */
@@ -222,9 +219,16 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     registry,
     migrate,
     sharedSchema,
-    async run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>> {
-      const tenant = await resolveTenant(tenantOrId);
-      return context.runWith(tenant, async (): Promise<Awaited<R>> => await fn());
+    // No async function: a run given a Tenant object or a cached id starts `fn` at once and
+    // creates no promise of its own beyond the one it returns (each costs an async hook).
+    run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>> {
+      try {
+        const tenant = resolveTenant(tenantOrId);
+        if (isPromise(tenant)) return tenant.then((resolved) => context.runWith(resolved, fn)) as Promise<Awaited<R>>;
+        return Promise.resolve(context.runWith(tenant, fn));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     },
     runTenant: <R>(tenant: Tenant, fn: () => R): R => {
       assertTenantId(tenant?.id);
@@ -250,6 +254,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   });
   resolveRequestNow.set(tenancy, resolveNow);
   return tenancy;
+}
+
+/** A tenant a run may enter: one that exists and is not suspended. */
+function activeTenant(tenant: Tenant | undefined, id: string): Tenant {
+  if (tenant === undefined) throw new TenantNotFoundError(id);
+  if (tenant.status === 'suspended') throw new TenantSuspendedError(tenant.id);
+  return tenant;
 }
 
 function makeRegistry(

@@ -422,6 +422,19 @@ describe('tenant context', () => {
       expect(await tenancy.run(tenant, () => tenancy.current())).toBe(tenant);
     });
 
+    it('starts fn before returning when given a Tenant object, and reports refusals only through the promise', async () => {
+      const tenant = (await tenancy.registry.get('tenant-3'))!;
+      let seenInside: string | undefined;
+      const running = tenancy.run(tenant, () => {
+        seenInside = seen();
+      });
+      expect(seenInside).toBe('tenant-3');
+      await running;
+      let refusal: Promise<unknown> | undefined;
+      expect(() => (refusal = tenancy.run('Not Valid', () => 1))).not.toThrow();
+      await expect(refusal).rejects.toBeInstanceOf(InvalidTenantIdError);
+    });
+
     it('refuses unknown, invalid and suspended tenants before calling fn', async () => {
       const local = createTenancy({ registry: 'memory', tenants: [{ id: 'acme' }, { id: 'frozen' }] });
       const frozen = await local.registry.suspend('frozen');

@@ -11,6 +11,7 @@ import type { Tenancy } from '../tenancy.js';
 import type { ConnectionState, RawClient } from './connection-state.js';
 import { connectionState } from './connection-state.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
+import { connectionReusable, releaseConnection } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { describeScope, sameScope, searchPathOf } from './search-path.js';
 
@@ -118,41 +119,12 @@ export class TenantClient extends EventEmitter {
     if (this.#released) throw new Error('Release called on client which has already been released to the pool.');
     this.#released = true;
     this.#raw.removeListener('error', this.#onError);
-    if (error === undefined && this.#broken === undefined && this.#state.failedInFlight) {
-      this.#releaseWhenReady();
-      return;
-    }
-    const unsafe = this.#broken ?? (this.#state.status !== 'I' || this.#state.busy ? true : undefined);
-    // `release(false)` (Kysely) means "no error", not "reuse whatever state it is in".
-    this.#raw.release(error === undefined || error === false ? unsafe : error);
-  }
-
-  /**
-   * A query failed and its caller released the client before the server's ReadyForQuery came
-   * (pg reports the error first): wait for it, then release as usual, rather than destroy a healthy
-   * connection (behind PgBouncer that also closes the server connection) on every SQL error.
-   */
-  #releaseWhenReady(): void {
-    const raw = this.#raw;
-    const connection = raw.connection!;
-    const done = (error: Error | boolean | undefined) => {
-      connection.removeListener('readyForQuery', onReady);
-      raw.removeListener('error', onError);
-      raw.removeListener('end', onEnd);
-      raw.release(error);
-    };
-    // Appended, so it runs after the state (prepended) and pg's own listener have seen the message.
-    const onReady = () => done(this.#state.status !== 'I' || this.#state.busy ? true : undefined);
-    const onError = (error: Error) => done(error);
-    const onEnd = () => done(new Error('Connection ended before its ReadyForQuery'));
-    connection.on('readyForQuery', onReady);
-    raw.on('error', onError);
-    raw.on('end', onEnd);
+    releaseConnection(this.#raw, this.#state, this.#broken ?? error);
   }
 
   /** Whether the connection can serve another query as it is: not released, not broken, idle, nothing in flight. */
   get reusable(): boolean {
-    return !this.#released && this.#broken === undefined && this.#state.status === 'I' && !this.#state.busy;
+    return !this.#released && this.#broken === undefined && connectionReusable(this.#raw, this.#state);
   }
 
   /** Whether `release()` was called. */

@@ -4,12 +4,17 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import type pg from 'pg';
+import pg from 'pg';
 import type { TenantScope } from '../context.js';
 import { sqlState } from '../db.js';
 import { InvalidConfigError, NoTenantError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
+import type { ConnectionState, RawClient } from './connection-state.js';
+import { connectionState } from './connection-state.js';
+import { connectionReusable, releaseConnection } from './release.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
+import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
+import { searchPathOf } from './search-path.js';
 import type { QueryInput } from './tenant-client.js';
 import { TenantClient } from './tenant-client.js';
 
@@ -33,10 +38,10 @@ export interface TenantPoolOptions {
 
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
 
-interface HeldClient {
-  readonly scope: TenantScope;
-  readonly client: TenantClient;
-  readonly timer: NodeJS.Immediate;
+/** A raw pooled connection and what its session has. */
+interface Connection {
+  readonly raw: RawClient;
+  readonly state: ConnectionState;
 }
 
 const POOL_EVENTS = ['connect', 'acquire', 'release', 'remove', 'error'] as const;
@@ -73,7 +78,8 @@ export class TenantPool extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #pool: pg.Pool;
   readonly #lifetime: ScopeLifetime;
-  readonly #held = new Map<TenantScope, HeldClient>();
+  readonly #held = new Map<TenantScope, Connection>();
+  #sweep: NodeJS.Immediate | undefined;
 
   /** @internal Use {@link tenantPool}. */
   constructor(tenancy: Tenancy, pool: pg.Pool, options: TenantPoolOptions = {}) {
@@ -134,26 +140,30 @@ export class TenantPool extends EventEmitter {
       callback = values;
       values = undefined;
     }
-    const run = async (): Promise<pg.QueryResult> => {
-      const scope = this.#activeScope();
-      const client = this.#takeHeld(scope) ?? (await this.connect());
-      try {
-        const result = await client.query(config as pg.QueryConfig, values as unknown[] | undefined);
-        this.#holdOrRelease(scope, client);
-        return result;
-      } catch (error) {
-        if (!client.released) client.release(sqlState(error) === undefined ? (error as Error) : undefined);
-        throw error;
-      }
-    };
     if (typeof (config as Submittable | null)?.submit === 'function') {
       throw new TypeError('tenantPool.query does not take a submittable (pg-cursor, pg-query-stream): check out a client with connect()');
     }
-    if (typeof callback === 'function') {
-      run().then((result) => (callback as Callback)(null, result), (error: Error) => (callback as Callback)(error));
+    const scope = this.#tenancy.scope();
+    // Bound, so a callback runs in its caller's scope, not in that of whatever pg is reading for.
+    const done = typeof callback === 'function' ? this.#tenancy.bind(callback as Callback) : undefined;
+    const refusal = scope === undefined ? new NoTenantError('A query through tenantPool') : undefined;
+    if (refusal !== undefined || config === null || config === undefined) {
+      const error = refusal ?? new TypeError('Client was passed a null or undefined query');
+      if (done === undefined) return Promise.reject(error);
+      process.nextTick(done, error);
       return undefined;
     }
-    return run();
+    const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
+    if (needsOwnTransaction(inner.text) || (this.#lifetime === 'session' && runsAlone(inner.text))) {
+      return this.#queryAlone(config as QueryInput, values as unknown[] | undefined, done);
+    }
+    if (done !== undefined) {
+      this.#run(scope!, inner, done);
+      return undefined;
+    }
+    return new Promise<pg.QueryResult>((resolve, reject) => {
+      this.#run(scope!, inner, (error, result) => (error ? reject(error) : resolve(result!)));
+    });
   }
 
   /**
@@ -217,7 +227,8 @@ export class TenantPool extends EventEmitter {
   end(): Promise<void>;
   end(callback: () => void): void;
   end(callback?: () => void): unknown {
-    for (const entry of [...this.#held.values()]) this.#releaseHeld(entry);
+    if (this.#sweep !== undefined) clearImmediate(this.#sweep);
+    this.#releaseAllHeld();
     if (callback) {
       this.#pool.end().then(callback, callback);
       return undefined;
@@ -226,31 +237,97 @@ export class TenantPool extends EventEmitter {
   }
 
   /**
+   * The lean path of `query`: the raw pooled connection runs the query wrapped in a ScopedQuery,
+   * with no TenantClient and no promise of its own, on the connection this run holds if it holds
+   * one.
+   */
+  #run(scope: TenantScope, inner: Submittable, done: Callback): void {
+    const held = this.#takeHeld(scope);
+    if (held !== undefined) {
+      this.#send(scope, held, inner, done);
+      return;
+    }
+    this.#pool.connect((error, raw) => {
+      if (error || raw === undefined) {
+        done(error ?? new Error('pg-pool gave no client'));
+        return;
+      }
+      guardClient(raw);
+      let state: ConnectionState;
+      try {
+        state = connectionState(raw as unknown as RawClient);
+      } catch (refused) {
+        raw.release(refused as Error);
+        done(refused as Error);
+        return;
+      }
+      this.#send(scope, { raw: raw as unknown as RawClient, state }, inner, done);
+    });
+  }
+
+  #send(scope: TenantScope, connection: Connection, inner: Submittable, done: Callback): void {
+    inner.callback = (error, result) => {
+      if (error) {
+        releaseConnection(connection.raw, connection.state, sqlState(error) === undefined ? error : undefined);
+        done(error);
+      } else {
+        this.#holdOrRelease(scope, connection);
+        done(null, result as pg.QueryResult);
+      }
+    };
+    const searchPath = searchPathOf(scope, this.#tenancy.sharedSchema);
+    connection.raw.query(new ScopedQuery(inner, connection.state, searchPath, this.#lifetime, true));
+  }
+
+  /** VACUUM, CREATE INDEX CONCURRENTLY, CALL, DO…: through a checked-out client, which runs them alone. */
+  #queryAlone(config: QueryInput, values: unknown[] | undefined, done: Callback | undefined): Promise<pg.QueryResult> | undefined {
+    const run = async (): Promise<pg.QueryResult> => {
+      const client = await this.connect();
+      try {
+        const result = await client.query(config as pg.QueryConfig, values);
+        client.release();
+        return result;
+      } catch (error) {
+        if (!client.released) client.release(sqlState(error) === undefined ? (error as Error) : undefined);
+        throw error;
+      }
+    };
+    if (done === undefined) return run();
+    run().then((result) => done(null, result), (error: Error) => done(error));
+    return undefined;
+  }
+
+  /**
    * Request affinity: after a `query`, the connection stays with the run (the scope object of one
    * `tenancy.run`) until the event loop's next turn, so the run's next query, typically right
    * after an `await`, finds it already on the tenant's search_path. Only that same run can take it
-   * back: another run, even of the same tenant, never does.
+   * back: another run, even of the same tenant, never does. One `setImmediate` per turn gives back
+   * every connection held in that turn.
    */
-  #holdOrRelease(scope: TenantScope, client: TenantClient): void {
-    if (!client.reusable || this.#held.has(scope)) return client.release();
-    const entry: HeldClient = { scope, client, timer: setImmediate(() => this.#releaseHeld(entry)) };
-    this.#held.set(scope, entry);
+  #holdOrRelease(scope: TenantScope, connection: Connection): void {
+    if (this.#held.has(scope) || !connectionReusable(connection.raw, connection.state)) {
+      releaseConnection(connection.raw, connection.state, undefined);
+      return;
+    }
+    this.#held.set(scope, connection);
+    this.#sweep ??= setImmediate(this.#releaseAllHeld);
   }
 
-  #takeHeld(scope: TenantScope): TenantClient | undefined {
-    const entry = this.#held.get(scope);
-    if (entry === undefined) return undefined;
+  #takeHeld(scope: TenantScope): Connection | undefined {
+    const connection = this.#held.get(scope);
+    if (connection === undefined) return undefined;
     this.#held.delete(scope);
-    clearImmediate(entry.timer);
-    return entry.client.reusable ? entry.client : (entry.client.release(), undefined);
+    if (connectionReusable(connection.raw, connection.state)) return connection;
+    releaseConnection(connection.raw, connection.state, undefined);
+    return undefined;
   }
 
-  #releaseHeld(entry: HeldClient): void {
-    if (this.#held.get(entry.scope) !== entry) return;
-    this.#held.delete(entry.scope);
-    clearImmediate(entry.timer);
-    entry.client.release();
-  }
+  readonly #releaseAllHeld = (): void => {
+    this.#sweep = undefined;
+    const connections = [...this.#held.values()];
+    this.#held.clear();
+    for (const connection of connections) releaseConnection(connection.raw, connection.state, undefined);
+  };
 
   #activeScope(): TenantScope {
     const scope = this.#tenancy.scope();

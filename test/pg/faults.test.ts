@@ -152,9 +152,25 @@ describe('tenantPool under faults', () => {
     expect(pool.totalCount).toBeLessThanOrEqual(2);
   });
 
-  it('a connection error between pg-pool handing a client out and tenantPool taking it does not crash the process', async () => {
-    // pg-pool removes its idle 'error' listener, then resolves connect(); the tenant client attaches
-    // its own a few microtasks later. A FATAL that pg parses in between (the same socket read as the
+  it.each([
+    // pool.query submits its query in pg-pool's callback: the FATAL reaches the query itself.
+    ['query', (scoped: TenantPool) => scoped.query('SELECT owner FROM items WHERE note IS NULL'), /terminating connection/],
+    // connect() wraps the client a few microtasks later: pg marks it not queryable meanwhile.
+    [
+      'connect',
+      async (scoped: TenantPool) => {
+        const client = await scoped.connect();
+        try {
+          return await client.query('SELECT owner FROM items WHERE note IS NULL');
+        } finally {
+          client.release();
+        }
+      },
+      /not queryable/,
+    ],
+  ] as const)('a connection error between pg-pool handing a client out and %s taking it does not crash the process', async (_, use, expected) => {
+    // pg-pool removes its idle 'error' listener, then hands the client over; tenantry attaches
+    // its own later. A FATAL that pg parses in between (the same socket read as the
     // ReadyForQuery that completed a new connection, or that let a failed query's client go back
     // to a waiter) is emitted as 'error' on the client: with no listener, an uncaught exception
     // (seen in the isolation run). Here pg gets that FATAL at that point, as its parser would hand it over.
@@ -170,10 +186,9 @@ describe('tenantPool under faults', () => {
         if (listeners > 0) (client as unknown as { connection: EventEmitter }).connection.emit('errorMessage', fatal);
       });
     });
-    const attempt = tenancy.run('tenant-1', () => scoped.query('SELECT owner FROM items WHERE note IS NULL'));
-    await expect(attempt).rejects.toThrow(/not queryable/);
+    await expect(tenancy.run('tenant-1', () => use(scoped))).rejects.toThrow(expected);
     expect(listeners, "a pooled client had no 'error' listener while being checked out").toBeGreaterThan(0);
-    // The client was not queryable, so releasing it destroyed it: its backend goes away.
+    // The connection cannot be trusted after a FATAL, so it was destroyed: its backend goes away.
     await vi.waitFor(async () => expect((await db.pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount).toBe(0), settle);
     await everyTenantSeesItsOwn(scoped);
     expect(await backendPid(scoped, 'tenant-2')).not.toBe(pid);
