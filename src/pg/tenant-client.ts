@@ -20,6 +20,9 @@ export type QueryInput = string | pg.QueryConfig | pg.QueryArrayConfig;
 
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
 
+/** @internal How a released client's connection goes back to its pool (tenantPool may hold it for the run). */
+export type GiveBack = (raw: RawClient, state: ConnectionState, error: Error | boolean | undefined) => void;
+
 /**
  * A client from `tenantPool(...).connect()`. Every query runs in the scope active at checkout;
  * using the client while another tenant is active throws `TenantMismatchError`, and with no
@@ -49,12 +52,14 @@ export class TenantClient extends EventEmitter {
   readonly #searchPath: string;
   readonly #lifetime: ScopeLifetime;
   readonly #onError: (error: Error) => void;
+  readonly #giveBack: GiveBack;
   #broken: Error | undefined;
   #released = false;
 
   /** @internal Made by tenantPool. */
-  constructor(raw: pg.PoolClient, tenancy: Tenancy, scope: TenantScope, lifetime: ScopeLifetime) {
+  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, scope: TenantScope, lifetime: ScopeLifetime, giveBack: GiveBack = releaseConnection) {
     super();
+    this.#giveBack = giveBack;
     this.#raw = raw as RawClient & pg.PoolClient;
     this.#tenancy = tenancy;
     this.scope = scope;
@@ -119,7 +124,7 @@ export class TenantClient extends EventEmitter {
     if (this.#released) throw new Error('Release called on client which has already been released to the pool.');
     this.#released = true;
     this.#raw.removeListener('error', this.#onError);
-    releaseConnection(this.#raw, this.#state, this.#broken ?? error);
+    this.#giveBack(this.#raw, this.#state, this.#broken ?? error);
   }
 
   /** Whether the connection can serve another query as it is: not released, not broken, idle, nothing in flight. */

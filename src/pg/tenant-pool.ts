@@ -16,7 +16,7 @@ import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { searchPathOf } from './search-path.js';
 import type { QueryInput } from './tenant-client.js';
-import { TenantClient } from './tenant-client.js';
+import { type GiveBack, TenantClient } from './tenant-client.js';
 
 /**
  * Options of {@link tenantPool}.
@@ -173,25 +173,26 @@ export class TenantPool extends EventEmitter {
   connect(): Promise<TenantClient>;
   connect(callback: (error: Error | undefined, client?: TenantClient, done?: (error?: Error | boolean) => void) => void): void;
   connect(callback?: (error: Error | undefined, client?: TenantClient, done?: (error?: Error | boolean) => void) => void): unknown {
-    const checkout = async (): Promise<TenantClient> => {
-      const scope = this.#activeScope();
-      const raw = await this.#pool.connect();
-      guardClient(raw);
-      try {
-        return new TenantClient(raw, this.#tenancy, scope, this.#lifetime);
-      } catch (error) {
-        raw.release(error as Error);
-        throw error;
+    const scope = this.#tenancy.scope();
+    const checkout = new Promise<TenantClient>((resolve, reject) => {
+      if (scope === undefined) {
+        reject(new NoTenantError('A checkout from tenantPool'));
+        return;
       }
-    };
+      this.#checkOut(scope, (error, connection) => {
+        if (error !== undefined) reject(error);
+        else resolve(new TenantClient(connection!.raw, this.#tenancy, scope, this.#lifetime, this.#giveBackFor(scope)));
+      });
+    });
     if (callback) {
-      checkout().then(
-        (client) => callback(undefined, client, (error) => client.release(error)),
-        (error: Error) => callback(error),
+      const done = this.#tenancy.bind(callback);
+      checkout.then(
+        (client) => done(undefined, client, (error) => client.release(error)),
+        (error: Error) => done(error),
       );
       return undefined;
     }
-    return checkout();
+    return checkout;
   }
 
   /**
@@ -242,9 +243,17 @@ export class TenantPool extends EventEmitter {
    * one.
    */
   #run(scope: TenantScope, inner: Submittable, done: Callback): void {
+    this.#checkOut(scope, (error, connection) => {
+      if (error !== undefined) done(error);
+      else this.#send(scope, connection!, inner, done);
+    });
+  }
+
+  /** The connection this run holds, else one from pg-pool, with its state; in a callback, no promise. */
+  #checkOut(scope: TenantScope, done: (error: Error | undefined, connection?: Connection) => void): void {
     const held = this.#takeHeld(scope);
     if (held !== undefined) {
-      this.#send(scope, held, inner, done);
+      done(undefined, held);
       return;
     }
     this.#pool.connect((error, raw) => {
@@ -261,8 +270,16 @@ export class TenantPool extends EventEmitter {
         done(refused as Error);
         return;
       }
-      this.#send(scope, { raw: raw as unknown as RawClient, state }, inner, done);
+      done(undefined, { raw: raw as unknown as RawClient, state });
     });
+  }
+
+  /** How a checked-out client of `scope` goes back: held for its run when clean, else released. */
+  #giveBackFor(scope: TenantScope): GiveBack {
+    return (raw, state, error) => {
+      if (error === undefined || error === false) this.#holdOrRelease(scope, { raw, state });
+      else releaseConnection(raw, state, error);
+    };
   }
 
   #send(scope: TenantScope, connection: Connection, inner: Submittable, done: Callback): void {
@@ -298,7 +315,7 @@ export class TenantPool extends EventEmitter {
   }
 
   /**
-   * Request affinity: after a `query`, the connection stays with the run (the scope object of one
+   * Request affinity: after a `query` (or a checked-out client's clean release), the connection stays with the run (the scope object of one
    * `tenancy.run`) until the event loop's next turn, so the run's next query, typically right
    * after an `await`, finds it already on the tenant's search_path. Only that same run can take it
    * back: another run, even of the same tenant, never does. One `setImmediate` per turn gives back
@@ -329,11 +346,6 @@ export class TenantPool extends EventEmitter {
     for (const connection of connections) releaseConnection(connection.raw, connection.state, undefined);
   };
 
-  #activeScope(): TenantScope {
-    const scope = this.#tenancy.scope();
-    if (scope === undefined) throw new NoTenantError('A query through tenantPool');
-    return scope;
-  }
 }
 
 /**

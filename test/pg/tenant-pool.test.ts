@@ -187,6 +187,39 @@ describe('tenantPool', () => {
     await one.end();
   });
 
+  it('gives a run the connection its last client released (as Kysely checks out per query), and the pool gets it back on the next turn', async () => {
+    const solo = new pg.Pool({ connectionString: db.url, max: 2 });
+    let acquired = 0;
+    solo.on('acquire', () => (acquired += 1));
+    const one = tenantPool(tenancy, solo);
+    const checkedOut = async () => {
+      const client = await one.connect();
+      try {
+        const result = await client.query('SELECT owner, pg_backend_pid() AS pid FROM items');
+        expect(owners(result)).toEqual([tenancy.current()?.id]);
+        return result.rows[0]?.pid as number;
+      } finally {
+        client.release();
+      }
+    };
+    const [first, second] = await Promise.all(
+      ['tenant-1', 'tenant-2'].map((id) =>
+        tenancy.run(id, async () => {
+          const seen: number[] = [];
+          for (let i = 0; i < 4; i += 1) seen.push(await checkedOut());
+          return seen;
+        }),
+      ),
+    );
+    expect(new Set(first).size).toBe(1);
+    expect(new Set(second).size).toBe(1);
+    expect(first![0]).not.toBe(second![0]);
+    expect(acquired, 'each run takes one connection from pg-pool, however many clients it checks out').toBe(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(solo.idleCount).toBe(solo.totalCount);
+    await one.end();
+  });
+
   it('rolls back a transaction that throws and destroys its client', async () => {
     await expect(
       tenancy.run('tenant-1', () =>
