@@ -312,7 +312,7 @@ async function startServer(framework: Framework, variant: Variant, databaseUrl: 
   const execArgv = [...process.execArgv];
   if (profile !== undefined && profile !== '') {
     // One folder per server: tsx's loader thread writes a profile of its own beside the main thread's.
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(profile, `${framework}-${variant}`)}`);
+    execArgv.push('--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${resolve(profile, `${framework}-${variant}`)}`);
   }
   const child = fork(fileURLToPath(import.meta.url), ['serve', framework, variant], {
     execArgv,

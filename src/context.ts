@@ -36,8 +36,8 @@ export class TenantContext {
   readonly #storage = new AsyncLocalStorage<TenantScope>();
 
   /** Runs `fn` with `tenant` active; the outer scope comes back when `fn` returns or settles. */
-  runWith<R>(tenant: Tenant, fn: () => R): R {
-    return this.#storage.run({ kind: 'tenant', tenant }, fn);
+  runWith<A extends unknown[], R>(tenant: Tenant, fn: (...args: A) => R, ...args: A): R {
+    return this.#storage.run({ kind: 'tenant', tenant }, fn, ...args);
   }
 
   /** Runs `fn` in the explicit shared scope: no tenant, shared work allowed. */
@@ -71,7 +71,7 @@ export class TenantContext {
     const scope = this.#storage.getStore();
     const storage = this.#storage;
     return function bound(this: unknown, ...args: A): R {
-      return storage.run(scope as TenantScope, () => fn.apply(this, args));
+      return storage.run(scope as TenantScope, Reflect.apply, fn, this, args) as R;
     };
   }
 }

@@ -33,6 +33,23 @@ export interface ParsedHost {
  * ```
  */
 export function parseHost(value: string): ParsedHost {
+  const known = parsedHosts.get(value);
+  if (known !== undefined) return known;
+  const parsed = Object.freeze(parseNewHost(value));
+  if (parsedHosts.size >= PARSED_HOSTS_MAX) parsedHosts.clear();
+  parsedHosts.set(value, parsed);
+  return parsed;
+}
+
+/**
+ * Hosts parsed lately: a request's Host header is parsed once, not on every request. Only
+ * valid hosts are kept (an invalid one throws before it is stored), and the map is emptied when
+ * full, so random hosts cost memory only up to the bound.
+ */
+const parsedHosts = new Map<string, ParsedHost>();
+const PARSED_HOSTS_MAX = 1024;
+
+function parseNewHost(value: string): ParsedHost {
   const raw = value.trim();
   if (raw.startsWith('[')) {
     const end = raw.indexOf(']');

@@ -10,7 +10,8 @@ import type { Tenancy } from '../tenancy.js';
 import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
 import { bindEmitter } from './bind-emitter.js';
-import { isPromise } from '../util/maybe-promise.js';
+import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
+import type { Tenant } from '../types.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
@@ -28,7 +29,6 @@ export interface FastifyTenancyOptions extends AdapterOptions<FastifyRequest> {
   readonly onRefused?: (error: TenancyError, request: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
-const outcomes = new WeakMap<FastifyRequest, Identified>();
 
 const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, options) => {
   const { tenancy } = options ?? {};
@@ -37,36 +37,41 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   }
   fastify.decorateRequest('tenant', null);
 
-  // A callback hook, so a request for a cached tenant goes on without waiting for a promise.
+  const optional: FastifyTenancyOptions = { ...options, required: false };
+  const trustProxy = options.trustProxy === true;
+  const sendProblem = (error: TenancyError, reply: FastifyReply): void => {
+    if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
+  };
+  const apply = (outcome: Identified, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
+    if (outcome.kind !== 'refused') {
+      const tenant = outcome.kind === 'tenant' ? outcome.tenant : null;
+      request.tenant = tenant;
+      scopes.set(request, tenant ?? SHARED);
+      return done();
+    }
+    // Answered here, so the lifecycle does not go on (`done` is not called).
+    const custom = options.onRefused?.(outcome.error, request, reply);
+    if (isPromise(custom)) custom.then(() => sendProblem(outcome.error, reply), (error: Error) => done(error));
+    else sendProblem(outcome.error, reply);
+  };
+
+  // A callback hook, so a request for a cached tenant goes on without waiting for a promise, and
+  // with no closure made per request.
   fastify.addHook('onRequest', (request, reply, done) => {
     const mode = request.routeOptions.config?.tenancy;
     if (mode === false) {
-      outcomes.set(request, { kind: 'shared' });
+      scopes.set(request, SHARED);
       return done();
     }
-    const sendProblem = (error: TenancyError): void => {
-      if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
-    };
-    const apply = (outcome: Identified): void => {
-      if (outcome.kind !== 'refused') {
-        request.tenant = outcome.kind === 'tenant' ? outcome.tenant : null;
-        outcomes.set(request, outcome);
-        return done();
-      }
-      // Answered here, so the lifecycle does not go on (`done` is not called).
-      const custom = options.onRefused?.(outcome.error, request, reply);
-      if (isPromise(custom)) custom.then(() => sendProblem(outcome.error), (error: Error) => done(error));
-      else sendProblem(outcome.error);
-    };
+    let outcome: MaybePromise<Identified>;
     try {
       const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
-      const routeOptions = mode === 'optional' ? { ...options, required: false } : options;
-      const outcome = identifyRequest(tenancy, tenantRequestOf(raw, options.trustProxy === true), routeOptions, request);
-      if (isPromise(outcome)) outcome.then(apply, (error: Error) => done(error));
-      else apply(outcome);
+      outcome = identifyRequest(tenancy, tenantRequestOf(raw, trustProxy), mode === 'optional' ? optional : options, request);
     } catch (error) {
-      done(error as Error);
+      return done(error as Error);
     }
+    if (isPromise(outcome)) outcome.then((settled) => apply(settled, request, reply, done), (error: Error) => done(error));
+    else apply(outcome, request, reply, done);
   });
 
   // The handler runs in another async context than onRequest (after the body is read), so the
@@ -74,37 +79,24 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   // The raw request's listeners (a body streamed in the handler, multipart parts) run in the HTTP
   // parser's context: its emitter is bound to the request's scope, as in the Express and Koa adapters.
   fastify.addHook('preValidation', (request, _reply, done) => {
-    const outcome = outcomes.get(request);
-    if (outcome === undefined || outcome.kind === 'refused') return done();
-    const proceed = (): void => {
-      bindEmitter(tenancy, request.raw);
-      done();
-    };
-    if (outcome.kind === 'shared') return tenancy.runShared(proceed);
-    return tenancy.runTenant(outcome.tenant, proceed);
+    const scope = scopes.get(request);
+    if (scope === undefined) return done();
+    if (scope === SHARED) return tenancy.runShared(() => proceed(tenancy, request, done));
+    return tenancy.runTenant(scope, proceed, tenancy, request, done);
   });
 };
 
-/**
- * The Fastify plugin (wrapped with fastify-plugin, so `request.tenant` reaches the whole app):
- * finds each request's tenant in `onRequest`, refuses bad ones before the body is read
- * (invalid id → 400, unknown → 404, suspended → 403, as `application/problem+json`), and runs
- * validation, preHandler hooks and the handler inside the tenant's context. A route opts out
- * with `config: { tenancy: false }` (public, shared scope) or `config: { tenancy: 'optional' }`.
- * For path prefixes, pair `pathResolver` with {@link tenantRewriteUrl}: Fastify matches routes
- * before any hook runs.
- *
- * @example
- * ```ts
- * import Fastify from 'fastify';
- * import { fastifyTenancy } from 'tenantry/fastify';
- *
- * const app = Fastify();
- * await app.register(fastifyTenancy, { tenancy });
- * app.get('/products', async () => (await db.query('select * from products')).rows);
- * app.get('/health', { config: { tenancy: false } }, async () => 'ok');
- * ```
- */
+type HookDone = (error?: Error) => void;
+
+/** What onRequest found, for preValidation: the request's tenant, or the shared scope. */
+const scopes = new WeakMap<FastifyRequest, Tenant | typeof SHARED>();
+const SHARED = Symbol('shared');
+
+function proceed(tenancy: Tenancy, request: FastifyRequest, done: HookDone): void {
+  bindEmitter(tenancy, request.raw);
+  done();
+}
+
 export const fastifyTenancy = fp(plugin, { fastify: '5.x', name: 'tenantry' });
 
 /**

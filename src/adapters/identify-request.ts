@@ -68,8 +68,12 @@ export function identifyRequest<Native>(
 ): MaybePromise<Identified> {
   try {
     const resolve = resolveRequestNow.get(tenancy) ?? ((req, resolver) => tenancy.resolveRequest(req, resolver));
-    const outcome = andThen(resolve(request, options.resolver), (found) => decide(found, request, options, native));
-    return isPromise(outcome) ? outcome.catch(refusal) : outcome;
+    const found = resolve(request, options.resolver);
+    if (!isPromise(found)) {
+      const outcome = decide(found, request, options, native);
+      return isPromise(outcome) ? outcome.catch(refusal) : outcome;
+    }
+    return found.then((settled) => decide(settled, request, options, native)).catch(refusal);
   } catch (error) {
     return refusal(error);
   }

@@ -113,4 +113,14 @@ describe('parseHost', () => {
       { numRuns: 2_000 },
     );
   });
+
+  it('parses a host once: the same frozen result again, a bad host refused every time, past the bound too', () => {
+    const first = parseHost('Acme.Example.COM:8080');
+    expect(parseHost('Acme.Example.COM:8080')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => ((first as { hostname: string }).hostname = 'other.example.com')).toThrow(TypeError);
+    for (let i = 0; i < 3_000; i += 1) expect(parseHost(`t-${i}.example.com`).hostname).toBe(`t-${i}.example.com`);
+    expect(parseHost('Acme.Example.COM:8080')).toEqual({ hostname: 'acme.example.com', ip: false });
+    for (let i = 0; i < 2; i += 1) expect(refusal('acme..example.com').code).toBe('TENANTRY_INVALID_DOMAIN');
+  });
 });
