@@ -49,6 +49,20 @@ export function formatRate(rate: number): string {
 }
 
 /**
+ * The median of some numbers (they need not be sorted).
+ *
+ * @example
+ * ```ts
+ * median([0.91, 0.62, 0.95]); // 0.91
+ * ```
+ */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
  * Prints a table: the first column left-aligned, the others right-aligned.
  *
  * @example

@@ -54,7 +54,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTenancy, type Tenancy } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
-import { formatRate, positiveInt, printTable } from './bench-utils.js';
+import { formatRate, median, positiveInt, printTable } from './bench-utils.js';
 import { measuredSource, tenantry } from './library.js';
 
 const FRAMEWORKS = ['fastify', 'express', 'koa'] as const;
@@ -264,9 +264,10 @@ async function main(): Promise<void> {
       const plain = of('plain');
       const tenant = of('tenancy');
       const ratio = mean(tenant.rates) / mean(plain.rates);
-      const perRound = tenant.rates.map((rate, i) => (rate / plain.rates[i]!).toFixed(2)).join(' ');
+      const roundRatios = tenant.rates.map((rate, i) => rate / plain.rates[i]!);
+      const perRound = roundRatios.map((r) => r.toFixed(2)).join(' ');
       const cpu = (entry: Runs) => entry.cpuMicros / entry.responses;
-      const row = [framework, formatRate(mean(plain.rates)), formatRate(mean(tenant.rates)), ratio.toFixed(2), perRound];
+      const row = [framework, formatRate(mean(plain.rates)), formatRate(mean(tenant.rates)), ratio.toFixed(2), perRound, median(roundRatios).toFixed(2)];
       if (withAls) {
         const als = of('als');
         row.push(formatRate(mean(als.rates)), (mean(tenant.rates) / mean(als.rates)).toFixed(2));
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
         'tenancy req/s',
         'tenancy/plain',
         'per round',
+        'median',
         ...(withAls ? ['als req/s', 'tenancy/als', 'CPU µs/req plain / tenancy / als'] : ['CPU µs/req plain / tenancy']),
         'tenancy +µs/req',
         'p99 ms plain / tenancy',

@@ -35,7 +35,7 @@ import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import type { Tenancy, Tenant } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
-import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
+import { formatRate, median, positiveInt, printTable, randomInt } from './bench-utils.js';
 import { backendCpuMicros, createItemTenants, itemsTenancy, warmCatalog } from './item-tenants.js';
 import { measuredSource, tenantry } from './library.js';
 
@@ -237,11 +237,6 @@ function check(rows: readonly { id: number; owner: string }[], tenant: Tenant): 
   if (rows.length !== 1 || rows[0]?.owner !== tenant.schema) {
     throw new Error(`wrong result for ${tenant.schema}: ${JSON.stringify(rows)}`);
   }
-}
-
-function median(sorted: readonly number[]): number {
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function randomId(): number {

@@ -44,9 +44,21 @@ export function subdomainResolver(options: SubdomainResolverOptions): TenantReso
     .sort((a, b) => b.length - a.length);
   if (bases.length === 0) throw new InvalidConfigError('subdomainResolver needs baseDomain or baseDomains');
   const ignore = new Set((options.ignore ?? ['www', 'app']).map((label) => label.toLowerCase()));
+  // What each Host header named, so a host is looked at once, not on every request.
+  const labels = new Map<string, string | null>();
   return (request) => {
     if (request.host === undefined) return null;
-    const host = parseHost(request.host);
+    const known = labels.get(request.host);
+    if (known !== undefined) return known;
+    const label = labelOf(request.host);
+    if (labels.size >= LABELS_MAX) labels.clear();
+    labels.set(request.host, label);
+    return label;
+  };
+
+  /** The tenant label a Host header names, or null; throws for a host or label that is not valid. */
+  function labelOf(value: string): string | null {
+    const host = parseHost(value);
     if (host.ip || bases.includes(host.hostname)) return null;
     for (const base of bases) {
       if (!host.hostname.endsWith(`.${base}`)) continue;
@@ -56,5 +68,8 @@ export function subdomainResolver(options: SubdomainResolverOptions): TenantReso
       return label;
     }
     return null;
-  };
+  }
 }
+
+/** How many Host headers each subdomain resolver remembers (valid ones only; emptied when full). */
+const LABELS_MAX = 1024;

@@ -92,6 +92,17 @@ describe('subdomainResolver', () => {
     }
   });
 
+  it('answers a host it has seen as before, refuses a bad host every time, and stays right past its memory', async () => {
+    const fresh = subdomainResolver({ baseDomain: 'example.com' });
+    for (let round = 0; round < 2; round += 1) {
+      expect(await resolve(fresh, 'Acme.Example.com:8443')).toBe('acme');
+      expect(await resolve(fresh, 'www.example.com')).toBeNull();
+      expect(await thrown(() => resolve(fresh, 'acme_1.example.com'))).toBeInstanceOf(InvalidDomainError);
+    }
+    for (let i = 0; i < 2_500; i += 1) expect(await resolve(fresh, `t-${i}.example.com`)).toBe(`t-${i}`);
+    expect(await resolve(fresh, 'Acme.Example.com:8443')).toBe('acme');
+  });
+
   it('refuses bad configuration up front', () => {
     expect(() => subdomainResolver({})).toThrow(InvalidConfigError);
     expect(() => subdomainResolver({ baseDomains: [] })).toThrow(InvalidConfigError);
