@@ -6,6 +6,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import { InvalidDomainError } from './errors.js';
 import { normalizeDomain } from './domains.js';
+import { boundedMemo } from './util/bounded-memo.js';
 
 /**
  * A normalised host: lower case, no port, no trailing dot; IPv6 literals without brackets.
@@ -33,21 +34,14 @@ export interface ParsedHost {
  * ```
  */
 export function parseHost(value: string): ParsedHost {
-  const known = parsedHosts.get(value);
-  if (known !== undefined) return known;
-  const parsed = Object.freeze(parseNewHost(value));
-  if (parsedHosts.size >= PARSED_HOSTS_MAX) parsedHosts.clear();
-  parsedHosts.set(value, parsed);
-  return parsed;
+  return parsedHost(value);
 }
 
 /**
- * Hosts parsed lately: a request's Host header is parsed once, not on every request. Only
- * valid hosts are kept (an invalid one throws before it is stored), and the map is emptied when
- * full, so random hosts cost memory only up to the bound.
+ * A request's Host header is parsed once, not on every request: up to 1,024 valid hosts are kept
+ * (an invalid one throws every time and is never kept).
  */
-const parsedHosts = new Map<string, ParsedHost>();
-const PARSED_HOSTS_MAX = 1024;
+const parsedHost = boundedMemo(1024, (value) => Object.freeze(parseNewHost(value)));
 
 function parseNewHost(value: string): ParsedHost {
   const raw = value.trim();

@@ -29,7 +29,6 @@ export interface FastifyTenancyOptions extends AdapterOptions<FastifyRequest> {
   readonly onRefused?: (error: TenancyError, request: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
-
 const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, options) => {
   const { tenancy } = options ?? {};
   if (typeof tenancy?.resolveRequest !== 'function') {
@@ -97,6 +96,26 @@ function proceed(tenancy: Tenancy, request: FastifyRequest, done: HookDone): voi
   done();
 }
 
+/**
+ * The Fastify plugin (wrapped with fastify-plugin, so `request.tenant` reaches the whole app):
+ * finds each request's tenant in `onRequest`, refuses bad ones before the body is read
+ * (invalid id → 400, unknown → 404, suspended → 403, as `application/problem+json`), and runs
+ * validation, preHandler hooks and the handler inside the tenant's context. A route opts out
+ * with `config: { tenancy: false }` (public, shared scope) or `config: { tenancy: 'optional' }`.
+ * For path prefixes, pair `pathResolver` with {@link tenantRewriteUrl}: Fastify matches routes
+ * before any hook runs.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { fastifyTenancy } from 'tenantry/fastify';
+ *
+ * const app = Fastify();
+ * await app.register(fastifyTenancy, { tenancy });
+ * app.get('/products', async () => (await db.query('select * from products')).rows);
+ * app.get('/health', { config: { tenancy: false } }, async () => 'ok');
+ * ```
+ */
 export const fastifyTenancy = fp(plugin, { fastify: '5.x', name: 'tenantry' });
 
 /**

@@ -7,6 +7,7 @@ import { normalizeDomain } from '../domains.js';
 import { InvalidConfigError } from '../errors.js';
 import { parseHost } from '../hosts.js';
 import { assertTenantId } from '../identifiers.js';
+import { boundedMemo } from '../util/bounded-memo.js';
 import type { TenantResolver } from './resolver.js';
 
 /**
@@ -44,17 +45,10 @@ export function subdomainResolver(options: SubdomainResolverOptions): TenantReso
     .sort((a, b) => b.length - a.length);
   if (bases.length === 0) throw new InvalidConfigError('subdomainResolver needs baseDomain or baseDomains');
   const ignore = new Set((options.ignore ?? ['www', 'app']).map((label) => label.toLowerCase()));
-  // What each Host header named, so a host is looked at once, not on every request.
-  const labels = new Map<string, string | null>();
-  return (request) => {
-    if (request.host === undefined) return null;
-    const known = labels.get(request.host);
-    if (known !== undefined) return known;
-    const label = labelOf(request.host);
-    if (labels.size >= LABELS_MAX) labels.clear();
-    labels.set(request.host, label);
-    return label;
-  };
+  // What each Host header named, so a host is looked at once, not on every request: up to 1,024
+  // valid hosts are kept; a host or label that is not valid throws every time.
+  const labelOfHost = boundedMemo(1024, labelOf);
+  return (request) => (request.host === undefined ? null : labelOfHost(request.host));
 
   /** The tenant label a Host header names, or null; throws for a host or label that is not valid. */
   function labelOf(value: string): string | null {
@@ -70,6 +64,3 @@ export function subdomainResolver(options: SubdomainResolverOptions): TenantReso
     return null;
   }
 }
-
-/** How many Host headers each subdomain resolver remembers (valid ones only; emptied when full). */
-const LABELS_MAX = 1024;
