@@ -11,7 +11,6 @@ import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
 import { bindEmitter } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
-import type { Tenant } from '../types.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
@@ -42,26 +41,24 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
     if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
   };
   const apply = (outcome: Identified, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
-    if (outcome.kind !== 'refused') {
-      const tenant = outcome.kind === 'tenant' ? outcome.tenant : null;
-      request.tenant = tenant;
-      scopes.set(request, tenant ?? SHARED);
-      return done();
+    if (outcome.kind === 'tenant') {
+      request.tenant = outcome.tenant;
+      return tenancy.runTenant(outcome.tenant, proceed, tenancy, request, done);
     }
+    if (outcome.kind === 'shared') return tenancy.runShared(() => proceed(tenancy, request, done));
     // Answered here, so the lifecycle does not go on (`done` is not called).
     const custom = options.onRefused?.(outcome.error, request, reply);
     if (isPromise(custom)) custom.then(() => sendProblem(outcome.error, reply), (error: Error) => done(error));
     else sendProblem(outcome.error, reply);
   };
 
-  // A callback hook, so a request for a cached tenant goes on without waiting for a promise, and
-  // with no closure made per request.
+  // One callback hook, so a request for a cached tenant goes on without waiting for a promise, and
+  // with no closure made per request. The rest of the lifecycle runs from `done`, inside the
+  // tenant's context: at once for a request without a body, and from the raw request's bound
+  // `emit` (see `proceed`) once a body parser has read it.
   fastify.addHook('onRequest', (request, reply, done) => {
     const mode = request.routeOptions.config?.tenancy;
-    if (mode === false) {
-      scopes.set(request, SHARED);
-      return done();
-    }
+    if (mode === false) return tenancy.runShared(() => proceed(tenancy, request, done));
     let outcome: MaybePromise<Identified>;
     try {
       const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
@@ -72,25 +69,16 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
     if (isPromise(outcome)) outcome.then((settled) => apply(settled, request, reply, done), (error: Error) => done(error));
     else apply(outcome, request, reply, done);
   });
-
-  // The handler runs in another async context than onRequest (after the body is read), so the
-  // context is entered here, from where Fastify calls validation, preHandler hooks and the handler.
-  // The raw request's listeners (a body streamed in the handler, multipart parts) run in the HTTP
-  // parser's context: its emitter is bound to the request's scope, as in the Express and Koa adapters.
-  fastify.addHook('preValidation', (request, _reply, done) => {
-    const scope = scopes.get(request);
-    if (scope === undefined) return done();
-    if (scope === SHARED) return tenancy.runShared(() => proceed(tenancy, request, done));
-    return tenancy.runTenant(scope, proceed, tenancy, request, done);
-  });
 };
 
 type HookDone = (error?: Error) => void;
 
-/** What onRequest found, for preValidation: the request's tenant, or the shared scope. */
-const scopes = new WeakMap<FastifyRequest, Tenant | typeof SHARED>();
-const SHARED = Symbol('shared');
-
+/**
+ * Goes on with the request in the scope entered by the caller. The body parser reads the raw
+ * request from its `data`/`end` listeners, which run in the HTTP parser's async context: binding
+ * the raw request's emitter keeps them (and so validation, preHandler hooks and the handler after
+ * them, and a body streamed in the handler) in the request's scope, as in the Express and Koa adapters.
+ */
 function proceed(tenancy: Tenancy, request: FastifyRequest, done: HookDone): void {
   bindEmitter(tenancy, request.raw);
   done();
@@ -100,7 +88,8 @@ function proceed(tenancy: Tenancy, request: FastifyRequest, done: HookDone): voi
  * The Fastify plugin (wrapped with fastify-plugin, so `request.tenant` reaches the whole app):
  * finds each request's tenant in `onRequest`, refuses bad ones before the body is read
  * (invalid id → 400, unknown → 404, suspended → 403, as `application/problem+json`), and runs
- * validation, preHandler hooks and the handler inside the tenant's context. A route opts out
+ * the rest of the request (later `onRequest` hooks, body parsing, validation, preHandler hooks,
+ * the handler, `onSend`, `onResponse`) inside the tenant's context. A route opts out
  * with `config: { tenancy: false }` (public, shared scope) or `config: { tenancy: 'optional' }`.
  * For path prefixes, pair `pathResolver` with {@link tenantRewriteUrl}: Fastify matches routes
  * before any hook runs.
