@@ -22,6 +22,12 @@ declare global {
   }
 }
 
+/** Goes on with the request in the scope entered by the caller, its body's events bound to it. */
+function proceed(tenancy: Tenancy, req: Request, next: NextFunction): void {
+  bindEmitter(tenancy, req);
+  next();
+}
+
 /**
  * Options of the Express middleware.
  *
@@ -55,33 +61,29 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
   if (typeof tenancy?.resolveRequest !== 'function') {
     throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
-  return (req, res, next) => {
-    const apply = (outcome: Identified): void => {
-      if (outcome.kind === 'refused') {
-        if (options.onRefused) return options.onRefused(outcome.error, req, res, next);
-        res.status(outcome.error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(outcome.error)));
-        return;
-      }
-      const proceed = (): void => {
-        bindEmitter(tenancy, req);
-        next();
-      };
-      if (outcome.kind === 'shared') {
-        req.tenant = null;
-        tenancy.runShared(proceed);
-        return;
-      }
+  const refuse = (error: TenancyError, req: Request, res: Response, next: NextFunction): void => {
+    if (options.onRefused) return options.onRefused(error, req, res, next);
+    res.status(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
+  };
+  const apply = (outcome: Identified, req: Request, res: Response, next: NextFunction): void => {
+    if (outcome.kind === 'tenant') {
       req.tenant = outcome.tenant;
       if (outcome.path !== undefined) req.url = withPath(req.url, outcome.path);
-      tenancy.runTenant(outcome.tenant, proceed);
-    };
+      return tenancy.runTenant(outcome.tenant, proceed, tenancy, req, next);
+    }
+    if (outcome.kind === 'refused') return refuse(outcome.error, req, res, next);
+    req.tenant = null;
+    tenancy.runShared(() => proceed(tenancy, req, next));
+  };
+  // No closure per request on the synchronous path (a cached tenant).
+  return (req, res, next) => {
     let outcome: MaybePromise<Identified>;
     try {
       outcome = identifyRequest(tenancy, tenantRequestOf(req, options.trustProxy === true), options, req);
     } catch (error) {
       return next(error);
     }
-    if (isPromise(outcome)) outcome.then(apply, next);
-    else apply(outcome);
+    if (isPromise(outcome)) outcome.then((settled) => apply(settled, req, res, next), next);
+    else apply(outcome, req, res, next);
   };
 }

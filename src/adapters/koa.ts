@@ -54,16 +54,18 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
       ctx.body = JSON.stringify(problemOf(outcome.error));
       return;
     }
-    const proceed = (): Promise<void> => {
-      bindEmitter(tenancy, ctx.req);
-      return next();
-    };
     if (outcome.kind === 'shared') {
       ctx.state.tenant = null;
-      return tenancy.runShared(proceed);
+      return tenancy.runShared(() => proceed(tenancy, ctx, next));
     }
     ctx.state.tenant = outcome.tenant;
     if (outcome.path !== undefined) ctx.path = outcome.path;
-    return tenancy.runTenant(outcome.tenant, proceed);
+    return tenancy.runTenant(outcome.tenant, proceed, tenancy, ctx, next);
   };
+}
+
+/** Runs the downstream middleware in the scope entered by the caller, the body's events bound to it. */
+function proceed(tenancy: Tenancy, ctx: Context, next: Next): Promise<void> {
+  bindEmitter(tenancy, ctx.req);
+  return next();
 }
