@@ -7,7 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { Tenant } from '../types.js';
-import { bindEmitter } from './bind-emitter.js';
+import { continueBound } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
@@ -20,12 +20,6 @@ declare global {
       tenant?: Tenant | null;
     }
   }
-}
-
-/** Goes on with the request in the scope entered by the caller, its body's events bound to it. */
-function proceed(tenancy: Tenancy, req: Request, next: NextFunction): void {
-  bindEmitter(tenancy, req);
-  next();
 }
 
 /**
@@ -69,11 +63,11 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
     if (outcome.kind === 'tenant') {
       req.tenant = outcome.tenant;
       if (outcome.path !== undefined) req.url = withPath(req.url, outcome.path);
-      return tenancy.runTenant(outcome.tenant, proceed, tenancy, req, next);
+      return tenancy.runTenant(outcome.tenant, continueBound, tenancy, req, next);
     }
     if (outcome.kind === 'refused') return refuse(outcome.error, req, res, next);
     req.tenant = null;
-    tenancy.runShared(() => proceed(tenancy, req, next));
+    tenancy.runShared(() => continueBound(tenancy, req, next));
   };
   // No closure per request on the synchronous path (a cached tenant).
   return (req, res, next) => {

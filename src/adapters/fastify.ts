@@ -9,7 +9,7 @@ import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
-import { bindEmitter } from './bind-emitter.js';
+import { continueBound } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
@@ -43,9 +43,9 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   const apply = (outcome: Identified, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
     if (outcome.kind === 'tenant') {
       request.tenant = outcome.tenant;
-      return tenancy.runTenant(outcome.tenant, proceed, tenancy, request, done);
+      return tenancy.runTenant(outcome.tenant, continueBound, tenancy, request.raw, done);
     }
-    if (outcome.kind === 'shared') return tenancy.runShared(() => proceed(tenancy, request, done));
+    if (outcome.kind === 'shared') return tenancy.runShared(() => continueBound(tenancy, request.raw, done));
     // Answered here, so the lifecycle does not go on (`done` is not called).
     const custom = options.onRefused?.(outcome.error, request, reply);
     if (isPromise(custom)) custom.then(() => sendProblem(outcome.error, reply), (error: Error) => done(error));
@@ -55,10 +55,12 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   // One callback hook, so a request for a cached tenant goes on without waiting for a promise, and
   // with no closure made per request. The rest of the lifecycle runs from `done`, inside the
   // tenant's context: at once for a request without a body, and from the raw request's bound
-  // `emit` (see `proceed`) once a body parser has read it.
+  // `emit` once a body parser has read it (without the binding, the parser's `data`/`end`
+  // listeners, and validation, preHandler hooks and the handler after them, would run in the
+  // HTTP parser's async context).
   fastify.addHook('onRequest', (request, reply, done) => {
     const mode = request.routeOptions.config?.tenancy;
-    if (mode === false) return tenancy.runShared(() => proceed(tenancy, request, done));
+    if (mode === false) return tenancy.runShared(() => continueBound(tenancy, request.raw, done));
     let outcome: MaybePromise<Identified>;
     try {
       const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
@@ -72,17 +74,6 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
 };
 
 type HookDone = (error?: Error) => void;
-
-/**
- * Goes on with the request in the scope entered by the caller. The body parser reads the raw
- * request from its `data`/`end` listeners, which run in the HTTP parser's async context: binding
- * the raw request's emitter keeps them (and so validation, preHandler hooks and the handler after
- * them, and a body streamed in the handler) in the request's scope, as in the Express and Koa adapters.
- */
-function proceed(tenancy: Tenancy, request: FastifyRequest, done: HookDone): void {
-  bindEmitter(tenancy, request.raw);
-  done();
-}
 
 /**
  * The Fastify plugin (wrapped with fastify-plugin, so `request.tenant` reaches the whole app):

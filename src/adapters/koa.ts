@@ -7,7 +7,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import { isPromise } from '../util/maybe-promise.js';
-import { bindEmitter } from './bind-emitter.js';
+import { continueBound } from './bind-emitter.js';
 import { type AdapterOptions, identifyRequest, tenantRequestOf } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
@@ -56,16 +56,10 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     }
     if (outcome.kind === 'shared') {
       ctx.state.tenant = null;
-      return tenancy.runShared(() => proceed(tenancy, ctx, next));
+      return tenancy.runShared(() => continueBound(tenancy, ctx.req, next));
     }
     ctx.state.tenant = outcome.tenant;
     if (outcome.path !== undefined) ctx.path = outcome.path;
-    return tenancy.runTenant(outcome.tenant, proceed, tenancy, ctx, next);
+    return tenancy.runTenant(outcome.tenant, continueBound, tenancy, ctx.req, next);
   };
-}
-
-/** Runs the downstream middleware in the scope entered by the caller, the body's events bound to it. */
-function proceed(tenancy: Tenancy, ctx: Context, next: Next): Promise<void> {
-  bindEmitter(tenancy, ctx.req);
-  return next();
 }

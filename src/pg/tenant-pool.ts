@@ -318,9 +318,8 @@ export class TenantPool extends EventEmitter {
    * Request affinity: after a `query`, or a checked-out client's clean release, the connection
    * stays with the run (the scope object of one `tenancy.run`) until the event loop's next turn,
    * so the run's next query, typically right after an `await`, finds it already on the tenant's
-   * search_path. Only that same run can take it
-   * back: another run, even of the same tenant, never does. One `setImmediate` per turn gives back
-   * every connection held in that turn.
+   * search_path. Only that same run can take it back: another run, even of the same tenant,
+   * never does. One `setImmediate` per turn gives back every connection held in that turn.
    */
   #holdOrRelease(scope: TenantScope, connection: Connection): void {
     if (this.#held.has(scope) || !connectionReusable(connection.raw, connection.state)) {
