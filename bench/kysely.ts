@@ -14,8 +14,11 @@
  *       random tenant, given the Tenant object (no registry lookup);
  *   (4) the same as (3) through `tenancy.run(tenant, …)`, the async entry point (informational);
  *   (5) tenantPlugin alone over a plain pg.Pool, and (6) tenantPool alone under a Kysely without
- *       the plugin (unqualified SQL, the search_path resolves it): what each half of (3) costs.
- * (1) has its own pool; (2) and (5) share one; (3), (4) and (6) share one. The variants take turns
+ *       the plugin (unqualified SQL, the search_path resolves it): what each half of (3) costs;
+ *   (7) as (3) with `tenantPlugin(tenancy, { qualifiedPath: 'shared' })`: the plugin's fully
+ *       qualified statements run with the shared search_path, so connections need not switch
+ *       path between tenants (withSchema's semantics for unqualified functions and types).
+ * (1) has its own pool; (2) and (5) share one; (3), (4), (6) and (7) share one. The variants take turns
  * in rounds (the order rotates) after a warm-up, and every backend has opened every tenant's
  * table before measuring, so no variant pays for a cold catalog cache. Every result is checked:
  * one row, of the tenant the query was meant for.
@@ -53,8 +56,8 @@ interface Database {
   items: { id: number; owner: string };
 }
 
-type Variant = '1' | '2' | '3' | '4' | '5' | '6';
-const VARIANTS: readonly Variant[] = ['1', '2', '3', '4', '5', '6'];
+type Variant = '1' | '2' | '3' | '4' | '5' | '6' | '7';
+const VARIANTS: readonly Variant[] = ['1', '2', '3', '4', '5', '6', '7'];
 const LABELS: Record<Variant, string> = {
   '1': '(1) unscoped Kysely, one schema',
   '2': '(2) db.withSchema(schema), random tenant',
@@ -62,6 +65,7 @@ const LABELS: Record<Variant, string> = {
   '4': '(4) tenantPlugin + tenantPool, tenancy.run',
   '5': '(5) tenantPlugin alone, plain pg.Pool',
   '6': '(6) tenantPool alone, no plugin',
+  '7': "(7) as (3), qualifiedPath 'shared'",
 };
 
 /** One lookup for one tenant; resolves once its row is checked. */
@@ -101,6 +105,10 @@ async function main(): Promise<void> {
       dialect: new PostgresDialect({ pool: tenantPool(tenancy, scopedPool) as unknown as PostgresPool }),
       plugins: [tenantPlugin(tenancy, { sharedTables: ['plans'] })],
     });
+    const sharedPath = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: tenantPool(tenancy, scopedPool) as unknown as PostgresPool }),
+      plugins: [tenantPlugin(tenancy, { sharedTables: ['plans'], qualifiedPath: 'shared' })],
+    });
     const pluginOnly = new Kysely<Database>({ dialect: new PostgresDialect({ pool: plainPool }), plugins: [tenantPlugin(tenancy)] });
     const poolOnly = new Kysely<Database>({ dialect: new PostgresDialect({ pool: tenantPool(tenancy, scopedPool) as unknown as PostgresPool }) });
 
@@ -113,6 +121,7 @@ async function main(): Promise<void> {
       '4': (tenant) => active.run(tenant, async () => check(await lookup(scoped), tenant)),
       '5': (tenant) => active.runTenant(tenant, async () => check(await lookup(pluginOnly), tenant)),
       '6': (tenant) => active.runTenant(tenant, async () => check(await lookup(poolOnly), tenant)),
+      '7': (tenant) => active.runTenant(tenant, async () => check(await lookup(sharedPath), tenant)),
     };
 
     console.log(
@@ -152,15 +161,17 @@ async function main(): Promise<void> {
     });
     console.log('');
     printTable(['variant', 'queries/s', 'vs (1)', 'vs (2)', 'vs (2) per round', 'median', 'node µs/q', 'server µs/q'], rows);
-    const ratio = rate('3') / rate('2');
     console.log(`load average at the end: ${loadavg()[0]!.toFixed(1)}`);
-    const server2 = serverUs('2');
-    const server3 = serverUs('3');
     console.log('');
-    console.log(`target: (3)/(2) >= ${TARGET.toFixed(2)}: ${ratio.toFixed(3)} ${ratio >= TARGET ? 'met' : 'MISSED'}`);
-    if (server2 !== undefined && server3 !== undefined) {
-      const cpuRatio = (clientUs('2') + server2) / (clientUs('3') + server3);
-      console.log(`CPU per query, node + server: (2) ${(clientUs('2') + server2).toFixed(0)} µs, (3) ${(clientUs('3') + server3).toFixed(0)} µs: (2)/(3) = ${cpuRatio.toFixed(2)}`);
+    const cpu = (variant: Variant) => {
+      const server = serverUs(variant);
+      return server === undefined ? undefined : clientUs(variant) + server;
+    };
+    for (const variant of ['3', '7'] as const) {
+      const ratio = rate(variant) / rate('2');
+      const cpus = [cpu('2'), cpu(variant)];
+      const cpuNote = cpus[0] === undefined || cpus[1] === undefined ? '' : `; CPU per query, node + server: (2) ${cpus[0].toFixed(0)} µs, (${variant}) ${cpus[1].toFixed(0)} µs, (2)/(${variant}) = ${(cpus[0] / cpus[1]).toFixed(2)}`;
+      console.log(`target: (${variant})/(2) >= ${TARGET.toFixed(2)}: ${ratio.toFixed(3)} ${ratio >= TARGET ? 'met' : 'MISSED'} (median per round ${median(perRound(variant)).toFixed(2)})${cpuNote}`);
     }
   } finally {
     // Ending the pools is all Kysely's destroy() would do; two Kyselys share some of them.

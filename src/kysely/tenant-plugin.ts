@@ -3,8 +3,9 @@
  *
  * @module
  */
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import { type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, RawNode, type RootOperationNode, type UnknownRow } from 'kysely';
 import { InvalidConfigError, NoTenantError } from '../errors.js';
+import { QUALIFIED_MARK } from '../pg/search-path.js';
 import type { Tenancy } from '../tenancy.js';
 import { TenantTransformer } from './tenant-transformer.js';
 
@@ -19,6 +20,33 @@ import { TenantTransformer } from './tenant-transformer.js';
 export interface TenantPluginOptions {
   /** Tables that live in the shared schema: never qualified with a tenant's schema. */
   readonly sharedTables?: readonly string[];
+  /**
+   * The search_path tenantPool gives a statement in which this plugin qualified every table and
+   * found no raw SQL:
+   *
+   * - `'tenant'` (default): the tenant's schema, then the shared schema, as for any other
+   *   statement. Functions, types and trigger bodies named without a schema resolve in the
+   *   tenant's schema. A connection that last served another tenant switches its path (in the
+   *   statement's own round trip, but the server does the work).
+   * - `'shared'`: the shared schema alone, which such a statement needs, whatever tenant it is
+   *   for: a connection serving many tenants in turn switches its path only around raw SQL. The
+   *   statement ends with a comment that tells tenantPool so. The price: a function, type or
+   *   trigger body of the tenant's schema that names things without a schema does not find them
+   *   (PostgreSQL reports them missing), as with Kysely's `withSchema` on a plain pool.
+   */
+  readonly qualifiedPath?: 'tenant' | 'shared';
+}
+
+/** The statements a trailing comment can end: the ones Kysely gives `endModifiers`. */
+const MARKABLE = new Set(['SelectQueryNode', 'InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'MergeQueryNode']);
+
+const QUALIFIED = RawNode.createWithSql(QUALIFIED_MARK);
+
+/** Ends a statement with the comment that asks tenantPool for the shared search_path. */
+function markQualified(node: RootOperationNode): RootOperationNode {
+  if (!MARKABLE.has(node.kind)) return node;
+  const marked = node as RootOperationNode & { readonly endModifiers?: readonly unknown[] };
+  return { ...marked, endModifiers: [...(marked.endModifiers ?? []), QUALIFIED] } as RootOperationNode;
 }
 
 /**
@@ -43,6 +71,10 @@ export interface TenantPluginOptions {
  * });
  * await tenancy.run('acme', () => db.selectFrom('products').selectAll().execute());
  * // select * from "tenant_acme"."products"
+ *
+ * // One pool serving many tenants in turn: built statements need no search_path change.
+ * tenantPlugin(tenancy, { sharedTables: ['plans'], qualifiedPath: 'shared' });
+ * // select * from "tenant_acme"."products", then the comment `tenantry: qualified`
  * ```
  */
 export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}): KyselyPlugin {
@@ -50,6 +82,10 @@ export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}
     throw new InvalidConfigError(`tenantPlugin expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
   const shared = new Set(options.sharedTables ?? []);
+  const qualifiedPath = options.qualifiedPath ?? 'tenant';
+  if (qualifiedPath !== 'tenant' && qualifiedPath !== 'shared') {
+    throw new InvalidConfigError(`tenantPlugin qualifiedPath must be 'tenant' or 'shared', got ${JSON.stringify(qualifiedPath)}`);
+  }
   const schemaOfScope = (): string => {
     const scope = tenancy.scope();
     if (scope?.kind !== 'tenant') throw new NoTenantError('A Kysely query of a tenant table');
@@ -59,7 +95,8 @@ export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}
     transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
       let schema: string | undefined;
       const transformer = new TenantTransformer(() => (schema ??= schemaOfScope()), shared);
-      return transformer.transformNode(args.node, args.queryId);
+      const node = transformer.transformNode(args.node, args.queryId);
+      return qualifiedPath === 'shared' && !transformer.sawRaw ? markQualified(node) : node;
     },
     async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
       return args.result;

@@ -14,6 +14,7 @@ import {
   type OperationNode,
   OperationNodeTransformer,
   type QueryId,
+  type RawNode,
   type ReferencesNode,
   type SchemableIdentifierNode,
   type SelectModifierNode,
@@ -61,6 +62,7 @@ export class TenantTransformer extends OperationNodeTransformer {
   readonly #ctes = new Set<string>();
   /** The CTE names each open statement added, innermost last. */
   readonly #statementCtes: ReadonlySet<string>[] = [];
+  #sawRaw = false;
 
   constructor(schema: () => string, shared: ReadonlySet<string>) {
     super();
@@ -102,6 +104,16 @@ export class TenantTransformer extends OperationNodeTransformer {
       }
     });
     return { ...node, expressions };
+  }
+
+  /** Whether the query holds raw SQL (`sql` fragments, `sql.table`, `modifyEnd`…), which no transformer can qualify. */
+  get sawRaw(): boolean {
+    return this.#sawRaw;
+  }
+
+  protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
+    this.#sawRaw = true;
+    return super.transformRaw(node, queryId);
   }
 
   protected override transformSchemableIdentifier(node: SchemableIdentifierNode, queryId?: QueryId): SchemableIdentifierNode {

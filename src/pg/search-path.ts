@@ -32,6 +32,40 @@ export function searchPathOf(scope: TenantScope, sharedSchema: string): string {
 const pathsOfTenants = new WeakMap<object, { readonly schema: string; readonly shared: string; readonly path: string }>();
 
 /**
+ * The comment `tenantPlugin` (with `qualifiedPath: 'shared'`) ends a statement with once it has
+ * qualified every table in it and found no raw SQL. tenantPool runs such a statement with the
+ * shared search_path (no tenant schema in it): what the statement names is already qualified, and
+ * a connection that last served another tenant need not switch to this one. Honouring the mark
+ * is always safe, whoever wrote it: the shared path names no tenant, so nothing resolves into
+ * another tenant's schema.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const marked = `select * from "tenant_acme"."products" ${QUALIFIED_MARK}`;
+ * ```
+ */
+export const QUALIFIED_MARK = '/* tenantry: qualified */';
+
+let lastShared: { readonly schema: string; readonly path: string } | undefined;
+
+/**
+ * The search_path a statement runs with in `scope`: the scope's path, or the shared path for a
+ * statement that ends with {@link QUALIFIED_MARK}.
+ *
+ * @example
+ * ```ts
+ * pathOfStatement(tenantPath, 'public', 'select 1'); // tenantPath
+ * pathOfStatement(tenantPath, 'public', `select * from "tenant_acme"."items" ${QUALIFIED_MARK}`); // '"public", pg_temp'
+ * ```
+ */
+export function pathOfStatement(scopePath: string, sharedSchema: string, text: string | undefined): string {
+  if (text === undefined || !text.endsWith(QUALIFIED_MARK)) return scopePath;
+  if (lastShared?.schema !== sharedSchema) lastShared = { schema: sharedSchema, path: searchPathOf({ kind: 'shared' }, sharedSchema) };
+  return lastShared.path;
+}
+
+/**
  * Whether two search_path values name the same schemas in the same order, however each is
  * quoted (PostgreSQL reports `SET search_path TO "a", "b"` as `a, b`). A value that cannot be
  * read is never the same as anything.

@@ -13,7 +13,7 @@ import { connectionState } from './connection-state.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { connectionReusable, releaseConnection } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { describeScope, sameScope, searchPathOf } from './search-path.js';
+import { describeScope, pathOfStatement, sameScope, searchPathOf } from './search-path.js';
 
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
 export type QueryInput = string | pg.QueryConfig | pg.QueryArrayConfig;
@@ -156,7 +156,8 @@ export class TenantClient extends EventEmitter {
   }
 
   #wrap(inner: Submittable, isPgQuery: boolean): ScopedQuery {
-    return new ScopedQuery(inner, this.#state, this.#searchPath, this.#lifetime, isPgQuery);
+    const searchPath = pathOfStatement(this.#searchPath, this.#tenancy.sharedSchema, inner.text);
+    return new ScopedQuery(inner, this.#state, searchPath, this.#lifetime, isPgQuery);
   }
 
   #submit(inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {

@@ -14,7 +14,7 @@ import { connectionState } from './connection-state.js';
 import { connectionReusable, releaseConnection } from './release.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { searchPathOf } from './search-path.js';
+import { pathOfStatement, searchPathOf } from './search-path.js';
 import type { QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
 
@@ -292,7 +292,8 @@ export class TenantPool extends EventEmitter {
         done(null, result as pg.QueryResult);
       }
     };
-    const searchPath = searchPathOf(scope, this.#tenancy.sharedSchema);
+    const shared = this.#tenancy.sharedSchema;
+    const searchPath = pathOfStatement(searchPathOf(scope, shared), shared, inner.text);
     connection.raw.query(new ScopedQuery(inner, connection.state, searchPath, this.#lifetime, true));
   }
 

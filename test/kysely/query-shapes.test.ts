@@ -1174,15 +1174,19 @@ let tenancy: Tenancy;
 const tenants = new Map<string, Tenant>();
 let raw: pg.Pool;
 let db: Kysely<Database>;
+/** The same wiring with `qualifiedPath: 'shared'`, on the same connections as `db`. */
+let dbQualified: Kysely<Database>;
+type QualifiedPath = 'tenant' | 'shared';
+const MARK = ' /* tenantry: qualified */';
 /** The SQL of every statement `db` sent, from Kysely's query log. */
 const sent: string[] = [];
 /** Checkouts from `raw`: a refused query must not take a connection. */
 let acquired = 0;
 
-function kyselyOn(pool: PostgresPool): Kysely<Database> {
+function kyselyOn(pool: PostgresPool, qualifiedPath: QualifiedPath = 'tenant'): Kysely<Database> {
   return new Kysely<Database>({
     dialect: new PostgresDialect({ pool, cursor: Cursor }),
-    plugins: [tenantPlugin(tenancy, { sharedTables: [...SHARED_TABLES] })],
+    plugins: [tenantPlugin(tenancy, { sharedTables: [...SHARED_TABLES], qualifiedPath })],
     log: (event) => {
       sent.push(event.query.sql);
     },
@@ -1243,7 +1247,7 @@ function checkStatement(text: string, shape: Shape, seed: Seed): void {
   for (const table of SHARED_TABLES) {
     expect(text, `${table} is not tenant-qualified`).not.toMatch(new RegExp(`"(?!public")[^"]*"\\."${table}"`));
   }
-  shape.checkSql?.(text, seed);
+  shape.checkSql?.(text.replace(MARK, ''), seed);
 }
 
 /** Rows may carry an `owner` (the schema the row lives in): it must be the active tenant's. */
@@ -1285,19 +1289,33 @@ beforeAll(async () => {
     acquired += 1;
   });
   db = kyselyOn(scopedPool(raw));
+  dbQualified = kyselyOn(scopedPool(raw), 'shared');
 });
 
 afterAll(async () => {
-  await db?.destroy();
+  await db?.destroy(); // ends `raw`, which dbQualified shares
 });
 
-describe('Kysely query shapes under tenantPlugin over tenantPool', () => {
+/**
+ * With `qualifiedPath: 'shared'` a statement the plugin marks runs with the shared search_path,
+ * where no tenant table resolves: a tenant table the plugin failed to qualify fails the shape
+ * (42P01) instead of passing through the tenant's search_path.
+ */
+describe.each(['tenant', 'shared'] as const)('Kysely query shapes under tenantPlugin (qualifiedPath %s) over tenantPool', (qualifiedPath) => {
+  const marked: string[] = [];
+
+  afterAll(() => {
+    if (qualifiedPath === 'tenant') expect(marked).toEqual([]);
+    else expect(marked.length, 'most shapes are builders without raw SQL').toBeGreaterThanOrEqual(30);
+  });
+
   it('covers at least 40 shapes', () => {
     expect(SHAPES.length).toBeGreaterThanOrEqual(40);
     expect(new Set(SHAPES.map((shape) => shape.name)).size).toBe(SHAPES.length);
   });
 
   it.each(SHAPES.map((shape) => [shape.name, shape] as const))('%s', async (_name, shape) => {
+    const on = qualifiedPath === 'tenant' ? db : dbQualified;
     const compiled: string[] = [];
     try {
       for (const seed of SEEDS) {
@@ -1307,15 +1325,16 @@ describe('Kysely query shapes under tenantPlugin over tenantPool', () => {
 
         if (shape.build) {
           // The same builder (built from the first seed) for each tenant: compared after the loop.
-          compiled.push(tenancy.runTenant(tenant, () => shape.build!(db, SEEDS[0]!).compile().sql));
+          compiled.push(tenancy.runTenant(tenant, () => shape.build!(on, SEEDS[0]!).compile().sql));
         }
         sent.length = 0;
-        const rows = (await tenancy.runTenant(tenant, () => (shape.build ? shape.build(db, seed).execute() : shape.run!(db, seed)))) as Rows;
+        const rows = (await tenancy.runTenant(tenant, () => (shape.build ? shape.build(on, seed).execute() : shape.run!(on, seed)))) as Rows;
         const statements = sent.filter((text) => !/^(begin|commit|rollback)$/i.test(text));
+        marked.push(...statements.filter((text) => text.endsWith(MARK)));
 
         expect(statements.length).toBeGreaterThan(0);
-        if (shape.build) expect(statements).toEqual([tenancy.runTenant(tenant, () => shape.build!(db, seed).compile().sql)]);
-        if (shape.sql !== undefined && seed === SEEDS[0]) expect(statements[0]).toBe(shape.sql);
+        if (shape.build) expect(statements).toEqual([tenancy.runTenant(tenant, () => shape.build!(on, seed).compile().sql)]);
+        if (shape.sql !== undefined && seed === SEEDS[0]) expect(statements[0]!.replace(MARK, '')).toBe(shape.sql);
         for (const text of statements) checkStatement(text, shape, seed);
         for (const table of shape.qualified) expect(statements.join('\n'), `qualifies ${table}`).toContain(`"${seed.schema}"."${table}"`);
         checkOwners(rows, seed);
