@@ -13,7 +13,8 @@
  * servers get the very same requests and ignore the tenant.
  *
  * Warm cache: before each measured run the tenancy server looks up every tenant, then counts the
- * registry queries it makes during the run (the column "registry queries", 0 when the cache held).
+ * registry queries it makes during the run (the column "registry queries": background reloads of
+ * tenants near the end of their TTL, which no request waits for).
  * Besides requests/s, each server reports its CPU time (user + system) per response: on a shared
  * machine it moves much less than throughput does. BENCH_ALS=1 adds a third server per framework:
  * plain plus one `AsyncLocalStorage.run()` per request, the floor for any per-request context.

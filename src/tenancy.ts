@@ -177,6 +177,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     tenantMigrations,
   });
 
+  const loadById = (id: string): Promise<Tenant | undefined> => registry.get(id);
   const lookup = (id: string): Promise<Tenant | undefined> => {
     if (cache === undefined) return registry.get(id);
     listenForOthers();
@@ -201,7 +202,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   /** A cached tenant now, or the registry lookup. */
   const lookupNow = (id: string): MaybePromise<Tenant | undefined> => {
-    const cached = cache?.peekId(id);
+    const cached = cache?.peekId(id, loadById);
     if (cached === null) return undefined;
     return cached ?? lookup(id);
   };

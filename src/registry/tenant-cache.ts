@@ -1,6 +1,7 @@
 /**
  * The lookup cache in front of the registry: LRU with a TTL, and a shorter TTL for misses so
- * random subdomains cannot hammer the database.
+ * random subdomains cannot hammer the database. A tenant in use is reloaded in the background
+ * before it expires, so its requests never wait for the registry.
  *
  * @module
  */
@@ -16,7 +17,10 @@ import type { Tenant } from '../types.js';
  * ```
  */
 export interface TenantCacheOptions {
-  /** How long a found tenant is kept, in ms (default 30 000). */
+  /**
+   * How long a found tenant is kept, in ms (default 30 000). A tenant looked up in the last
+   * quarter of its TTL is reloaded in the background meanwhile, so one in use never expires.
+   */
   readonly ttl?: number;
   /** How long "no such tenant or domain" is kept, in ms (default 2 000). */
   readonly negativeTtl?: number;
@@ -26,10 +30,15 @@ export interface TenantCacheOptions {
   readonly listen?: boolean;
 }
 
-type Entry = { readonly tenant: Tenant };
+/** A found tenant, and when (Date.now()) a lookup should start reloading it. */
+type Entry = { readonly tenant: Tenant; readonly refreshAt: number };
+
+/** The share of the TTL after which a looked-up entry is reloaded in the background. */
+const REFRESH_AFTER = 0.75;
 
 /**
- * Caches registry lookups by id and by domain, with in-flight lookups shared.
+ * Caches registry lookups by id and by domain, with in-flight lookups shared, reloading entries
+ * in use before they expire.
  *
  * @example
  * ```ts
@@ -44,10 +53,13 @@ export class TenantCache {
   readonly #misses: LRUCache<string, true>;
   readonly #loading = new Map<string, Promise<Tenant | undefined>>();
   readonly #negativeTtl: number;
+  readonly #refreshAfter: number;
   #generation = 0;
 
   constructor(options: TenantCacheOptions = {}) {
-    this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000, ttl: options.ttl ?? 30_000 });
+    const ttl = options.ttl ?? 30_000;
+    this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000, ttl });
+    this.#refreshAfter = ttl * REFRESH_AFTER;
     this.#negativeTtl = options.negativeTtl ?? 2_000;
     this.#misses = new LRUCache<string, true>({ max: options.max ?? 10_000, ttl: this.#negativeTtl });
   }
@@ -61,13 +73,17 @@ export class TenantCache {
   }
 
   /**
-   * The cached answer for an id, without loading: the tenant, `null` for a cached miss,
-   * `undefined` when nothing is cached.
+   * The cached answer for an id, without waiting: the tenant, `null` for a cached miss,
+   * `undefined` when nothing is cached. A tenant due for reloading is reloaded with `load` in
+   * the background with `loadById`.
    */
-  peekId(id: string): Tenant | null | undefined {
+  peekId(id: string, loadById: (id: string) => Promise<Tenant | undefined>): Tenant | null | undefined {
     const key = `id:${id}`;
     const cached = this.#entries.get(key);
-    if (cached !== undefined) return cached.tenant;
+    if (cached !== undefined) {
+      if (this.#due(key, cached)) this.#reload(key, () => loadById(id));
+      return cached.tenant;
+    }
     return this.#misses.has(key) ? null : undefined;
   }
 
@@ -90,23 +106,45 @@ export class TenantCache {
 
   async #get(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
     const cached = this.#entries.get(key);
-    if (cached !== undefined) return cached.tenant;
+    if (cached !== undefined) {
+      if (this.#due(key, cached)) this.#reload(key, load);
+      return cached.tenant;
+    }
     if (this.#misses.has(key)) return undefined;
+    return this.#load(key, load);
+  }
+
+  /** Whether a cached entry should be reloaded now (and is not being reloaded already). */
+  #due(key: string, entry: Entry): boolean {
+    return Date.now() >= entry.refreshAt && !this.#loading.has(key);
+  }
+
+  /** Reloads in the background: a failure leaves the entry to expire with its TTL, and the next lookup tries again. */
+  #reload(key: string, load: () => Promise<Tenant | undefined>): void {
+    this.#load(key, load).catch(() => undefined);
+  }
+
+  /** One registry lookup per key at a time; its answer is cached unless the cache was invalidated meanwhile. */
+  #load(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
     const inFlight = this.#loading.get(key);
     if (inFlight !== undefined) return inFlight;
     const generation = this.#generation;
-    const loading = load().then((tenant) => {
-      if (generation === this.#generation) {
-        if (tenant === undefined) this.#misses.set(key, true);
-        else this.#entries.set(key, { tenant });
-      }
-      return tenant;
-    });
+    const loading = load()
+      .then((tenant) => {
+        if (generation === this.#generation) {
+          if (tenant === undefined) {
+            this.#entries.delete(key);
+            this.#misses.set(key, true);
+          } else {
+            this.#entries.set(key, { tenant, refreshAt: Date.now() + this.#refreshAfter });
+          }
+        }
+        return tenant;
+      })
+      .finally(() => {
+        if (this.#loading.get(key) === loading) this.#loading.delete(key);
+      });
     this.#loading.set(key, loading);
-    try {
-      return await loading;
-    } finally {
-      if (this.#loading.get(key) === loading) this.#loading.delete(key);
-    }
+    return loading;
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/index.js';
 import { TenantCache } from '../../src/registry/tenant-cache.js';
@@ -50,4 +51,51 @@ describe('TenantCache', () => {
     expect((await cache.byDomain('shop.acme.com', load))?.name).toBe('v2');
     expect((await cache.byId('ghost', async () => tenant('ghost')))?.id).toBe('ghost');
   });
+
+  it('reloads a tenant in use in the background before it expires, so no lookup waits for the registry', async () => {
+    const cache = new TenantCache({ ttl: 1000 });
+    let version = 0;
+    let release: (() => void) | undefined;
+    const loadById = (id: string): Promise<Tenant | undefined> => {
+      version += 1;
+      const loaded = { ...tenant(id), name: `v${version}` };
+      return new Promise((resolve) => {
+        release = () => resolve(loaded);
+      });
+    };
+    const first = cache.byId('acme', () => loadById('acme'));
+    release!();
+    expect((await first)?.name).toBe('v1');
+    expect(cache.peekId('acme', loadById)?.name).toBe('v1');
+    expect(version).toBe(1); // fresh: no reload
+
+    await sleep(800); // past 3/4 of the TTL
+    // Answered at once from the cache while the registry is asked again (the loader has not answered yet).
+    expect(cache.peekId('acme', loadById)?.name).toBe('v1');
+    expect(cache.peekId('acme', loadById)?.name).toBe('v1');
+    expect((await cache.byId('acme', () => loadById('acme')))?.name).toBe('v1');
+    expect(version).toBe(2); // one reload, shared
+    release!();
+    await sleep(0);
+    expect(cache.peekId('acme', loadById)?.name).toBe('v2');
+
+    await sleep(300); // past the first load's TTL: the reloaded entry is still there
+    expect(cache.peekId('acme', loadById)?.name).toBe('v2');
+    expect(version).toBe(2);
+  });
+
+  it('drops a tenant the reload no longer finds, and keeps one whose reload failed until its TTL', async () => {
+    const cache = new TenantCache({ ttl: 1000 });
+    await cache.byId('gone', async () => tenant('gone'));
+    await cache.byId('flaky', async () => tenant('flaky'));
+    await sleep(800);
+    expect(cache.peekId('gone', async () => undefined)?.id).toBe('gone');
+    expect(cache.peekId('flaky', () => Promise.reject(new Error('registry down')))?.id).toBe('flaky');
+    await sleep(0);
+    expect(cache.peekId('gone', async () => undefined)).toBeNull();
+    expect(cache.peekId('flaky', () => Promise.reject(new Error('still down')))?.id).toBe('flaky');
+    await sleep(300);
+    expect(cache.peekId('flaky', () => Promise.reject(new Error('still down')))).toBeUndefined();
+  });
 });
+
