@@ -74,4 +74,9 @@ export class TenantContext {
       return storage.run(scope as TenantScope, Reflect.apply, fn, this, args) as R;
     };
   }
+
+  /** Runs `fn` in a scope captured earlier with `scope()` (the very object, or none). */
+  runIn<A extends unknown[], R>(scope: TenantScope | undefined, fn: (...args: A) => R, ...args: A): R {
+    return this.#storage.run(scope as TenantScope, fn, ...args);
+  }
 }

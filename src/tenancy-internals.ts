@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TenantScope } from './context.js';
 import type { RequestTenant, Tenancy } from './tenancy.js';
 import type { TenantRequest, TenantResolver } from './resolvers/resolver.js';
 import type { MaybePromise } from './util/maybe-promise.js';
@@ -14,3 +15,9 @@ export type ResolveRequestNow = (request: TenantRequest, resolver?: TenantResolv
 
 /** The synchronous-when-possible request resolution of each tenancy made by this copy. */
 export const resolveRequestNow = new WeakMap<Tenancy, ResolveRequestNow>();
+
+/** Runs `fn` in a scope captured earlier with `tenancy.scope()` (the very object, or none). */
+export type RunInScope = <A extends unknown[], R>(scope: TenantScope | undefined, fn: (...args: A) => R, ...args: A) => R;
+
+/** How each tenancy made by this copy runs a function in a captured scope. */
+export const runInScope = new WeakMap<Tenancy, RunInScope>();

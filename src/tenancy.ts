@@ -22,7 +22,7 @@ import { listenForChanges } from './registry/change-channel.js';
 import type { TenantCacheOptions } from './registry/tenant-cache.js';
 import { TenantCache } from './registry/tenant-cache.js';
 import type { TenantMatch, TenantRequest, TenantResolver } from './resolvers/resolver.js';
-import { type ResolveRequestNow, resolveRequestNow } from './tenancy-internals.js';
+import { type ResolveRequestNow, resolveRequestNow, runInScope } from './tenancy-internals.js';
 import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 
@@ -264,6 +264,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   resolverContext.tenancy = tenancy;
   Object.freeze(resolverContext);
   resolveRequestNow.set(tenancy, resolveNow);
+  runInScope.set(tenancy, (scope, fn, ...args) => context.runIn(scope, fn, ...args));
   return tenancy;
 }
 

@@ -1,39 +1,73 @@
 /**
- * Keeps the tenant context in an emitter's listeners.
+ * Keeps the tenant context in a request's event listeners.
  *
  * @module
  */
 import type { EventEmitter } from 'node:events';
+import type { TenantScope } from '../context.js';
 import type { Tenancy } from '../tenancy.js';
+import { runInScope } from '../tenancy-internals.js';
+
+/** Makes an emitter's listeners run in the scope active when it was bound. */
+export type BindEmitter = (emitter: EventEmitter) => void;
+
+const SCOPE = Symbol('tenantry.scope');
+const INNER = Symbol('tenantry.emit');
+
+type ScopedEmitter = EventEmitter & { [SCOPE]?: TenantScope | undefined; [INNER]?: EventEmitter['emit'] };
 
 /**
- * Makes every listener of `emitter` run in the scope active now. Body parsers read the request
- * stream and call `next()` from its `data`/`end` listeners, whose async context is the HTTP
- * parser's, not the middleware's: without this the handler after a body parser would see no tenant.
+ * Makes the function that binds a request's listeners to the scope active when it is called.
+ * Body parsers read the request stream and call `next()` from its `data`/`end` listeners, whose
+ * async context is the HTTP parser's, not the middleware's: without the binding the handler after
+ * a body parser would see no tenant.
+ *
+ * Binding stores the scope on the emitter and gives it an `emit` made once per tenancy: no
+ * closure per request. An event emitted where the scope is already active (as most of a request's
+ * own events are) is emitted directly; any other runs in the scope. Bound again (nested apps, a
+ * second adapter), the emitter takes the newer scope.
  *
  * @example
  * ```ts
+ * const bindRequest = emitterBinder(tenancy); // once
  * tenancy.runTenant(tenant, () => {
- *   bindEmitter(tenancy, req);
+ *   bindRequest(req); // per request
  *   next();
  * });
  * ```
  */
-export function bindEmitter(tenancy: Tenancy, emitter: EventEmitter): void {
-  emitter.emit = tenancy.bind(emitter.emit.bind(emitter)) as EventEmitter['emit'];
+export function emitterBinder(tenancy: Tenancy): BindEmitter {
+  const run = runInScope.get(tenancy);
+  if (run === undefined) {
+    // A tenancy of another copy of tenantry: its public `bind`, one closure per request.
+    return (emitter) => {
+      emitter.emit = tenancy.bind(emitter.emit.bind(emitter)) as EventEmitter['emit'];
+    };
+  }
+  function emit(this: ScopedEmitter, ...args: Parameters<EventEmitter['emit']>): boolean {
+    const scope = this[SCOPE];
+    const inner = this[INNER]!;
+    return tenancy.scope() === scope ? Reflect.apply(inner, this, args) : run!(scope, Reflect.apply, inner, this, args);
+  }
+  return (emitter: ScopedEmitter) => {
+    emitter[SCOPE] = tenancy.scope();
+    if (emitter.emit === emit) return;
+    emitter[INNER] = emitter.emit;
+    emitter.emit = emit;
+  };
 }
 
 /**
- * Binds `emitter`'s listeners to the scope active now (see {@link bindEmitter}), then calls
+ * Binds `emitter`'s listeners to the scope active now (see {@link emitterBinder}), then calls
  * `next`: how each adapter goes on with a request inside the scope it entered. Takes its inputs
  * as arguments, so `runTenant` needs no closure per request.
  *
  * @example
  * ```ts
- * tenancy.runTenant(tenant, continueBound, tenancy, req, next);
+ * tenancy.runTenant(tenant, continueBound, bindRequest, req, next);
  * ```
  */
-export function continueBound<R>(tenancy: Tenancy, emitter: EventEmitter, next: () => R): R {
-  bindEmitter(tenancy, emitter);
+export function continueBound<R>(bind: BindEmitter, emitter: EventEmitter, next: () => R): R {
+  bind(emitter);
   return next();
 }

@@ -7,7 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { Tenant } from '../types.js';
-import { continueBound } from './bind-emitter.js';
+import { continueBound, emitterBinder } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
@@ -55,6 +55,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
   if (typeof tenancy?.resolveRequest !== 'function') {
     throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
+  const bindRequest = emitterBinder(tenancy);
   const refuse = (error: TenancyError, req: Request, res: Response, next: NextFunction): void => {
     if (options.onRefused) return options.onRefused(error, req, res, next);
     res.status(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
@@ -63,11 +64,11 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
     if (outcome.kind === 'tenant') {
       req.tenant = outcome.tenant;
       if (outcome.path !== undefined) req.url = withPath(req.url, outcome.path);
-      return tenancy.runTenant(outcome.tenant, continueBound, tenancy, req, next);
+      return tenancy.runTenant(outcome.tenant, continueBound, bindRequest, req, next);
     }
     if (outcome.kind === 'refused') return refuse(outcome.error, req, res, next);
     req.tenant = null;
-    tenancy.runShared(() => continueBound(tenancy, req, next));
+    tenancy.runShared(() => continueBound(bindRequest, req, next));
   };
   // No closure per request on the synchronous path (a cached tenant).
   return (req, res, next) => {

@@ -9,7 +9,7 @@ import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
-import { continueBound } from './bind-emitter.js';
+import { continueBound, emitterBinder } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
@@ -36,6 +36,7 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   fastify.decorateRequest('tenant', null);
 
   const optional: FastifyTenancyOptions = { ...options, required: false };
+  const bindRequest = emitterBinder(tenancy);
   const trustProxy = options.trustProxy === true;
   const sendProblem = (error: TenancyError, reply: FastifyReply): void => {
     if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
@@ -43,9 +44,9 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   const apply = (outcome: Identified, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
     if (outcome.kind === 'tenant') {
       request.tenant = outcome.tenant;
-      return tenancy.runTenant(outcome.tenant, continueBound, tenancy, request.raw, done);
+      return tenancy.runTenant(outcome.tenant, continueBound, bindRequest, request.raw, done);
     }
-    if (outcome.kind === 'shared') return tenancy.runShared(() => continueBound(tenancy, request.raw, done));
+    if (outcome.kind === 'shared') return tenancy.runShared(() => continueBound(bindRequest, request.raw, done));
     // Answered here, so the lifecycle does not go on (`done` is not called).
     const custom = options.onRefused?.(outcome.error, request, reply);
     if (isPromise(custom)) custom.then(() => sendProblem(outcome.error, reply), (error: Error) => done(error));
@@ -60,7 +61,7 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   // HTTP parser's async context).
   fastify.addHook('onRequest', (request, reply, done) => {
     const mode = request.routeOptions.config?.tenancy;
-    if (mode === false) return tenancy.runShared(() => continueBound(tenancy, request.raw, done));
+    if (mode === false) return tenancy.runShared(() => continueBound(bindRequest, request.raw, done));
     let outcome: MaybePromise<Identified>;
     try {
       const raw = { url: request.originalUrl, method: request.method, headers: request.headers };

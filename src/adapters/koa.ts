@@ -7,7 +7,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import { isPromise } from '../util/maybe-promise.js';
-import { continueBound } from './bind-emitter.js';
+import { continueBound, emitterBinder } from './bind-emitter.js';
 import { type AdapterOptions, identifyRequest, tenantRequestOf } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
@@ -44,6 +44,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
   if (typeof tenancy?.resolveRequest !== 'function') {
     throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
+  const bindRequest = emitterBinder(tenancy);
   return async (ctx: Context, next: Next) => {
     const identified = identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
     const outcome = isPromise(identified) ? await identified : identified;
@@ -56,10 +57,10 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     }
     if (outcome.kind === 'shared') {
       ctx.state.tenant = null;
-      return tenancy.runShared(() => continueBound(tenancy, ctx.req, next));
+      return tenancy.runShared(() => continueBound(bindRequest, ctx.req, next));
     }
     ctx.state.tenant = outcome.tenant;
     if (outcome.path !== undefined) ctx.path = outcome.path;
-    return tenancy.runTenant(outcome.tenant, continueBound, tenancy, ctx.req, next);
+    return tenancy.runTenant(outcome.tenant, continueBound, bindRequest, ctx.req, next);
   };
 }

@@ -1,0 +1,74 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { emitterBinder } from '../../src/adapters/bind-emitter.js';
+import { createTenancy, type Tenancy, type Tenant } from '../../src/index.js';
+
+async function tenancyWith(...ids: string[]): Promise<{ tenancy: Tenancy; tenants: Tenant[] }> {
+  const tenancy = createTenancy();
+  const tenants: Tenant[] = [];
+  for (const id of ids) tenants.push(await tenancy.registry.create({ id }));
+  return { tenancy, tenants };
+}
+
+/** Where each listener call ran: the active tenant's id, or null. */
+function recorder(tenancy: Tenancy, emitter: EventEmitter): (string | null)[] {
+  const seen: (string | null)[] = [];
+  emitter.on('data', () => seen.push(tenancy.current()?.id ?? null));
+  return seen;
+}
+
+describe('emitterBinder', () => {
+  it("runs the listeners of an event emitted outside the scope in the request's scope", async () => {
+    const { tenancy, tenants } = await tenancyWith('acme', 'globex');
+    const bindRequest = emitterBinder(tenancy);
+    const request = new EventEmitter();
+    const seen = recorder(tenancy, request);
+    tenancy.runTenant(tenants[0]!, () => bindRequest(request));
+
+    request.emit('data'); // no scope (the HTTP parser's context)
+    tenancy.runTenant(tenants[1]!, () => request.emit('data')); // another tenant's
+    tenancy.runTenant(tenants[0]!, () => request.emit('data')); // its own: emitted directly
+    tenancy.runShared(() => request.emit('data'));
+    expect(seen).toEqual(['acme', 'acme', 'acme', 'acme']);
+  });
+
+  it('binds the shared scope too', async () => {
+    const { tenancy, tenants } = await tenancyWith('acme');
+    const bindRequest = emitterBinder(tenancy);
+    const request = new EventEmitter();
+    const seen: unknown[] = [];
+    request.on('data', () => seen.push(tenancy.scope()?.kind));
+    tenancy.runShared(() => bindRequest(request));
+    tenancy.runTenant(tenants[0]!, () => request.emit('data'));
+    expect(seen).toEqual(['shared']);
+  });
+
+  it('takes the newer scope when bound again, and keeps an emit the emitter had of its own', async () => {
+    const { tenancy, tenants } = await tenancyWith('acme', 'globex');
+    const bindRequest = emitterBinder(tenancy);
+    const request = new EventEmitter();
+    const emitted: string[] = [];
+    const ownEmit = request.emit.bind(request);
+    request.emit = (event: string | symbol, ...args: unknown[]) => {
+      emitted.push(String(event));
+      return ownEmit(event, ...args);
+    };
+    const seen = recorder(tenancy, request);
+    tenancy.runTenant(tenants[0]!, () => bindRequest(request));
+    tenancy.runTenant(tenants[1]!, () => bindRequest(request));
+    expect(request.emit('data')).toBe(true);
+    expect(seen).toEqual(['globex']);
+    expect(emitted).toEqual(['data']);
+  });
+
+  it("falls back to the tenancy's public bind for a tenancy of another copy of tenantry", async () => {
+    const { tenancy, tenants } = await tenancyWith('acme');
+    const foreign: Tenancy = { ...tenancy };
+    const bindRequest = emitterBinder(foreign);
+    const request = new EventEmitter();
+    const seen = recorder(tenancy, request);
+    tenancy.runTenant(tenants[0]!, () => bindRequest(request));
+    request.emit('data');
+    expect(seen).toEqual(['acme']);
+  });
+});
