@@ -196,15 +196,19 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       assertTenantShape(tenantOrId);
       return activeTenant(tenantOrId, tenantOrId.id);
     }
-    assertTenantId(tenantOrId);
     return andThen(lookupNow(tenantOrId), (tenant) => activeTenant(tenant, tenantOrId));
   };
 
-  /** A cached tenant now, or the registry lookup. */
-  const lookupNow = (id: string): MaybePromise<Tenant | undefined> => {
-    const cached = cache?.peekId(id, loadById);
+  /**
+   * A cached tenant now, or the registry lookup. The id is checked only when it is not cached:
+   * an id the cache holds was checked before it got there.
+   */
+  const lookupNow = (id: unknown): MaybePromise<Tenant | undefined> => {
+    const cached = typeof id === 'string' ? cache?.peekId(id, loadById) : undefined;
     if (cached === null) return undefined;
-    return cached ?? lookup(id);
+    if (cached !== undefined) return cached;
+    assertTenantId(id);
+    return lookup(id);
   };
 
   // One object for every resolver call, set once the tenancy exists.
@@ -220,7 +224,6 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   const tenantOfMatch = (match: string | TenantMatch | null | undefined): MaybePromise<RequestTenant | null> => {
     if (match === null || match === undefined) return null;
     const tenantId = typeof match === 'string' ? match : match.tenantId;
-    assertTenantId(tenantId);
     const tenant = lookupNow(tenantId);
     return isPromise(tenant) ? tenant.then((found) => requestTenantOf(found, tenantId, match)) : requestTenantOf(tenant, tenantId, match);
   };

@@ -30,8 +30,8 @@ export interface TenantCacheOptions {
   readonly listen?: boolean;
 }
 
-/** A found tenant, and when (Date.now()) a lookup should start reloading it. */
-type Entry = { readonly tenant: Tenant; readonly refreshAt: number };
+/** A found tenant, when (Date.now()) a lookup should start reloading it, and when it expires. */
+type Entry = { readonly tenant: Tenant; readonly refreshAt: number; readonly expiresAt: number };
 
 /** The share of the TTL after which a looked-up entry is reloaded in the background. */
 const REFRESH_AFTER = 0.75;
@@ -53,13 +53,16 @@ export class TenantCache {
   readonly #misses: LRUCache<string, true>;
   readonly #loading = new Map<string, Promise<Tenant | undefined>>();
   readonly #negativeTtl: number;
+  readonly #ttl: number;
   readonly #refreshAfter: number;
   #generation = 0;
 
   constructor(options: TenantCacheOptions = {}) {
-    const ttl = options.ttl ?? 30_000;
-    this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000, ttl });
-    this.#refreshAfter = ttl * REFRESH_AFTER;
+    this.#ttl = options.ttl ?? 30_000;
+    // Found tenants carry their own expiry, read with the one clock read a hit makes anyway; an
+    // LRU TTL would read a clock of its own and arm a timer for it about once a millisecond.
+    this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000 });
+    this.#refreshAfter = this.#ttl * REFRESH_AFTER;
     this.#negativeTtl = options.negativeTtl ?? 2_000;
     this.#misses = new LRUCache<string, true>({ max: options.max ?? 10_000, ttl: this.#negativeTtl });
   }
@@ -79,9 +82,10 @@ export class TenantCache {
    */
   peekId(id: string, loadById: (id: string) => Promise<Tenant | undefined>): Tenant | null | undefined {
     const key = `id:${id}`;
-    const cached = this.#entries.get(key);
+    const now = Date.now();
+    const cached = this.#fresh(key, now);
     if (cached !== undefined) {
-      if (this.#due(key, cached)) this.#reload(key, () => loadById(id));
+      if (this.#due(key, cached, now)) this.#reload(key, () => loadById(id));
       return cached.tenant;
     }
     return this.#misses.has(key) ? null : undefined;
@@ -105,18 +109,28 @@ export class TenantCache {
   }
 
   async #get(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
-    const cached = this.#entries.get(key);
+    const now = Date.now();
+    const cached = this.#fresh(key, now);
     if (cached !== undefined) {
-      if (this.#due(key, cached)) this.#reload(key, load);
+      if (this.#due(key, cached, now)) this.#reload(key, load);
       return cached.tenant;
     }
     if (this.#misses.has(key)) return undefined;
     return this.#load(key, load);
   }
 
-  /** Whether a cached entry should be reloaded now (and is not being reloaded already). */
-  #due(key: string, entry: Entry): boolean {
-    return Date.now() >= entry.refreshAt && !this.#loading.has(key);
+  /** The entry of `key` unless it has expired (an expired one is dropped). */
+  #fresh(key: string, now: number): Entry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (now < entry.expiresAt) return entry;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  /** Whether a fresh entry should be reloaded now (and is not being reloaded already). */
+  #due(key: string, entry: Entry, now: number): boolean {
+    return now >= entry.refreshAt && !this.#loading.has(key);
   }
 
   /** Reloads in the background: a failure leaves the entry to expire with its TTL, and the next lookup tries again. */
@@ -136,7 +150,8 @@ export class TenantCache {
             this.#entries.delete(key);
             this.#misses.set(key, true);
           } else {
-            this.#entries.set(key, { tenant, refreshAt: Date.now() + this.#refreshAfter });
+            const now = Date.now();
+            this.#entries.set(key, { tenant, refreshAt: now + this.#refreshAfter, expiresAt: now + this.#ttl });
           }
         }
         return tenant;
