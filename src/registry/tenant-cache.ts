@@ -24,7 +24,7 @@ export interface TenantCacheOptions {
   readonly ttl?: number;
   /** How long "no such tenant or domain" is kept, in ms (default 2 000). */
   readonly negativeTtl?: number;
-  /** At most this many entries (default 10 000). */
+  /** At most this many tenants, and as many misses, by id and again by domain (default 10 000). */
   readonly max?: number;
   /** Listen for registry changes of other processes (PostgreSQL LISTEN/NOTIFY; default true). */
   readonly listen?: boolean;
@@ -33,8 +33,38 @@ export interface TenantCacheOptions {
 /** A found tenant, when (Date.now()) a lookup should start reloading it, and when it expires. */
 type Entry = { readonly tenant: Tenant; readonly refreshAt: number; readonly expiresAt: number };
 
+type Load = () => Promise<Tenant | undefined>;
+
 /** The share of the TTL after which a looked-up entry is reloaded in the background. */
 const REFRESH_AFTER = 0.75;
+
+/**
+ * The lookups of one kind of key (tenant ids, or domains): found tenants, misses, and the
+ * registry lookups in flight.
+ */
+class Lookups {
+  /**
+   * Read with `peek`, which leaves recency alone: a tenant in use is set again by its reload
+   * every three quarters of a TTL, so the ones not in use are the first to go. Found tenants
+   * carry their own expiry, checked with the clock read a hit makes anyway (an LRU TTL would
+   * read a clock of its own and arm a timer for it about once a millisecond).
+   */
+  readonly found: LRUCache<string, Entry>;
+  /** Misses live apart, so a flood of random names cannot push real tenants out. */
+  readonly misses: LRUCache<string, true>;
+  readonly loading = new Map<string, Promise<Tenant | undefined>>();
+
+  constructor(max: number, negativeTtl: number) {
+    this.found = new LRUCache<string, Entry>({ max });
+    this.misses = new LRUCache<string, true>({ max, ttl: negativeTtl });
+  }
+
+  clear(): void {
+    this.loading.clear();
+    this.found.clear();
+    this.misses.clear();
+  }
+}
 
 /**
  * Caches registry lookups by id and by domain, with in-flight lookups shared, reloading entries
@@ -48,118 +78,104 @@ const REFRESH_AFTER = 0.75;
  * ```
  */
 export class TenantCache {
-  readonly #entries: LRUCache<string, Entry>;
-  /** Misses live apart, so a flood of random subdomains cannot push real tenants out. */
-  readonly #misses: LRUCache<string, true>;
-  readonly #loading = new Map<string, Promise<Tenant | undefined>>();
-  readonly #negativeTtl: number;
+  readonly #ids: Lookups;
+  readonly #domains: Lookups;
   readonly #ttl: number;
   readonly #refreshAfter: number;
   #generation = 0;
 
   constructor(options: TenantCacheOptions = {}) {
+    const max = options.max ?? 10_000;
+    const negativeTtl = options.negativeTtl ?? 2_000;
+    this.#ids = new Lookups(max, negativeTtl);
+    this.#domains = new Lookups(max, negativeTtl);
     this.#ttl = options.ttl ?? 30_000;
-    // Found tenants carry their own expiry, read with the one clock read a hit makes anyway; an
-    // LRU TTL would read a clock of its own and arm a timer for it about once a millisecond.
-    this.#entries = new LRUCache<string, Entry>({ max: options.max ?? 10_000 });
     this.#refreshAfter = this.#ttl * REFRESH_AFTER;
-    this.#negativeTtl = options.negativeTtl ?? 2_000;
-    this.#misses = new LRUCache<string, true>({ max: options.max ?? 10_000, ttl: this.#negativeTtl });
   }
 
-  byId(id: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
-    return this.#get(`id:${id}`, load);
+  byId(id: string, load: Load): Promise<Tenant | undefined> {
+    return this.#get(this.#ids, id, load);
   }
 
-  byDomain(domain: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
-    return this.#get(`domain:${domain}`, load);
+  byDomain(domain: string, load: Load): Promise<Tenant | undefined> {
+    return this.#get(this.#domains, domain, load);
   }
 
   /**
    * The cached answer for an id, without waiting: the tenant, `null` for a cached miss,
-   * `undefined` when nothing is cached. A tenant due for reloading is reloaded with `load` in
-   * the background with `loadById`.
+   * `undefined` when nothing is cached. A tenant due for reloading is reloaded in the background
+   * with `loadById`.
    */
   peekId(id: string, loadById: (id: string) => Promise<Tenant | undefined>): Tenant | null | undefined {
-    const key = `id:${id}`;
-    const now = Date.now();
-    const cached = this.#fresh(key, now);
-    if (cached !== undefined) {
-      if (this.#due(key, cached, now)) this.#reload(key, () => loadById(id));
-      return cached.tenant;
-    }
-    return this.#misses.has(key) ? null : undefined;
+    const cached = this.#hit(this.#ids, id, loadById);
+    if (cached !== undefined) return cached;
+    return this.#ids.misses.has(id) ? null : undefined;
   }
 
   /** Forgets a tenant (by id and by its domains) and every cached miss. */
   invalidate(tenantId: string): void {
     this.#generation += 1;
-    this.#loading.clear();
-    this.#misses.clear();
-    for (const [key, entry] of this.#entries.entries()) {
-      if (entry.tenant.id === tenantId || key === `id:${tenantId}`) this.#entries.delete(key);
+    for (const lookups of [this.#ids, this.#domains]) {
+      lookups.loading.clear();
+      lookups.misses.clear();
+      for (const [key, entry] of lookups.found.entries()) {
+        if (entry.tenant.id === tenantId || (lookups === this.#ids && key === tenantId)) lookups.found.delete(key);
+      }
     }
   }
 
   clear(): void {
     this.#generation += 1;
-    this.#loading.clear();
-    this.#entries.clear();
-    this.#misses.clear();
+    this.#ids.clear();
+    this.#domains.clear();
   }
 
-  async #get(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
-    const now = Date.now();
-    const cached = this.#fresh(key, now);
-    if (cached !== undefined) {
-      if (this.#due(key, cached, now)) this.#reload(key, load);
-      return cached.tenant;
-    }
-    if (this.#misses.has(key)) return undefined;
-    return this.#load(key, load);
+  async #get(lookups: Lookups, key: string, load: Load): Promise<Tenant | undefined> {
+    const cached = this.#hit(lookups, key, load);
+    if (cached !== undefined) return cached;
+    if (lookups.misses.has(key)) return undefined;
+    return this.#load(lookups, key, load);
   }
 
-  /** The entry of `key` unless it has expired (an expired one is dropped). */
-  #fresh(key: string, now: number): Entry | undefined {
-    const entry = this.#entries.get(key);
+  /**
+   * The cached tenant of `key` unless it has expired (an expired one is dropped). One due for
+   * reloading is reloaded in the background, with `reload(key)`; a failed reload leaves the
+   * entry to expire with its TTL, and the next lookup tries again.
+   */
+  #hit(lookups: Lookups, key: string, reload: (key: string) => Promise<Tenant | undefined>): Tenant | undefined {
+    const entry = lookups.found.peek(key);
     if (entry === undefined) return undefined;
-    if (now < entry.expiresAt) return entry;
-    this.#entries.delete(key);
-    return undefined;
-  }
-
-  /** Whether a fresh entry should be reloaded now (and is not being reloaded already). */
-  #due(key: string, entry: Entry, now: number): boolean {
-    return now >= entry.refreshAt && !this.#loading.has(key);
-  }
-
-  /** Reloads in the background: a failure leaves the entry to expire with its TTL, and the next lookup tries again. */
-  #reload(key: string, load: () => Promise<Tenant | undefined>): void {
-    this.#load(key, load).catch(() => undefined);
+    const now = Date.now();
+    if (now >= entry.expiresAt) {
+      lookups.found.delete(key);
+      return undefined;
+    }
+    if (now >= entry.refreshAt && !lookups.loading.has(key)) this.#load(lookups, key, () => reload(key)).catch(() => undefined);
+    return entry.tenant;
   }
 
   /** One registry lookup per key at a time; its answer is cached unless the cache was invalidated meanwhile. */
-  #load(key: string, load: () => Promise<Tenant | undefined>): Promise<Tenant | undefined> {
-    const inFlight = this.#loading.get(key);
+  #load(lookups: Lookups, key: string, load: Load): Promise<Tenant | undefined> {
+    const inFlight = lookups.loading.get(key);
     if (inFlight !== undefined) return inFlight;
     const generation = this.#generation;
     const loading = load()
       .then((tenant) => {
         if (generation === this.#generation) {
           if (tenant === undefined) {
-            this.#entries.delete(key);
-            this.#misses.set(key, true);
+            lookups.found.delete(key);
+            lookups.misses.set(key, true);
           } else {
             const now = Date.now();
-            this.#entries.set(key, { tenant, refreshAt: now + this.#refreshAfter, expiresAt: now + this.#ttl });
+            lookups.found.set(key, { tenant, refreshAt: now + this.#refreshAfter, expiresAt: now + this.#ttl });
           }
         }
         return tenant;
       })
       .finally(() => {
-        if (this.#loading.get(key) === loading) this.#loading.delete(key);
+        if (lookups.loading.get(key) === loading) lookups.loading.delete(key);
       });
-    this.#loading.set(key, loading);
+    lookups.loading.set(key, loading);
     return loading;
   }
 }

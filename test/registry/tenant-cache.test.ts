@@ -97,5 +97,18 @@ describe('TenantCache', () => {
     await sleep(300);
     expect(cache.peekId('flaky', () => Promise.reject(new Error('still down')))).toBeUndefined();
   });
-});
 
+  it('keeps a tenant in use when the cache is full: its reloads make it recent, so an unused one goes first', async () => {
+    const cache = new TenantCache({ ttl: 1000, max: 2 });
+    const load = (id: string) => async () => tenant(id);
+    const loadById = async (id: string) => tenant(id);
+    await cache.byId('busy', load('busy'));
+    await cache.byId('idle', load('idle'));
+    await sleep(800);
+    expect(cache.peekId('busy', loadById)?.id).toBe('busy'); // due: reloaded in the background
+    await sleep(0);
+    await cache.byId('new', load('new'));
+    expect(cache.peekId('busy', loadById)?.id).toBe('busy');
+    expect(cache.peekId('idle', loadById)).toBeUndefined();
+  });
+});
