@@ -75,7 +75,11 @@ export class TenantContext {
     };
   }
 
-  /** Runs `fn` in a scope captured earlier with `scope()` (the very object, or none). */
+  /**
+   * Runs `fn` in a scope captured earlier with `scope()` (the very object, or none).
+   *
+   * @internal For tenantry's adapters.
+   */
   runIn<A extends unknown[], R>(scope: TenantScope | undefined, fn: (...args: A) => R, ...args: A): R {
     return this.#storage.run(scope as TenantScope, fn, ...args);
   }

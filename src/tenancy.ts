@@ -267,7 +267,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   resolverContext.tenancy = tenancy;
   Object.freeze(resolverContext);
   resolveRequestNow.set(tenancy, resolveNow);
-  runInScope.set(tenancy, (scope, fn, ...args) => context.runIn(scope, fn, ...args));
+  runInScope.set(tenancy, context.runIn.bind(context));
   return tenancy;
 }
 

@@ -11,21 +11,22 @@ import { runInScope } from '../tenancy-internals.js';
 /** Makes an emitter's listeners run in the scope active when it was bound. */
 export type BindEmitter = (emitter: EventEmitter) => void;
 
-const SCOPE = Symbol('tenantry.scope');
-const INNER = Symbol('tenantry.emit');
+type Slots = Record<symbol, unknown>;
 
-type ScopedEmitter = EventEmitter & { [SCOPE]?: TenantScope | undefined; [INNER]?: EventEmitter['emit'] };
+/** One binder per tenancy, so that every adapter of a tenancy (nested apps) shares its slots. */
+const binders = new WeakMap<Tenancy, BindEmitter>();
 
 /**
- * Makes the function that binds a request's listeners to the scope active when it is called.
- * Body parsers read the request stream and call `next()` from its `data`/`end` listeners, whose
- * async context is the HTTP parser's, not the middleware's: without the binding the handler after
- * a body parser would see no tenant.
+ * The function that binds a request's listeners to the scope active when it is called (one per
+ * tenancy). Body parsers read the request stream and call `next()` from its `data`/`end`
+ * listeners, whose async context is the HTTP parser's, not the middleware's: without the binding
+ * the handler after a body parser would see no tenant.
  *
  * Binding stores the scope on the emitter and gives it an `emit` made once per tenancy: no
  * closure per request. An event emitted where the scope is already active (as most of a request's
- * own events are) is emitted directly; any other runs in the scope. Bound again (nested apps, a
- * second adapter), the emitter takes the newer scope.
+ * own events are) is emitted directly; any other runs in the scope. Bound again by the same
+ * tenancy (nested apps), the emitter takes the newer scope; bound by two tenancies, each puts its
+ * own scope in its own context around the listeners.
  *
  * @example
  * ```ts
@@ -37,6 +38,15 @@ type ScopedEmitter = EventEmitter & { [SCOPE]?: TenantScope | undefined; [INNER]
  * ```
  */
 export function emitterBinder(tenancy: Tenancy): BindEmitter {
+  let binder = binders.get(tenancy);
+  if (binder === undefined) {
+    binder = newBinder(tenancy);
+    binders.set(tenancy, binder);
+  }
+  return binder;
+}
+
+function newBinder(tenancy: Tenancy): BindEmitter {
   const run = runInScope.get(tenancy);
   if (run === undefined) {
     // A tenancy of another copy of tenantry: its public `bind`, one closure per request.
@@ -44,15 +54,19 @@ export function emitterBinder(tenancy: Tenancy): BindEmitter {
       emitter.emit = tenancy.bind(emitter.emit.bind(emitter)) as EventEmitter['emit'];
     };
   }
-  function emit(this: ScopedEmitter, ...args: Parameters<EventEmitter['emit']>): boolean {
-    const scope = this[SCOPE];
-    const inner = this[INNER]!;
+  // Slots of this binder's own: another binder's `emit` never reads them, so two never call each other in a loop.
+  const scopeSlot = Symbol('tenantry.scope');
+  const innerSlot = Symbol('tenantry.emit');
+  function emit(this: EventEmitter & Slots, ...args: Parameters<EventEmitter['emit']>): boolean {
+    const scope = this[scopeSlot] as TenantScope | undefined;
+    const inner = this[innerSlot] as EventEmitter['emit'];
     return tenancy.scope() === scope ? Reflect.apply(inner, this, args) : run!(scope, Reflect.apply, inner, this, args);
   }
-  return (emitter: ScopedEmitter) => {
-    emitter[SCOPE] = tenancy.scope();
-    if (emitter.emit === emit) return;
-    emitter[INNER] = emitter.emit;
+  return (emitter) => {
+    const slots = emitter as EventEmitter & Slots;
+    slots[scopeSlot] = tenancy.scope();
+    if (slots[innerSlot] !== undefined) return; // bound before: the newer scope is all that changes
+    slots[innerSlot] = emitter.emit;
     emitter.emit = emit;
   };
 }

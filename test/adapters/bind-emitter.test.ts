@@ -71,4 +71,36 @@ describe('emitterBinder', () => {
     request.emit('data');
     expect(seen).toEqual(['acme']);
   });
+
+  it('gives every adapter of one tenancy the same binder, so binding twice (nested apps) cannot loop', async () => {
+    const { tenancy, tenants } = await tenancyWith('acme', 'globex');
+    expect(emitterBinder(tenancy)).toBe(emitterBinder(tenancy));
+    const request = new EventEmitter();
+    const seen = recorder(tenancy, request);
+    tenancy.runTenant(tenants[0]!, () => emitterBinder(tenancy)(request));
+    // Something wraps emit between the two binds (an APM, a logger).
+    const wrapped = request.emit;
+    let calls = 0;
+    request.emit = function (this: EventEmitter, ...args: Parameters<EventEmitter['emit']>) {
+      calls += 1;
+      return Reflect.apply(wrapped, this, args);
+    };
+    tenancy.runTenant(tenants[1]!, () => emitterBinder(tenancy)(request));
+    request.emit('data');
+    expect(seen).toEqual(['globex']);
+    expect(calls).toBe(1);
+  });
+
+  it('keeps each of two tenancies bound to the same request in its own scope', async () => {
+    const first = await tenancyWith('acme');
+    const second = await tenancyWith('globex');
+    const request = new EventEmitter();
+    const seen: string[] = [];
+    request.on('data', () => seen.push(`${first.tenancy.current()?.id}/${second.tenancy.current()?.id}`));
+    first.tenancy.runTenant(first.tenants[0]!, () => emitterBinder(first.tenancy)(request));
+    second.tenancy.runTenant(second.tenants[0]!, () => emitterBinder(second.tenancy)(request));
+    request.emit('data');
+    expect(seen).toEqual(['acme/globex']);
+  });
 });
+
