@@ -32,7 +32,8 @@ export interface TenantPluginOptions {
    *   for: a connection serving many tenants in turn switches its path only around raw SQL. The
    *   statement ends with a comment that tells tenantPool so. The price: a function, type or
    *   trigger body of the tenant's schema that names things without a schema does not find them
-   *   (PostgreSQL reports them missing), as with Kysely's `withSchema` on a plain pool.
+   *   (PostgreSQL reports them missing, or finds the shared schema's namesake), as with Kysely's
+   *   `withSchema` on a plain pool. Put this plugin last among Kysely's plugins.
    */
   readonly qualifiedPath?: 'tenant' | 'shared';
 }

@@ -14,7 +14,7 @@ import {
   type OperationNode,
   OperationNodeTransformer,
   type QueryId,
-  type RawNode,
+  RawNode,
   type ReferencesNode,
   type SchemableIdentifierNode,
   type SelectModifierNode,
@@ -22,6 +22,7 @@ import {
   UsingNode,
   type WithNode,
 } from 'kysely';
+import { QUALIFIED_MARK } from '../pg/search-path.js';
 
 /** Nodes that open a new scope of table names (a statement, or a subquery of one). */
 const SCOPE_NODES = new Set([
@@ -39,6 +40,19 @@ const SCOPE_NODES = new Set([
   'DropViewNode',
   'RefreshMaterializedViewNode',
 ]);
+
+/**
+ * Raw nodes Kysely itself writes for keywords (`orderBy(…, 'desc')`, `onTrue()`, merge's
+ * `thenDelete()` and `thenDoNothing()`): nothing in them resolves through the search_path.
+ */
+const KEYWORDS = new Set(['asc', 'desc', 'true', 'delete', 'do nothing']);
+
+/** Whether a raw node is one fixed fragment: `words` itself, or one of `words`. */
+function isFixedRaw(node: RawNode, words: ReadonlySet<string> | string): boolean {
+  if (node.parameters.length !== 0 || node.sqlFragments.length !== 1) return false;
+  const text = node.sqlFragments[0]!;
+  return typeof words === 'string' ? text === words : words.has(text);
+}
 
 /** Functions whose table arguments name a row variable (`json_agg(p)`), never a schema-qualified table. */
 const ROW_FUNCTIONS = new Set(['json_agg', 'to_json', 'row_to_json', 'jsonb_agg', 'to_jsonb']);
@@ -72,6 +86,10 @@ export class TenantTransformer extends OperationNodeTransformer {
 
   protected override transformNodeImpl<T extends OperationNode>(node: T, queryId?: QueryId): T {
     if (!SCOPE_NODES.has(node.kind)) return super.transformNodeImpl(node, queryId);
+    return this.#withoutMark(this.#transformStatement(node, queryId));
+  }
+
+  #transformStatement<T extends OperationNode>(node: T, queryId?: QueryId): T {
     const ctes = this.#newNames(this.#cteNames(node as unknown as AnyNode), this.#ctes);
     for (const name of ctes) this.#ctes.add(name);
     const tables = this.#newNames(this.#tableNames(node as unknown as AnyNode), this.#tables);
@@ -106,14 +124,28 @@ export class TenantTransformer extends OperationNodeTransformer {
     return { ...node, expressions };
   }
 
-  /** Whether the query holds raw SQL (`sql` fragments, `sql.table`, `modifyEnd`…), which no transformer can qualify. */
+  /**
+   * Whether the query holds raw SQL (`sql` fragments, `sql.table`, `modifyEnd`…), which no
+   * transformer can qualify; Kysely's own keyword fragments do not count.
+   */
   get sawRaw(): boolean {
     return this.#sawRaw;
   }
 
   protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
-    this.#sawRaw = true;
+    if (!isFixedRaw(node, KEYWORDS) && !isFixedRaw(node, QUALIFIED_MARK)) this.#sawRaw = true;
     return super.transformRaw(node, queryId);
+  }
+
+  /**
+   * A statement without the mark: a subquery built on its own (`db.selectFrom(…)` inside another
+   * query) went through the plugin, and got the mark, before its outer statement did; only the
+   * outermost statement may end with it.
+   */
+  #withoutMark<T extends OperationNode>(node: T): T {
+    const ends = (node as { endModifiers?: readonly OperationNode[] }).endModifiers;
+    if (ends === undefined || !ends.some((end) => RawNode.is(end) && isFixedRaw(end, QUALIFIED_MARK))) return node;
+    return { ...node, endModifiers: ends.filter((end) => !(RawNode.is(end) && isFixedRaw(end, QUALIFIED_MARK))) };
   }
 
   protected override transformSchemableIdentifier(node: SchemableIdentifierNode, queryId?: QueryId): SchemableIdentifierNode {

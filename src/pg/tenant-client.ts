@@ -155,20 +155,24 @@ export class TenantClient extends EventEmitter {
     return undefined;
   }
 
-  #wrap(inner: Submittable, isPgQuery: boolean): ScopedQuery {
-    const searchPath = pathOfStatement(this.#searchPath, this.#tenancy.sharedSchema, inner.text);
+  /** The search_path a statement runs with: the scope's, or the shared one for a statement tenantPlugin marked. */
+  #pathOf(text: string | undefined): string {
+    return pathOfStatement(this.#searchPath, this.#tenancy.sharedSchema, text);
+  }
+
+  #wrap(inner: Submittable, isPgQuery: boolean, searchPath = this.#pathOf(inner.text)): ScopedQuery {
     return new ScopedQuery(inner, this.#state, searchPath, this.#lifetime, isPgQuery);
   }
 
-  #submit(inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
+  #submit(inner: Submittable, cb: Callback | undefined, searchPath?: string): Promise<pg.QueryResult> | undefined {
     if (cb) {
       inner.callback = cb as Submittable['callback'];
-      this.#raw.query(this.#wrap(inner, true));
+      this.#raw.query(this.#wrap(inner, true, searchPath));
       return undefined;
     }
     return new Promise((resolve, reject) => {
       inner.callback = (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult));
-      this.#raw.query(this.#wrap(inner, true));
+      this.#raw.query(this.#wrap(inner, true, searchPath));
     });
   }
 
@@ -183,10 +187,11 @@ export class TenantClient extends EventEmitter {
           `${inner.text?.trim().split(/\s+/, 3).join(' ')} cannot run inside a transaction, so transaction-pooler mode cannot scope it; schema-qualify it and run it in tenancy.runShared()`,
         );
       }
-      if (this.#state.known !== this.#searchPath) {
-        await this.#submit(new pg.Query('') as unknown as Submittable, undefined);
+      const searchPath = this.#pathOf(inner.text);
+      if (this.#state.known !== searchPath) {
+        await this.#submit(new pg.Query('') as unknown as Submittable, undefined, searchPath);
       }
-      return (await this.#submit(inner, undefined))!;
+      return (await this.#submit(inner, undefined, searchPath))!;
     };
     if (!cb) return run();
     run().then((result) => cb(null, result), (error: Error) => cb(error));

@@ -90,6 +90,18 @@ describe("tenantPlugin({ qualifiedPath: 'shared' })", () => {
       expect(shared.updateTable('items').set({ note: 'x' }).where('id', '=', 1).compile().sql).toMatch(/ \/\* tenantry: qualified \*\/$/);
       expect(shared.insertInto('items').values({ owner: 'x' }).returning('id').compile().sql.endsWith(MARK)).toBe(true);
       expect(shared.deleteFrom('items').where('id', '<', 0).compile().sql.endsWith(MARK)).toBe(true);
+      // Kysely's own keyword fragments are not raw SQL; lock clauses stay ahead of the mark.
+      expect(shared.selectFrom('items').select('id').orderBy('id', 'desc').forUpdate().skipLocked().compile().sql).toBe(
+        `select "id" from "${tenants[0]!.schema}"."items" order by "id" desc for update skip locked${MARK}`,
+      );
+      // A subquery built on its own went through the plugin first: only the outermost statement is marked.
+      const nested = shared
+        .selectFrom('items')
+        .select('id')
+        .where('id', 'in', shared.selectFrom('items').select('id').where('owner', '=', 'x'))
+        .union(shared.selectFrom('items').select('id'))
+        .compile().sql;
+      expect(nested.indexOf(MARK)).toBe(nested.length - MARK.length);
       // Raw SQL anywhere in the statement: the tenant's path covers it, so no mark.
       expect(shared.selectFrom('items').select('id').where(sql<boolean>`owner = current_user`).compile().sql).not.toContain(MARK);
       expect(shared.selectFrom('items').select('id').modifyEnd(sql`for share`).compile().sql).not.toContain(MARK);
@@ -173,5 +185,12 @@ describe('tenantPool and the mark', () => {
     expect(rows).toEqual([{ path: `${tenancy.sharedSchema}, pg_temp` }]);
     // Written by hand, the mark cannot reach another tenant: the shared path names no tenant.
     await expect(tenancy.runTenant(tenants[0]!, () => db.query(`select owner from items${MARK}`))).rejects.toMatchObject({ code: '42P01' });
+  });
+
+  it('still runs a marked statement that needs a transaction of its own alone', async () => {
+    const db = tenantPool(tenancy, raw);
+    // A raw query leaves the connection on the tenant's path, so the marked VACUUM needs a change first.
+    await tenancy.runTenant(tenants[0]!, () => db.query('select 1'));
+    await expect(tenancy.runTenant(tenants[0]!, () => db.query(`VACUUM "${tenants[0]!.schema}".items${MARK}`))).resolves.toMatchObject({ command: 'VACUUM' });
   });
 });
