@@ -30,13 +30,19 @@ export interface TenantCacheOptions {
   readonly listen?: boolean;
 }
 
-/** A found tenant, when (Date.now()) a lookup should start reloading it, and when it expires. */
+/**
+ * A found tenant, when a lookup should start reloading it, and when it expires (`performance.now()`
+ * times: a wall clock set back would keep entries past their TTL).
+ */
 type Entry = { readonly tenant: Tenant; readonly refreshAt: number; readonly expiresAt: number };
 
 type Load = () => Promise<Tenant | undefined>;
 
 /** The share of the TTL after which a looked-up entry is reloaded in the background. */
 const REFRESH_AFTER = 0.75;
+
+/** After a failed reload, how long (at most) until a lookup tries again, in ms. */
+const RETRY_AFTER = 1_000;
 
 /**
  * The lookups of one kind of key (tenant ids, or domains): found tenants, misses, and the
@@ -82,6 +88,7 @@ export class TenantCache {
   readonly #domains: Lookups;
   readonly #ttl: number;
   readonly #refreshAfter: number;
+  readonly #retryAfter: number;
   #generation = 0;
 
   constructor(options: TenantCacheOptions = {}) {
@@ -91,6 +98,7 @@ export class TenantCache {
     this.#domains = new Lookups(max, negativeTtl);
     this.#ttl = options.ttl ?? 30_000;
     this.#refreshAfter = this.#ttl * REFRESH_AFTER;
+    this.#retryAfter = Math.min(RETRY_AFTER, this.#ttl / 8);
   }
 
   byId(id: string, load: Load): Promise<Tenant | undefined> {
@@ -139,18 +147,22 @@ export class TenantCache {
 
   /**
    * The cached tenant of `key` unless it has expired (an expired one is dropped). One due for
-   * reloading is reloaded in the background, with `reload(key)`; a failed reload leaves the
-   * entry to expire with its TTL, and the next lookup tries again.
+   * reloading is reloaded in the background, with `reload(key)`; after a failed reload the entry
+   * keeps serving until its TTL, and lookups try again a little later, not on every hit.
    */
   #hit(lookups: Lookups, key: string, reload: (key: string) => Promise<Tenant | undefined>): Tenant | undefined {
     const entry = lookups.found.peek(key);
     if (entry === undefined) return undefined;
-    const now = Date.now();
+    const now = performance.now();
     if (now >= entry.expiresAt) {
       lookups.found.delete(key);
       return undefined;
     }
-    if (now >= entry.refreshAt && !lookups.loading.has(key)) this.#load(lookups, key, () => reload(key)).catch(() => undefined);
+    if (now >= entry.refreshAt && !lookups.loading.has(key)) {
+      this.#load(lookups, key, () => reload(key)).catch(() => {
+        if (lookups.found.peek(key) === entry) lookups.found.set(key, { ...entry, refreshAt: performance.now() + this.#retryAfter });
+      });
+    }
     return entry.tenant;
   }
 
@@ -166,7 +178,7 @@ export class TenantCache {
             lookups.found.delete(key);
             lookups.misses.set(key, true);
           } else {
-            const now = Date.now();
+            const now = performance.now();
             lookups.found.set(key, { tenant, refreshAt: now + this.#refreshAfter, expiresAt: now + this.#ttl });
           }
         }

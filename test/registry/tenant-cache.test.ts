@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Tenant } from '../../src/index.js';
 import { TenantCache } from '../../src/registry/tenant-cache.js';
 
@@ -52,63 +52,85 @@ describe('TenantCache', () => {
     expect((await cache.byId('ghost', async () => tenant('ghost')))?.id).toBe('ghost');
   });
 
-  it('reloads a tenant in use in the background before it expires, so no lookup waits for the registry', async () => {
-    const cache = new TenantCache({ ttl: 1000 });
-    let version = 0;
-    let release: (() => void) | undefined;
-    const loadById = (id: string): Promise<Tenant | undefined> => {
-      version += 1;
-      const loaded = { ...tenant(id), name: `v${version}` };
-      return new Promise((resolve) => {
-        release = () => resolve(loaded);
-      });
-    };
-    const first = cache.byId('acme', () => loadById('acme'));
-    release!();
-    expect((await first)?.name).toBe('v1');
-    expect(cache.peekId('acme', loadById)?.name).toBe('v1');
-    expect(version).toBe(1); // fresh: no reload
+  describe('on a clock the test moves (performance.now faked)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['performance'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    /** Lets settled loads run their callbacks (timers are real: only the clock is fake). */
+    const settle = () => sleep(0);
 
-    await sleep(800); // past 3/4 of the TTL
-    // Answered at once from the cache while the registry is asked again (the loader has not answered yet).
-    expect(cache.peekId('acme', loadById)?.name).toBe('v1');
-    expect(cache.peekId('acme', loadById)?.name).toBe('v1');
-    expect((await cache.byId('acme', () => loadById('acme')))?.name).toBe('v1');
-    expect(version).toBe(2); // one reload, shared
-    release!();
-    await sleep(0);
-    expect(cache.peekId('acme', loadById)?.name).toBe('v2');
+    it('reloads a tenant in use in the background before it expires, so no lookup waits for the registry', async () => {
+      const cache = new TenantCache({ ttl: 1000 });
+      let version = 0;
+      let release: (() => void) | undefined;
+      const loadById = (id: string): Promise<Tenant | undefined> => {
+        version += 1;
+        const loaded = { ...tenant(id), name: `v${version}` };
+        return new Promise((resolve) => {
+          release = () => resolve(loaded);
+        });
+      };
+      const first = cache.byId('acme', () => loadById('acme'));
+      release!();
+      expect((await first)?.name).toBe('v1');
+      vi.advanceTimersByTime(700);
+      expect(cache.peekId('acme', loadById)?.name).toBe('v1');
+      expect(version).toBe(1); // before three quarters of the TTL: no reload
 
-    await sleep(300); // past the first load's TTL: the reloaded entry is still there
-    expect(cache.peekId('acme', loadById)?.name).toBe('v2');
-    expect(version).toBe(2);
-  });
+      vi.advanceTimersByTime(100);
+      // Answered at once from the cache while the registry is asked again (the loader has not answered yet).
+      expect(cache.peekId('acme', loadById)?.name).toBe('v1');
+      expect(cache.peekId('acme', loadById)?.name).toBe('v1');
+      expect((await cache.byId('acme', () => loadById('acme')))?.name).toBe('v1');
+      expect(version).toBe(2); // one reload, shared
+      release!();
+      await settle();
+      expect(cache.peekId('acme', loadById)?.name).toBe('v2');
 
-  it('drops a tenant the reload no longer finds, and keeps one whose reload failed until its TTL', async () => {
-    const cache = new TenantCache({ ttl: 1000 });
-    await cache.byId('gone', async () => tenant('gone'));
-    await cache.byId('flaky', async () => tenant('flaky'));
-    await sleep(800);
-    expect(cache.peekId('gone', async () => undefined)?.id).toBe('gone');
-    expect(cache.peekId('flaky', () => Promise.reject(new Error('registry down')))?.id).toBe('flaky');
-    await sleep(0);
-    expect(cache.peekId('gone', async () => undefined)).toBeNull();
-    expect(cache.peekId('flaky', () => Promise.reject(new Error('still down')))?.id).toBe('flaky');
-    await sleep(300);
-    expect(cache.peekId('flaky', () => Promise.reject(new Error('still down')))).toBeUndefined();
-  });
+      vi.advanceTimersByTime(300); // past the first load's TTL: the reloaded entry is still there
+      expect(cache.peekId('acme', loadById)?.name).toBe('v2');
+      expect(version).toBe(2);
+    });
 
-  it('keeps a tenant in use when the cache is full: its reloads make it recent, so an unused one goes first', async () => {
-    const cache = new TenantCache({ ttl: 1000, max: 2 });
-    const load = (id: string) => async () => tenant(id);
-    const loadById = async (id: string) => tenant(id);
-    await cache.byId('busy', load('busy'));
-    await cache.byId('idle', load('idle'));
-    await sleep(800);
-    expect(cache.peekId('busy', loadById)?.id).toBe('busy'); // due: reloaded in the background
-    await sleep(0);
-    await cache.byId('new', load('new'));
-    expect(cache.peekId('busy', loadById)?.id).toBe('busy');
-    expect(cache.peekId('idle', loadById)).toBeUndefined();
+    it('drops a tenant the reload no longer finds; keeps one whose reload failed until its TTL, retrying now and then', async () => {
+      const cache = new TenantCache({ ttl: 1000 });
+      await cache.byId('gone', async () => tenant('gone'));
+      await cache.byId('flaky', async () => tenant('flaky'));
+      let attempts = 0;
+      const down = () => {
+        attempts += 1;
+        return Promise.reject(new Error('registry down'));
+      };
+      vi.advanceTimersByTime(800);
+      expect(cache.peekId('gone', async () => undefined)?.id).toBe('gone');
+      expect(cache.peekId('flaky', down)?.id).toBe('flaky');
+      await settle();
+      expect(cache.peekId('gone', async () => undefined)).toBeNull();
+      for (let i = 0; i < 5; i += 1) expect(cache.peekId('flaky', down)?.id).toBe('flaky');
+      expect(attempts).toBe(1); // not one registry query per lookup while it is down
+      vi.advanceTimersByTime(125); // the retry interval: an eighth of the TTL, at most 1 s
+      expect(cache.peekId('flaky', down)?.id).toBe('flaky');
+      await settle();
+      expect(attempts).toBe(2);
+      vi.advanceTimersByTime(100); // past the TTL
+      expect(cache.peekId('flaky', down)).toBeUndefined();
+    });
+
+    it('keeps a tenant in use when the cache is full: its reloads make it recent, so an unused one goes first', async () => {
+      const cache = new TenantCache({ ttl: 1000, max: 2 });
+      const load = (id: string) => async () => tenant(id);
+      const loadById = async (id: string) => tenant(id);
+      await cache.byId('busy', load('busy'));
+      await cache.byId('idle', load('idle'));
+      vi.advanceTimersByTime(800);
+      expect(cache.peekId('busy', loadById)?.id).toBe('busy'); // due: reloaded in the background
+      await settle();
+      await cache.byId('new', load('new'));
+      expect(cache.peekId('busy', loadById)?.id).toBe('busy');
+      expect(cache.peekId('idle', loadById)).toBeUndefined();
+    });
   });
 });
