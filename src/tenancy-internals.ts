@@ -16,8 +16,24 @@ export type ResolveRequestNow = (request: TenantRequest, resolver?: TenantResolv
 /** The synchronous-when-possible request resolution of each tenancy made by this copy. */
 export const resolveRequestNow = new WeakMap<Tenancy, ResolveRequestNow>();
 
-/** Runs `fn` in a scope captured earlier with `tenancy.scope()` (the very object, or none). */
+/**
+ * Runs `fn` in a scope captured earlier with `tenancy.scope()` (the very object, or none).
+ *
+ * @example
+ * ```ts
+ * const scope = tenancy.scope();
+ * // later, from another async context:
+ * runInScope.get(tenancy)?.(scope, listener, event);
+ * ```
+ */
 export type RunInScope = <A extends unknown[], R>(scope: TenantScope | undefined, fn: (...args: A) => R, ...args: A) => R;
 
-/** How each tenancy made by this copy runs a function in a captured scope. */
+/**
+ * How each tenancy made by this copy runs a function in a captured scope.
+ *
+ * @example
+ * ```ts
+ * const run = runInScope.get(tenancy); // undefined for a tenancy of another copy of tenantry
+ * ```
+ */
 export const runInScope = new WeakMap<Tenancy, RunInScope>();

@@ -8,7 +8,15 @@ import type { TenantScope } from '../context.js';
 import type { Tenancy } from '../tenancy.js';
 import { runInScope } from '../tenancy-internals.js';
 
-/** Makes an emitter's listeners run in the scope active when it was bound. */
+/**
+ * Makes an emitter's listeners run in the scope active when it was bound.
+ *
+ * @example
+ * ```ts
+ * const bindRequest: BindEmitter = emitterBinder(tenancy);
+ * tenancy.runTenant(tenant, () => bindRequest(req));
+ * ```
+ */
 export type BindEmitter = (emitter: EventEmitter) => void;
 
 type Slots = Record<symbol, unknown>;
