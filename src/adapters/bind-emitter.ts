@@ -32,7 +32,7 @@ const binders = new WeakMap<Tenancy, BindEmitter>();
  *
  * Binding stores the scope on the emitter and gives it an `emit` made once per tenancy: no
  * closure per request. An event emitted where the scope is already active (as most of a request's
- * own events are) is emitted directly; any other runs in the scope. Bound again by the same
+ * own events are), or one with no listener, is emitted directly; any other runs in the scope. Bound again by the same
  * tenancy (nested apps), the emitter takes the newer scope; bound by two tenancies, each puts its
  * own scope in its own context around the listeners.
  *
@@ -68,7 +68,9 @@ function newBinder(tenancy: Tenancy): BindEmitter {
   function emit(this: EventEmitter & Slots, ...args: Parameters<EventEmitter['emit']>): boolean {
     const scope = this[scopeSlot] as TenantScope | undefined;
     const inner = this[innerSlot] as EventEmitter['emit'];
-    return tenancy.scope() === scope ? Reflect.apply(inner, this, args) : run!(scope, Reflect.apply, inner, this, args);
+    // Already in the scope, or no listener to run in it: no context switch (each one allocates).
+    if (tenancy.scope() === scope || this.listenerCount(args[0]) === 0) return Reflect.apply(inner, this, args);
+    return run!(scope, Reflect.apply, inner, this, args);
   }
   return (emitter) => {
     const slots = emitter as EventEmitter & Slots;

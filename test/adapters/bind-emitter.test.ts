@@ -32,6 +32,14 @@ describe('emitterBinder', () => {
     expect(seen).toEqual(['acme', 'acme', 'acme', 'acme']);
   });
 
+  it('emits an event nobody listens to as it would unbound: false, and an unheard error throws', async () => {
+    const { tenancy, tenants } = await tenancyWith('acme');
+    const request = new EventEmitter();
+    tenancy.runTenant(tenants[0]!, () => emitterBinder(tenancy)(request));
+    expect(request.emit('readable')).toBe(false);
+    expect(() => request.emit('error', new Error('socket hang up'))).toThrow('socket hang up');
+  });
+
   it('binds the shared scope too', async () => {
     const { tenancy, tenants } = await tenancyWith('acme');
     const bindRequest = emitterBinder(tenancy);
