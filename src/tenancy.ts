@@ -178,16 +178,17 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   });
 
   const loadById = (id: string): Promise<Tenant | undefined> => registry.get(id);
+  const loadByDomain = (domain: string): Promise<Tenant | undefined> => registry.getByDomain(domain);
   const lookup = (id: string): Promise<Tenant | undefined> => {
-    if (cache === undefined) return registry.get(id);
+    if (cache === undefined) return loadById(id);
     listenForOthers();
-    return cache.byId(id, () => registry.get(id));
+    return cache.byId(id, loadById);
   };
   const lookupDomain = (domain: string): Promise<Tenant | undefined> => {
     const name = normalizeDomain(domain);
-    if (cache === undefined) return registry.getByDomain(name);
+    if (cache === undefined) return loadByDomain(name);
     listenForOthers();
-    return cache.byDomain(name, () => registry.getByDomain(name));
+    return cache.byDomain(name, loadByDomain);
   };
 
   /** The tenant a run is for: at once for a Tenant object or a cached id, else after the lookup. */

@@ -32,9 +32,9 @@ const binders = new WeakMap<Tenancy, BindEmitter>();
  *
  * Binding stores the scope on the emitter and gives it an `emit` made once per tenancy: no
  * closure per request. An event emitted where the scope is already active (as most of a request's
- * own events are), or one with no listener, is emitted directly; any other runs in the scope. Bound again by the same
- * tenancy (nested apps), the emitter takes the newer scope; bound by two tenancies, each puts its
- * own scope in its own context around the listeners.
+ * own events are), or one with no listener, is emitted directly; any other runs in the scope.
+ * Bound again by the same tenancy (nested apps), the emitter takes the newer scope; bound by two
+ * tenancies, each puts its own scope in its own context around the listeners.
  *
  * @example
  * ```ts

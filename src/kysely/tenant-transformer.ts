@@ -47,11 +47,14 @@ const SCOPE_NODES = new Set([
  */
 const KEYWORDS = new Set(['asc', 'desc', 'true', 'delete', 'do nothing']);
 
-/** Whether a raw node is one fixed fragment: `words` itself, or one of `words`. */
-function isFixedRaw(node: RawNode, words: ReadonlySet<string> | string): boolean {
-  if (node.parameters.length !== 0 || node.sqlFragments.length !== 1) return false;
-  const text = node.sqlFragments[0]!;
-  return typeof words === 'string' ? text === words : words.has(text);
+/** The text of a raw node that is one fixed fragment (no parameters), else `undefined`. */
+function fixedText(node: RawNode): string | undefined {
+  return node.parameters.length === 0 && node.sqlFragments.length === 1 ? node.sqlFragments[0] : undefined;
+}
+
+/** Whether a node is the mark tenantPlugin ends fully qualified statements with. */
+function isMark(node: OperationNode): boolean {
+  return RawNode.is(node) && fixedText(node) === QUALIFIED_MARK;
 }
 
 /** Functions whose table arguments name a row variable (`json_agg(p)`), never a schema-qualified table. */
@@ -133,7 +136,8 @@ export class TenantTransformer extends OperationNodeTransformer {
   }
 
   protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
-    if (!isFixedRaw(node, KEYWORDS) && !isFixedRaw(node, QUALIFIED_MARK)) this.#sawRaw = true;
+    const text = fixedText(node);
+    if (text === undefined || (!KEYWORDS.has(text) && text !== QUALIFIED_MARK)) this.#sawRaw = true;
     return super.transformRaw(node, queryId);
   }
 
@@ -144,8 +148,8 @@ export class TenantTransformer extends OperationNodeTransformer {
    */
   #withoutMark<T extends OperationNode>(node: T): T {
     const ends = (node as { endModifiers?: readonly OperationNode[] }).endModifiers;
-    if (ends === undefined || !ends.some((end) => RawNode.is(end) && isFixedRaw(end, QUALIFIED_MARK))) return node;
-    return { ...node, endModifiers: ends.filter((end) => !(RawNode.is(end) && isFixedRaw(end, QUALIFIED_MARK))) };
+    if (ends === undefined || !ends.some(isMark)) return node;
+    return { ...node, endModifiers: ends.filter((end) => !isMark(end)) };
   }
 
   protected override transformSchemableIdentifier(node: SchemableIdentifierNode, queryId?: QueryId): SchemableIdentifierNode {

@@ -19,7 +19,7 @@ import { quoteIdent } from '../identifiers.js';
  * ```
  */
 export function searchPathOf(scope: TenantScope, sharedSchema: string): string {
-  if (scope.kind !== 'tenant') return `${quoteIdent(sharedSchema)}, pg_temp`;
+  if (scope.kind !== 'tenant') return sharedPathOf(sharedSchema);
   const { schema } = scope.tenant;
   const cached = pathsOfTenants.get(scope.tenant);
   if (cached?.schema === schema && cached.shared === sharedSchema) return cached.path;
@@ -30,6 +30,18 @@ export function searchPathOf(scope: TenantScope, sharedSchema: string): string {
 
 /** The path of each tenant object, computed once (and again should its schema ever differ). */
 const pathsOfTenants = new WeakMap<object, { readonly schema: string; readonly shared: string; readonly path: string }>();
+
+/** The path of the shared scope for each shared schema name (an app has one or two), computed once. */
+const sharedPaths = new Map<string, string>();
+
+function sharedPathOf(sharedSchema: string): string {
+  let path = sharedPaths.get(sharedSchema);
+  if (path === undefined) {
+    path = `${quoteIdent(sharedSchema)}, pg_temp`;
+    sharedPaths.set(sharedSchema, path);
+  }
+  return path;
+}
 
 /**
  * The comment `tenantPlugin` (with `qualifiedPath: 'shared'`) ends a statement with once it has
@@ -47,8 +59,6 @@ const pathsOfTenants = new WeakMap<object, { readonly schema: string; readonly s
  */
 export const QUALIFIED_MARK = '/* tenantry: qualified */';
 
-let lastShared: { readonly schema: string; readonly path: string } | undefined;
-
 /**
  * The search_path a statement runs with in `scope`: the scope's path, or the shared path for a
  * statement that ends with {@link QUALIFIED_MARK}.
@@ -60,9 +70,7 @@ let lastShared: { readonly schema: string; readonly path: string } | undefined;
  * ```
  */
 export function pathOfStatement(scopePath: string, sharedSchema: string, text: string | undefined): string {
-  if (text === undefined || !text.endsWith(QUALIFIED_MARK)) return scopePath;
-  if (lastShared?.schema !== sharedSchema) lastShared = { schema: sharedSchema, path: searchPathOf({ kind: 'shared' }, sharedSchema) };
-  return lastShared.path;
+  return text !== undefined && text.endsWith(QUALIFIED_MARK) ? sharedPathOf(sharedSchema) : scopePath;
 }
 
 /**

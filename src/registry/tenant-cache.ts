@@ -36,7 +36,8 @@ export interface TenantCacheOptions {
  */
 type Entry = { readonly tenant: Tenant; readonly refreshAt: number; readonly expiresAt: number };
 
-type Load = () => Promise<Tenant | undefined>;
+/** Looks a key (an id, or a domain) up in the registry. */
+type Load = (key: string) => Promise<Tenant | undefined>;
 
 /** The share of the TTL after which a looked-up entry is reloaded in the background. */
 const REFRESH_AFTER = 0.75;
@@ -79,7 +80,7 @@ class Lookups {
  * @example
  * ```ts
  * const cache = new TenantCache({ ttl: 30_000 });
- * await cache.byId('acme', () => registry.get('acme'));
+ * await cache.byId('acme', (id) => registry.get(id));
  * cache.invalidate('acme');
  * ```
  */
@@ -114,7 +115,7 @@ export class TenantCache {
    * `undefined` when nothing is cached. A tenant due for reloading is reloaded in the background
    * with `loadById`.
    */
-  peekId(id: string, loadById: (id: string) => Promise<Tenant | undefined>): Tenant | null | undefined {
+  peekId(id: string, loadById: Load): Tenant | null | undefined {
     const cached = this.#hit(this.#ids, id, loadById);
     if (cached !== undefined) return cached;
     return this.#ids.misses.has(id) ? null : undefined;
@@ -147,10 +148,10 @@ export class TenantCache {
 
   /**
    * The cached tenant of `key` unless it has expired (an expired one is dropped). One due for
-   * reloading is reloaded in the background, with `reload(key)`; after a failed reload the entry
-   * keeps serving until its TTL, and lookups try again a little later, not on every hit.
+   * reloading is reloaded in the background; after a failed reload the entry keeps serving until
+   * its TTL, and lookups try again a little later, not on every hit.
    */
-  #hit(lookups: Lookups, key: string, reload: (key: string) => Promise<Tenant | undefined>): Tenant | undefined {
+  #hit(lookups: Lookups, key: string, load: Load): Tenant | undefined {
     const entry = lookups.found.peek(key);
     if (entry === undefined) return undefined;
     const now = performance.now();
@@ -159,7 +160,7 @@ export class TenantCache {
       return undefined;
     }
     if (now >= entry.refreshAt && !lookups.loading.has(key)) {
-      this.#load(lookups, key, () => reload(key)).catch(() => {
+      this.#load(lookups, key, load).catch(() => {
         if (lookups.found.peek(key) === entry) lookups.found.set(key, { ...entry, refreshAt: performance.now() + this.#retryAfter });
       });
     }
@@ -171,7 +172,7 @@ export class TenantCache {
     const inFlight = lookups.loading.get(key);
     if (inFlight !== undefined) return inFlight;
     const generation = this.#generation;
-    const loading = load()
+    const loading = load(key)
       .then((tenant) => {
         if (generation === this.#generation) {
           if (tenant === undefined) {
