@@ -7,7 +7,7 @@
 import { type Generated, Kysely, PostgresDialect, type PostgresPool, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidConfigError, type Tenancy, type Tenant } from '../../src/index.js';
+import { InvalidConfigError, NoTenantError, type Tenancy, type Tenant } from '../../src/index.js';
 import { tenantPlugin } from '../../src/kysely/index.js';
 import { tenantPool } from '../../src/pg/index.js';
 import { useTestDatabase } from '../helpers/database.js';
@@ -183,6 +183,8 @@ describe('tenantPool and the mark', () => {
     const db = tenantPool(tenancy, raw);
     const { rows } = await tenancy.runTenant(tenants[0]!, () => db.query(`select current_setting('search_path') as path${MARK}`));
     expect(rows).toEqual([{ path: `${tenancy.sharedSchema}, pg_temp` }]);
+    // The mark does not stand in for a scope: with none active the statement is refused before any I/O.
+    await expect(db.query(`select 1${MARK}`)).rejects.toBeInstanceOf(NoTenantError);
     // Written by hand, the mark cannot reach another tenant: the shared path names no tenant.
     await expect(tenancy.runTenant(tenants[0]!, () => db.query(`select owner from items${MARK}`))).rejects.toMatchObject({ code: '42P01' });
   });
