@@ -20,6 +20,7 @@ import {
   type SelectModifierNode,
   TableNode,
   UsingNode,
+  ValueNode,
   type WithNode,
 } from 'kysely';
 import { QUALIFIED_MARK } from '../pg/search-path.js';
@@ -50,6 +51,15 @@ const KEYWORDS = new Set(['asc', 'desc', 'true', 'delete', 'do nothing']);
 /** The text of a raw node that is one fixed fragment (no parameters), else `undefined`. */
 function fixedText(node: RawNode): string | undefined {
   return node.parameters.length === 0 && node.sqlFragments.length === 1 ? node.sqlFragments[0] : undefined;
+}
+
+/**
+ * A raw node that holds values and no SQL text (`sql.val(x)`, `sql.lit(1)`, `` sql`${x}` ``):
+ * nothing in it resolves through the search_path. Identifiers (`sql.id`, `sql.ref`,
+ * `sql.table`) are not values: they count as raw SQL.
+ */
+function isValueOnly(node: RawNode): boolean {
+  return node.sqlFragments.every((fragment) => fragment === '') && node.parameters.every((parameter) => ValueNode.is(parameter));
 }
 
 /** Whether a node is the mark tenantPlugin ends fully qualified statements with. */
@@ -136,8 +146,10 @@ export class TenantTransformer extends OperationNodeTransformer {
   }
 
   protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
-    const text = fixedText(node);
-    if (text === undefined || (!KEYWORDS.has(text) && text !== QUALIFIED_MARK)) this.#sawRaw = true;
+    if (!isValueOnly(node)) {
+      const text = fixedText(node);
+      if (text === undefined || (!KEYWORDS.has(text) && text !== QUALIFIED_MARK)) this.#sawRaw = true;
+    }
     return super.transformRaw(node, queryId);
   }
 

@@ -102,6 +102,15 @@ describe("tenantPlugin({ qualifiedPath: 'shared' })", () => {
         .union(shared.selectFrom('items').select('id'))
         .compile().sql;
       expect(nested.indexOf(MARK)).toBe(nested.length - MARK.length);
+      // Values are not SQL text: sql.lit, sql.val and a lone `${value}` keep the mark; an identifier does not.
+      const withValues = shared
+        .selectFrom('items')
+        .select([sql.lit(1).as('one'), sql<string>`${'x'}`.as('x')])
+        .where('owner', '=', sql.val('x'))
+        .compile().sql;
+      expect(withValues).toBe(`select 1 as "one", $1 as "x" from "${tenants[0]!.schema}"."items" where "owner" = $2${MARK}`);
+      expect(shared.selectFrom('items').select(sql.id('owner').as('o')).compile().sql).not.toContain(MARK);
+      expect(shared.selectFrom('items').select(sql`${sql.raw('owner')}`.as('o')).compile().sql).not.toContain(MARK);
       // Raw SQL anywhere in the statement: the tenant's path covers it, so no mark.
       expect(shared.selectFrom('items').select('id').where(sql<boolean>`owner = current_user`).compile().sql).not.toContain(MARK);
       expect(shared.selectFrom('items').select('id').modifyEnd(sql`for share`).compile().sql).not.toContain(MARK);
