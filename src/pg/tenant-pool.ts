@@ -349,9 +349,15 @@ export class TenantPool extends EventEmitter {
 
 }
 
+/** The wrappers made so far: one per pool, tenancy and mode. */
+const wrappers = new WeakMap<pg.Pool, WeakMap<Tenancy, Map<string, TenantPool>>>();
+
 /**
  * Wraps a pg.Pool so every query runs in the active tenant's schema. Stands wherever a
  * pg.Pool is accepted (Kysely's PostgresDialect, drizzle-orm/node-postgres, your own code).
+ *
+ * Called again with the same pool, tenancy and mode, it returns the same wrapper: a wrapper
+ * listens to its pool's events for good, so making one per use would pile up listeners.
  *
  * - The scope travels in the same round trip as the query, or not at all when the
  *   connection already has it.
@@ -371,5 +377,14 @@ export class TenantPool extends EventEmitter {
  * ```
  */
 export function tenantPool(tenancy: Tenancy, pool: pg.Pool, options?: TenantPoolOptions): TenantPool {
-  return new TenantPool(tenancy, pool, options);
+  const mode = options?.mode ?? 'session';
+  const made = wrappers.get(pool)?.get(tenancy)?.get(mode);
+  if (made !== undefined) return made;
+  const wrapper = new TenantPool(tenancy, pool, options);
+  let byTenancy = wrappers.get(pool);
+  if (byTenancy === undefined) wrappers.set(pool, (byTenancy = new WeakMap()));
+  let byMode = byTenancy.get(tenancy);
+  if (byMode === undefined) byTenancy.set(tenancy, (byMode = new Map()));
+  byMode.set(mode, wrapper);
+  return wrapper;
 }

@@ -83,6 +83,21 @@ describe('tenantPool', () => {
     await probe.end();
   });
 
+  it('gives one wrapper per pool, tenancy and mode, so wrapping a pool again adds no listeners to it', async () => {
+    const probe = new pg.Pool({ connectionString: db.url, max: 1 });
+    const first = tenantPool(tenancy, probe);
+    const listeners = () => probe.eventNames().reduce((sum, event) => sum + probe.listenerCount(event), 0);
+    const before = listeners();
+    for (let i = 0; i < 20; i += 1) expect(tenantPool(tenancy, probe)).toBe(first);
+    expect(tenantPool(tenancy, probe, { mode: 'session' })).toBe(first);
+    expect(listeners()).toBe(before);
+    const pooler = tenantPool(tenancy, probe, { mode: 'transaction' });
+    expect(pooler).not.toBe(first);
+    expect(tenantPool(tenancy, probe, { mode: 'transaction' })).toBe(pooler);
+    expect(tenantPool(tenancy, new pg.Pool())).not.toBe(first);
+    await probe.end();
+  });
+
   it('reaches only shared tables in the explicit shared scope', async () => {
     const plans = await tenancy.runShared(() => scoped.query('SELECT id FROM plans'));
     expect(plans.rows).toEqual([{ id: 'free' }]);
