@@ -8,7 +8,7 @@ import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import { isPromise } from '../util/maybe-promise.js';
 import { continueBound, emitterBinder } from './bind-emitter.js';
-import { type AdapterOptions, identifyRequest, tenantRequestOf } from './identify-request.js';
+import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
 /**
@@ -45,15 +45,13 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     throw new TypeError(`tenancyMiddleware expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
   const bindRequest = emitterBinder(tenancy);
-  return async (ctx: Context, next: Next) => {
-    const identified = identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
-    const outcome = isPromise(identified) ? await identified : identified;
+  const apply = (outcome: Identified, ctx: Context, next: Next): unknown => {
     if (outcome.kind === 'refused') {
       if (options.onRefused) return options.onRefused(outcome.error, ctx);
       ctx.status = outcome.error.httpStatus;
       ctx.type = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
       ctx.body = JSON.stringify(problemOf(outcome.error));
-      return;
+      return undefined;
     }
     if (outcome.kind === 'shared') {
       ctx.state.tenant = null;
@@ -62,5 +60,11 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     ctx.state.tenant = outcome.tenant;
     if (outcome.path !== undefined) ctx.path = outcome.path;
     return tenancy.runTenant(outcome.tenant, continueBound, bindRequest, ctx.req, next);
+  };
+  // Not an async function: a request for a cached tenant goes on with no promise of its own
+  // (koa-compose turns what a middleware returns, or throws, into one).
+  return (ctx: Context, next: Next) => {
+    const outcome = identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
+    return isPromise(outcome) ? outcome.then((settled) => apply(settled, ctx, next)) : apply(outcome, ctx, next);
   };
 }
