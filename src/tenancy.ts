@@ -25,6 +25,8 @@ import type { TenantMatch, TenantRequest, TenantResolver } from './resolvers/res
 import { type ResolveRequestNow, resolveRequestNow, runInScope } from './tenancy-internals.js';
 import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
+import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
+import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
 
 /**
  * Options of {@link createTenancy}.
@@ -57,6 +59,13 @@ export interface TenancyOptions {
   readonly resolver?: TenantResolver;
   /** The registry lookup cache, or `false` to look every tenant up in the registry. */
   readonly cache?: TenantCacheOptions | false;
+  /**
+   * A NOLOGIN PostgreSQL role per tenant (default off): provisioning creates it with USAGE on the
+   * tenant's schema only, and tenantPool switches to it (`SET ROLE`) with the search_path, in
+   * the same round trip, so a query that escapes the client's scoping gets a permission error
+   * instead of another tenant's rows. See docs/security.md.
+   */
+  readonly tenantRoles?: boolean | TenantRolesOptions;
 }
 
 /**
@@ -88,6 +97,8 @@ export interface Tenancy {
   readonly migrate: Migrator;
   /** The schema of the registry and shared tables. */
   readonly sharedSchema: string;
+  /** The tenant roles' names, or `undefined` when `tenantRoles` is off. */
+  readonly tenantRoles: TenantRoleNames | undefined;
   /**
    * Runs `fn` with a tenant active. An id is looked up in the registry: an invalid id throws
    * `InvalidTenantIdError`, an unknown one `TenantNotFoundError`, a suspended one
@@ -153,8 +164,9 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   if (sharedSchema !== 'public') assertSchemaName(sharedSchema);
   assertSchemaName(`${schemaPrefix}x`);
 
-  const tenantMigrations = toMigrationSource(options.migrations?.tenant);
-  const provisioner = pool === undefined ? undefined : createProvisioner({ pool, sharedSchema, tenantMigrations });
+  const roles = tenantRoleNames(options.tenantRoles);
+  const tenantMigrations = withRoleMarker(toMigrationSource(options.migrations?.tenant), roles);
+  const provisioner = pool === undefined ? undefined : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
   const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, onChange);
@@ -175,6 +187,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     builtInShared: registry.sharedMigrations?.() ?? [],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
+    roles,
   });
 
   const loadById = (id: string): Promise<Tenant | undefined> => registry.get(id);
@@ -233,6 +246,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     registry,
     migrate,
     sharedSchema,
+    tenantRoles: roles,
     // No async function: a run given a Tenant object or a cached id starts `fn` at once and
     // creates no promise of its own beyond the one it returns (each costs an async hook).
     run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>> {

@@ -147,7 +147,6 @@ export async function openTenancy(settings: ResolvedSettings, { poolSize }: { re
     const { connectionString: _url, databaseUrl: _alias, poolOptions: _poolOptions, ...options } = config;
     const tenancy = createTenancy({ ...options, pool, cache: false });
     const shared = toMigrationSource(config.migrations?.shared);
-    const tenant = toMigrationSource(config.migrations?.tenant);
     return {
       tenancy,
       pool,
@@ -155,7 +154,7 @@ export async function openTenancy(settings: ResolvedSettings, { poolSize }: { re
       target: settings.target,
       hasMigrations: config.migrations?.shared !== undefined || config.migrations?.tenant !== undefined,
       sharedMigrations: async () => [...(tenancy.registry.sharedMigrations?.() ?? []), ...(await shared.load())],
-      tenantMigrations: () => tenant.load(),
+      tenantMigrations: () => tenancy.migrate.tenantMigrations(),
       close: end,
     };
   } catch (error) {

@@ -13,6 +13,8 @@ import { mapConcurrent } from './map-concurrent.js';
 import type { Migration, MigrationSource } from './migration.js';
 import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
+import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-grants.js';
+import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 
 /** What one schema's run applied. */
 export interface MigrationResult {
@@ -78,6 +80,11 @@ export interface Migrator {
   tenant(id: string, options?: { allowChanged?: boolean }): Promise<MigrationResult>;
   /** Applies pending tenant migrations to every tenant that has some (found with one registry query). */
   tenants(options?: MigrateTenantsOptions): Promise<MigrateTenantsReport>;
+  /**
+   * The tenant migrations as this tenancy applies them: yours, then tenantry's own (with tenant
+   * roles on, a marker that makes every tenant without its role's grants pending).
+   */
+  tenantMigrations(): Promise<readonly Migration[]>;
 }
 
 /** What {@link createMigrator} needs. */
@@ -89,6 +96,8 @@ export interface MigratorOptions {
   readonly builtInShared: readonly Migration[];
   readonly sharedMigrations: MigrationSource;
   readonly tenantMigrations: MigrationSource;
+  /** The tenant roles' names, when tenant roles are on: grants follow every migration run. */
+  readonly roles?: TenantRoleNames | undefined;
 }
 
 /**
@@ -100,7 +109,7 @@ export interface MigratorOptions {
  * ```
  */
 export function createMigrator(options: MigratorOptions): Migrator {
-  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations } = options;
+  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles } = options;
 
   const requirePool = (): PoolLike => {
     if (options.pool === undefined) throw new InvalidConfigError('Migrations need createTenancy({ pool })');
@@ -114,18 +123,29 @@ export function createMigrator(options: MigratorOptions): Migrator {
     allowChanged: boolean,
   ): Promise<MigrationResult> => {
     const state = await withTransaction(requirePool(), (client) =>
-      migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, allowChanged, tenantId: tenant.id }),
+      migrateSchema(client, {
+        schema: tenant.schema,
+        sharedSchema,
+        migrations,
+        allowChanged,
+        tenantId: tenant.id,
+        ...(roles === undefined ? {} : { afterApply: (migrated) => grantTenantRole(migrated, roles, tenant) }),
+      }),
     );
     await registry.recordMigration(tenant.id, { version: state.version, digest });
     return { tenantId: tenant.id, applied: state.applied };
   };
 
   return {
+    tenantMigrations: () => tenantMigrations.load(),
+
     async shared({ allowChanged = false } = {}) {
       const migrations = [...builtInShared, ...(await sharedMigrations.load())];
-      const state = await withTransaction(requirePool(), (client) =>
-        migrateSchema(client, { schema: sharedSchema, migrations, allowChanged, createSchema: true }),
-      );
+      const state = await withTransaction(requirePool(), async (client) => {
+        const migrated = await migrateSchema(client, { schema: sharedSchema, migrations, allowChanged, createSchema: true });
+        if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
+        return migrated;
+      });
       return { tenantId: undefined, applied: state.applied };
     },
 

@@ -32,6 +32,8 @@ export interface MigrateSchemaOptions {
   readonly createSchema?: boolean;
   /** Named in errors; `undefined` for the shared schema. */
   readonly tenantId?: string;
+  /** Runs in the same transaction after a run that applied at least one migration (tenant role grants). */
+  readonly afterApply?: (client: Queryable) => Promise<void>;
 }
 
 const LOCK_NAMESPACE = 'tenantry.migrate';
@@ -50,7 +52,7 @@ const LOCK_NAMESPACE = 'tenantry.migrate';
  * ```
  */
 export async function migrateSchema(client: Queryable, options: MigrateSchemaOptions): Promise<SchemaMigrationState> {
-  const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId } = options;
+  const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId, afterApply } = options;
   const table = `${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`;
   const searchPath = [schema, ...(sharedSchema && sharedSchema !== schema ? [sharedSchema] : [])].map(quoteIdent).join(', ');
   let current: string | undefined;
@@ -82,6 +84,8 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
       await client.query(`INSERT INTO ${table} (name, checksum) VALUES ($1, $2)`, [migration.name, migration.checksum]);
       applied.push(migration.name);
     }
+    current = undefined;
+    if (applied.length > 0 && afterApply !== undefined) await afterApply(client);
     return { applied, version: migrations.at(-1)?.name ?? null };
   } catch (error) {
     if (error instanceof MigrationChecksumError) throw error;

@@ -1,11 +1,13 @@
 /**
- * What one physical connection's session really has: its search_path and transaction status,
- * followed message by message so the wrapper never trusts a SET that rolled back.
+ * What one physical connection's session really has: its scope settings (search_path, role),
+ * whose state it may carry, and its transaction status, followed message by message so the
+ * wrapper never trusts a SET that rolled back.
  *
  * @module
  */
 import type { EventEmitter } from 'node:events';
 import { InvalidConfigError } from '../errors.js';
+import type { ScopeSetting } from './scope-setting.js';
 import { samePath } from './search-path.js';
 
 /** The transaction status of ReadyForQuery: idle, in a transaction block, in a failed one. */
@@ -13,15 +15,47 @@ export type TransactionStatus = 'I' | 'T' | 'E';
 
 /** What one exchange (one query and its ReadyForQuery) sent. */
 interface Exchange {
-  /** The search_path this exchange set before the query, if it did. */
-  readonly setTo: string | undefined;
-  /** Whether that SET was `SET LOCAL` (transaction mode): gone when the block it ran in ends. */
+  /** The scope settings this exchange set before the query, if it did. */
+  readonly setTo: ScopeSetting | undefined;
+  /** The owner this exchange cleaned the session for (SESSION_CLEANUP), if it did. */
+  readonly cleanedFor: string | undefined;
+  /** Whether the settings were `SET LOCAL` (transaction mode): gone when the block they ran in ends. */
   readonly local: boolean;
-  /** The query itself may change the search_path (it names search_path, RESET, DISCARD…). */
+  /** The query itself may change the search_path or role (it names search_path, RESET, DISCARD, SET ROLE…). */
   readonly touchesPath: boolean;
   /** The query may undo what its transaction block did, SETs included (ROLLBACK, ABORT, CALL…). */
   readonly mayUndo: boolean;
   failed: boolean;
+}
+
+/**
+ * One fact about a session that an exchange may establish, believed only once it certainly
+ * lasts: a fact set inside a transaction block is provisional until the block ends, and
+ * forgotten then (the block may have rolled back).
+ */
+class SessionFact<T> {
+  value: T | undefined;
+  provisional = false;
+
+  settle(setTo: T | undefined, exchange: Exchange, status: TransactionStatus, local: boolean): void {
+    const setEarlierInBlock = this.provisional;
+    if (setTo !== undefined) {
+      if (exchange.failed || status === 'E' || (local && status === 'I')) {
+        this.value = undefined;
+      } else {
+        this.value = setTo;
+        this.provisional = status !== 'I';
+      }
+    } else if (status === 'I' && this.provisional) {
+      this.forget();
+    }
+    if (exchange.mayUndo && (setTo !== undefined || setEarlierInBlock)) this.forget();
+  }
+
+  forget(): void {
+    this.value = undefined;
+    this.provisional = false;
+  }
 }
 
 /** The parts of a pg.Client the wrapper reads. */
@@ -43,34 +77,47 @@ const PATH_CHANGING =
 const MAY_UNDO = /\brollback\b|\babort\b|\bprepare\s+transaction\b|\band\s+chain\b|\bcall\b/i;
 
 /**
- * The state of one physical connection. `known` is a search_path the server certainly has
- * now; `undefined` means "not known", and the next scoped query sets it again (in the same
- * round trip, so not knowing costs no latency).
+ * The state of one physical connection. `known` is the scope setting (search_path, role) the
+ * server certainly has now, and `cleanFor` the owner whose session state alone it may carry;
+ * `undefined` means "not known": the next scoped query sets it again (and cleans the session),
+ * in the same round trip, so not knowing costs no latency.
  *
  * Rules, from what PostgreSQL does:
- * - an exchange that set the path and failed may have rolled the SET back: unknown;
+ * - an exchange that set the scope and failed may have rolled the SET back: unknown;
  * - a SET inside a transaction block lasts only if the block commits: when the block ends
- *   (status back to idle), the path is unknown;
- * - a query that itself mentions search_path, set_config, SET SCHEMA, RESET, DISCARD or SET ROLE: unknown;
+ *   (status back to idle), the scope is unknown;
+ * - a query that itself mentions search_path, set_config, SET SCHEMA, RESET, DISCARD or SET ROLE:
+ *   scope unknown (its owner stays: the state it leaves is its own tenant's);
  * - a query that may undo its block's SETs (ROLLBACK, ABORT, AND CHAIN, CALL…), when this exchange
- *   or an earlier one of the open block set the path: unknown (`SET …; BEGIN; …; ROLLBACK` in one
+ *   or an earlier one of the open block set the scope: unknown (`SET …; BEGIN; …; ROLLBACK` in one
  *   query undoes the SET sent with it);
  * - a SET LOCAL (transaction mode) ends with its block: unknown once the status is idle again;
  * - PostgreSQL 18 reports search_path (ParameterStatus) before each ReadyForQuery it changed in:
  *   a belief the server's report contradicts is dropped (a function body may move the path).
  */
 export class ConnectionState {
-  known: string | undefined;
   status: TransactionStatus = 'I';
-  #provisional = false;
+  readonly #scope = new SessionFact<ScopeSetting>();
+  readonly #owner = new SessionFact<string>();
   #exchange: Exchange | undefined;
   /** The search_path the server last reported (PostgreSQL 18+), if it reports it. */
   #reported: string | undefined;
 
+  /** The scope setting the session certainly has, or `undefined`. */
+  get known(): ScopeSetting | undefined {
+    return this.#scope.value;
+  }
+
+  /** The owner (tenant, or '' for shared) whose state alone the session may carry, or `undefined`. */
+  get cleanFor(): string | undefined {
+    return this.#owner.value;
+  }
+
   /** Starts an exchange; call from a submittable's `submit`. */
-  begin(setTo: string | undefined, text: string | undefined, local = false): void {
+  begin(setTo: ScopeSetting | undefined, text: string | undefined, local = false, cleanedFor?: string): void {
     this.#exchange = {
       setTo,
+      cleanedFor,
       local,
       touchesPath: text !== undefined && PATH_CHANGING.test(text),
       mayUndo: text !== undefined && MAY_UNDO.test(text),
@@ -93,7 +140,7 @@ export class ConnectionState {
 
   onError(): void {
     if (this.#exchange) this.#exchange.failed = true;
-    else this.known = undefined;
+    else this.reset();
   }
 
   onParameterStatus(name: string, value: string): void {
@@ -108,27 +155,17 @@ export class ConnectionState {
       this.reset();
       return;
     }
-    const setEarlierInBlock = this.#provisional;
-    if (exchange.setTo !== undefined) {
-      if (exchange.failed || status === 'E' || (exchange.local && status === 'I')) {
-        this.known = undefined;
-      } else {
-        this.known = exchange.setTo;
-        this.#provisional = status !== 'I';
-      }
-    } else if (status === 'I' && this.#provisional) {
-      this.known = undefined;
-      this.#provisional = false;
-    }
-    if (exchange.touchesPath) this.known = undefined;
-    if (exchange.mayUndo && (exchange.setTo !== undefined || setEarlierInBlock)) this.reset();
-    if (this.known !== undefined && this.#reported !== undefined && !samePath(this.known, this.#reported)) this.known = undefined;
+    this.#scope.settle(exchange.setTo, exchange, status, exchange.local);
+    this.#owner.settle(exchange.cleanedFor, exchange, status, false);
+    if (exchange.touchesPath) this.#scope.value = undefined;
+    const known = this.#scope.value;
+    if (known !== undefined && this.#reported !== undefined && !samePath(known.path, this.#reported)) this.#scope.value = undefined;
   }
 
   /** Forgets everything: used when the connection's state cannot be trusted. */
   reset(): void {
-    this.known = undefined;
-    this.#provisional = false;
+    this.#scope.forget();
+    this.#owner.forget();
   }
 }
 

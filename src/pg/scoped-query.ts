@@ -5,6 +5,8 @@
  * @module
  */
 import type { ConnectionState } from './connection-state.js';
+import type { ScopeSetting } from './scope-setting.js';
+import { SESSION_CLEANUP, statementsOf } from './scope-setting.js';
 
 /** The pg Connection methods a submittable writes with. */
 interface Connection {
@@ -41,7 +43,7 @@ const PREFIX_MESSAGES = new Set(['handleRowDescription', 'handleDataRow', 'handl
 
 /** Statements PostgreSQL refuses inside a transaction block: they cannot share an implicit one with a SET. */
 const NEEDS_OWN_TRANSACTION =
-  /^\s*(vacuum\b|create\s+database\b|drop\s+database\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+system\b|reindex\b.*\bconcurrently\b|create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|alter\s+database\b.*\bset\s+tablespace\b|cluster\b(?!.*\busing\b))/is;
+  /^\s*(vacuum\b|create\s+database\b|drop\s+database\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+system\b|reindex\b.*\bconcurrently\b|create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|alter\s+database\b.*\bset\s+tablespace\b|cluster\b(?!.*\busing\b)|discard\s+all\b|reindex\s+(\([^)]*\)\s*)?(database|system)\b|create\s+subscription\b|drop\s+subscription\b|alter\s+subscription\b.*\brefresh\b)/is;
 
 /** Whether `text` is a statement that cannot be pipelined with a SET under one Sync. */
 export function needsOwnTransaction(text: string | undefined): boolean {
@@ -83,13 +85,22 @@ function usesExtendedProtocol(query: Submittable): boolean {
   );
 }
 
+/** How a scoped query prepares the session: the scope's settings, and whether a session another owner used is cleaned first. */
+export interface ScopeRequest {
+  readonly setting: ScopeSetting;
+  readonly lifetime: ScopeLifetime;
+  /** Clean the session (SESSION_CLEANUP) when its state may be another owner's (session mode). */
+  readonly clean: boolean;
+}
+
 /**
- * Wraps a submittable so that, when the connection does not already have `searchPath`, the
- * change is written ahead of the query in the same exchange. The wrapper swallows the
- * messages of its own statement and hands every other message to the wrapped query.
+ * Wraps a submittable so that, when the connection does not already have the scope's settings,
+ * they are written ahead of the query in the same exchange, after the statements that clean a
+ * session another tenant left (session mode). The wrapper swallows the messages of its own
+ * statements and hands every other message to the wrapped query.
  *
- * - Simple-protocol queries (no values) become one Query message `SET …; <text>`.
- * - Extended-protocol queries and cursors get Parse/Bind/Execute of the same `SET` ahead of
+ * - Simple-protocol queries (no values) become one Query message `SET …; SET ROLE …; <text>`.
+ * - Extended-protocol queries and cursors get Parse/Bind/Execute of the same statements ahead of
  *   their own messages, in one corked write, under their Sync. A utility `SET` answers with a
  *   bare CommandComplete, and costs the server less than `SELECT set_config(…)`, which is planned
  *   and executed and answers with a row.
@@ -97,16 +108,15 @@ function usesExtendedProtocol(query: Submittable): boolean {
 export class ScopedQuery {
   readonly #inner: Submittable;
   readonly #state: ConnectionState;
-  readonly #searchPath: string;
-  readonly #lifetime: ScopeLifetime;
+  readonly #request: ScopeRequest;
   readonly #isPgQuery: boolean;
-  #swallowing = false;
+  /** How many of our own statements still have to complete before the wrapped query's messages. */
+  #swallowing = 0;
 
-  constructor(inner: Submittable, state: ConnectionState, searchPath: string, lifetime: ScopeLifetime, isPgQuery: boolean) {
+  constructor(inner: Submittable, state: ConnectionState, request: ScopeRequest, isPgQuery: boolean) {
     this.#inner = inner;
     this.#state = state;
-    this.#searchPath = searchPath;
-    this.#lifetime = lifetime;
+    this.#request = request;
     this.#isPgQuery = isPgQuery;
   }
 
@@ -158,14 +168,15 @@ export class ScopedQuery {
   }
   /** Hidden while our own statement is answered, so pg does not record the wrong statement as parsed. */
   get name(): string | undefined {
-    return this.#swallowing ? undefined : this.#inner.name;
+    return this.#swallowing > 0 ? undefined : this.#inner.name;
   }
 
   submit(connection: Connection): Error | null | undefined | void {
     const state = this.#state;
-    const wanted = this.#searchPath;
-    const local = this.#lifetime === 'transaction';
-    const mustSet = local ? !(state.status === 'T' && state.known === wanted) : state.known !== wanted;
+    const { setting, lifetime } = this.#request;
+    const local = lifetime === 'transaction';
+    const known = state.known;
+    const mustSet = local ? !(state.status === 'T' && known?.key === setting.key) : known?.key !== setting.key;
     // A named statement run again by name alone: what it does is the text it was prepared with.
     const name = this.#inner.name;
     const text = this.#inner.text ?? (name === undefined ? undefined : (connection.parsedStatements[name] ?? connection.submittedNamedStatements[name]));
@@ -175,22 +186,24 @@ export class ScopedQuery {
     }
     const invalid = this.#isPgQuery ? invalidQuery(this.#inner, connection) : undefined;
     if (invalid !== undefined) return invalid;
-    state.begin(wanted, text, local);
-    this.#swallowing = true;
-    // `wanted` is built by searchPathOf from quoted identifiers only, never from request text.
-    const set = `${local ? 'SET LOCAL' : 'SET'} search_path TO ${wanted}`;
+    const clean = this.#request.clean && !local && state.status === 'I' && state.cleanFor !== setting.owner;
+    const statements = clean ? [...SESSION_CLEANUP, ...statementsOf(setting, lifetime)] : statementsOf(setting, lifetime);
+    state.begin(setting, text, local, clean ? setting.owner : undefined);
+    this.#swallowing = statements.length;
     if (this.#isPgQuery && !usesExtendedProtocol(this.#inner)) {
-      connection.query(`${set};${this.#inner.text ?? ''}`);
+      connection.query(`${statements.join(';')};${this.#inner.text ?? ''}`);
       return null;
     }
     connection.stream.cork?.();
     try {
-      connection.parse({ text: set });
-      connection.bind({});
-      connection.execute({});
+      for (const statement of statements) {
+        connection.parse({ text: statement });
+        connection.bind({});
+        connection.execute({});
+      }
       const error = this.#inner.submit(connection);
       if (error) {
-        // Our statement is written without its Sync: the connection cannot be trusted again.
+        // Our statements are written without their Sync: the connection cannot be trusted again.
         state.reset();
         connection.stream.destroy?.(error);
       }
@@ -201,12 +214,12 @@ export class ScopedQuery {
   }
 
   #deliver(handler: string, args: unknown[]): unknown {
-    if (this.#swallowing && PREFIX_MESSAGES.has(handler)) {
-      if (handler === 'handleCommandComplete') this.#swallowing = false;
+    if (this.#swallowing > 0 && PREFIX_MESSAGES.has(handler)) {
+      if (handler === 'handleCommandComplete') this.#swallowing -= 1;
       return undefined;
     }
     if (handler === 'handleError') {
-      this.#swallowing = false;
+      this.#swallowing = 0;
       const connection = args[1] as Connection | undefined;
       const name = this.#inner.name;
       if (name !== undefined && connection?.submittedNamedStatements) delete connection.submittedNamedStatements[name];

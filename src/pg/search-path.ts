@@ -34,7 +34,15 @@ const pathsOfTenants = new WeakMap<object, { readonly schema: string; readonly s
 /** The path of the shared scope for each shared schema name (an app has one or two), computed once. */
 const sharedPaths = new Map<string, string>();
 
-function sharedPathOf(sharedSchema: string): string {
+/**
+ * The search_path of the shared scope: the shared schema, then `pg_temp`.
+ *
+ * @example
+ * ```ts
+ * sharedPathOf('public'); // '"public", pg_temp'
+ * ```
+ */
+export function sharedPathOf(sharedSchema: string): string {
   let path = sharedPaths.get(sharedSchema);
   if (path === undefined) {
     path = `${quoteIdent(sharedSchema)}, pg_temp`;
@@ -45,11 +53,10 @@ function sharedPathOf(sharedSchema: string): string {
 
 /**
  * The comment `tenantPlugin` (with `qualifiedPath: 'shared'`) ends a statement with once it has
- * qualified every table in it and found no raw SQL. tenantPool runs such a statement with the
- * shared search_path (no tenant schema in it): what the statement names is already qualified, and
- * a connection that last served another tenant need not switch to this one. Honouring the mark
- * is always safe, whoever wrote it: the shared path names no tenant, so nothing resolves into
- * another tenant's schema.
+ * qualified every table in it and found no raw SQL. With tenant roles on, tenantPool runs such a
+ * statement with the shared search_path (and the tenant's role): what the statement names is
+ * already qualified, and the role keeps whatever it names without a schema (a trigger, a
+ * function) out of other tenants' schemas. Without tenant roles the mark is ignored.
  *
  * @internal
  * @example
@@ -58,20 +65,6 @@ function sharedPathOf(sharedSchema: string): string {
  * ```
  */
 export const QUALIFIED_MARK = '/* tenantry: qualified */';
-
-/**
- * The search_path a statement runs with in `scope`: the scope's path, or the shared path for a
- * statement that ends with {@link QUALIFIED_MARK}.
- *
- * @example
- * ```ts
- * pathOfStatement(tenantPath, 'public', 'select 1'); // tenantPath
- * pathOfStatement(tenantPath, 'public', `select * from "tenant_acme"."items" ${QUALIFIED_MARK}`); // '"public", pg_temp'
- * ```
- */
-export function pathOfStatement(scopePath: string, sharedSchema: string, text: string | undefined): string {
-  return text !== undefined && text.endsWith(QUALIFIED_MARK) ? sharedPathOf(sharedSchema) : scopePath;
-}
 
 /**
  * Whether two search_path values name the same schemas in the same order, however each is

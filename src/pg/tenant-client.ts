@@ -13,7 +13,9 @@ import { connectionState } from './connection-state.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { connectionReusable, releaseConnection } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { describeScope, pathOfStatement, sameScope, searchPathOf } from './search-path.js';
+import { scopeSettingOf } from './scope-setting.js';
+import type { ScopeRequest } from './scoped-query.js';
+import { describeScope, sameScope } from './search-path.js';
 
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
 export type QueryInput = string | pg.QueryConfig | pg.QueryArrayConfig;
@@ -49,23 +51,30 @@ export class TenantClient extends EventEmitter {
   readonly #raw: RawClient & pg.PoolClient;
   readonly #tenancy: Tenancy;
   readonly #state: ConnectionState;
-  readonly #searchPath: string;
   readonly #lifetime: ScopeLifetime;
+  readonly #clean: boolean;
   readonly #onError: (error: Error) => void;
   readonly #giveBack: GiveBack;
   #broken: Error | undefined;
   #released = false;
 
   /** @internal Made by tenantPool. */
-  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, scope: TenantScope, lifetime: ScopeLifetime, giveBack: GiveBack = releaseConnection) {
+  constructor(
+    raw: pg.PoolClient | RawClient,
+    tenancy: Tenancy,
+    scope: TenantScope,
+    lifetime: ScopeLifetime,
+    clean: boolean,
+    giveBack: GiveBack = releaseConnection,
+  ) {
     super();
     this.#giveBack = giveBack;
     this.#raw = raw as RawClient & pg.PoolClient;
     this.#tenancy = tenancy;
     this.scope = scope;
     this.#lifetime = lifetime;
+    this.#clean = clean;
     this.#state = connectionState(this.#raw);
-    this.#searchPath = searchPathOf(scope, tenancy.sharedSchema);
     this.#onError = (error) => {
       this.#broken = error;
       this.#state.reset();
@@ -155,24 +164,24 @@ export class TenantClient extends EventEmitter {
     return undefined;
   }
 
-  /** The search_path a statement runs with: the scope's, or the shared one for a statement tenantPlugin marked. */
-  #pathOf(text: string | undefined): string {
-    return pathOfStatement(this.#searchPath, this.#tenancy.sharedSchema, text);
+  /** How a statement is scoped: the scope's settings (the shared path for a statement tenantPlugin marked, with tenant roles). */
+  #requestFor(text: string | undefined): ScopeRequest {
+    return { setting: scopeSettingOf(this.#tenancy, this.scope, text), lifetime: this.#lifetime, clean: this.#clean };
   }
 
-  #wrap(inner: Submittable, isPgQuery: boolean, searchPath = this.#pathOf(inner.text)): ScopedQuery {
-    return new ScopedQuery(inner, this.#state, searchPath, this.#lifetime, isPgQuery);
+  #wrap(inner: Submittable, isPgQuery: boolean, request = this.#requestFor(inner.text)): ScopedQuery {
+    return new ScopedQuery(inner, this.#state, request, isPgQuery);
   }
 
-  #submit(inner: Submittable, cb: Callback | undefined, searchPath?: string): Promise<pg.QueryResult> | undefined {
+  #submit(inner: Submittable, cb: Callback | undefined, request?: ScopeRequest): Promise<pg.QueryResult> | undefined {
     if (cb) {
       inner.callback = cb as Submittable['callback'];
-      this.#raw.query(this.#wrap(inner, true, searchPath));
+      this.#raw.query(this.#wrap(inner, true, request));
       return undefined;
     }
     return new Promise((resolve, reject) => {
       inner.callback = (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult));
-      this.#raw.query(this.#wrap(inner, true, searchPath));
+      this.#raw.query(this.#wrap(inner, true, request));
     });
   }
 
@@ -187,11 +196,11 @@ export class TenantClient extends EventEmitter {
           `${inner.text?.trim().split(/\s+/, 3).join(' ')} cannot run inside a transaction, so transaction-pooler mode cannot scope it; schema-qualify it and run it in tenancy.runShared()`,
         );
       }
-      const searchPath = this.#pathOf(inner.text);
-      if (this.#state.known !== searchPath) {
-        await this.#submit(new pg.Query('') as unknown as Submittable, undefined, searchPath);
+      const request = this.#requestFor(inner.text);
+      if (this.#state.known?.key !== request.setting.key) {
+        await this.#submit(new pg.Query('') as unknown as Submittable, undefined, request);
       }
-      return (await this.#submit(inner, undefined, searchPath))!;
+      return (await this.#submit(inner, undefined, request))!;
     };
     if (!cb) return run();
     run().then((result) => cb(null, result), (error: Error) => cb(error));

@@ -14,7 +14,7 @@ import { connectionState } from './connection-state.js';
 import { connectionReusable, releaseConnection } from './release.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { pathOfStatement, searchPathOf } from './search-path.js';
+import { scopeSettingOf } from './scope-setting.js';
 import type { QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
 
@@ -34,6 +34,14 @@ export interface TenantPoolOptions {
    * session state is left behind on a server connection another client may get next.
    */
   readonly mode?: 'session' | 'transaction';
+  /**
+   * Session mode: before a connection serves a tenant other than the one it last served, clean
+   * its session in the same exchange as the query (held cursors, LISTEN, settings made with SET or
+   * set_config, temporary tables, session advisory locks; see docs/pg.md). Default `true`. Turn it
+   * off only when nothing in the app leaves session state behind: settings an app makes with SET
+   * in a pool `connect` listener do not survive a switch (put them in the connection options).
+   */
+  readonly resetBetweenTenants?: boolean;
 }
 
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
@@ -78,6 +86,7 @@ export class TenantPool extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #pool: pg.Pool;
   readonly #lifetime: ScopeLifetime;
+  readonly #clean: boolean;
   readonly #held = new Map<TenantScope, Connection>();
   #sweep: NodeJS.Immediate | undefined;
 
@@ -97,6 +106,11 @@ export class TenantPool extends EventEmitter {
     this.#tenancy = tenancy;
     this.#pool = pool;
     this.#lifetime = mode;
+    const reset = options.resetBetweenTenants ?? true;
+    if (typeof reset !== 'boolean') {
+      throw new InvalidConfigError(`tenantPool resetBetweenTenants must be a boolean, got ${JSON.stringify(reset)}`);
+    }
+    this.#clean = reset && mode === 'session';
     pool.on('connect', (client: pg.PoolClient) => guardClient(client));
     for (const event of POOL_EVENTS) {
       pool.on(event, (...args: unknown[]) => {
@@ -181,7 +195,7 @@ export class TenantPool extends EventEmitter {
       }
       this.#checkOut(scope, (error, connection) => {
         if (error !== undefined) reject(error);
-        else resolve(new TenantClient(connection!.raw, this.#tenancy, scope, this.#lifetime, this.#giveBackFor(scope)));
+        else resolve(new TenantClient(connection!.raw, this.#tenancy, scope, this.#lifetime, this.#clean, this.#giveBackFor(scope)));
       });
     });
     if (callback) {
@@ -292,9 +306,8 @@ export class TenantPool extends EventEmitter {
         done(null, result as pg.QueryResult);
       }
     };
-    const shared = this.#tenancy.sharedSchema;
-    const searchPath = pathOfStatement(searchPathOf(scope, shared), shared, inner.text);
-    connection.raw.query(new ScopedQuery(inner, connection.state, searchPath, this.#lifetime, true));
+    const request = { setting: scopeSettingOf(this.#tenancy, scope, inner.text), lifetime: this.#lifetime, clean: this.#clean };
+    connection.raw.query(new ScopedQuery(inner, connection.state, request, true));
   }
 
   /** VACUUM, CREATE INDEX CONCURRENTLY, CALL, DO…: through a checked-out client, which runs them alone. */
@@ -349,14 +362,14 @@ export class TenantPool extends EventEmitter {
 
 }
 
-/** The wrappers made so far: one per pool, tenancy and mode. */
+/** The wrappers made so far: one per pool, tenancy and options. */
 const wrappers = new WeakMap<pg.Pool, WeakMap<Tenancy, Map<string, TenantPool>>>();
 
 /**
  * Wraps a pg.Pool so every query runs in the active tenant's schema. Stands wherever a
  * pg.Pool is accepted (Kysely's PostgresDialect, drizzle-orm/node-postgres, your own code).
  *
- * Called again with the same pool, tenancy and mode, it returns the same wrapper: a wrapper
+ * Called again with the same pool, tenancy and options, it returns the same wrapper: a wrapper
  * listens to its pool's events for good, so making one per use would pile up listeners.
  *
  * - The scope travels in the same round trip as the query, or not at all when the
@@ -377,7 +390,7 @@ const wrappers = new WeakMap<pg.Pool, WeakMap<Tenancy, Map<string, TenantPool>>>
  * ```
  */
 export function tenantPool(tenancy: Tenancy, pool: pg.Pool, options?: TenantPoolOptions): TenantPool {
-  const mode = options?.mode ?? 'session';
+  const mode = `${options?.mode ?? 'session'}:${options?.resetBetweenTenants ?? true}`;
   const made = wrappers.get(pool)?.get(tenancy)?.get(mode);
   if (made !== undefined) return made;
   const wrapper = new TenantPool(tenancy, pool, options);

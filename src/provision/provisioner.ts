@@ -11,6 +11,8 @@ import { quoteIdent } from '../identifiers.js';
 import { digestOf } from '../migrate/migration.js';
 import type { MigrationSource } from '../migrate/migration.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
+import type { TenantRoleNames } from '../strategy/tenant-roles.js';
+import { dropTenantRole, grantTenantRole } from './tenant-role-grants.js';
 
 /** Where a tenant's schema stands after provisioning or a migration run. */
 export interface MigrationMark {
@@ -32,6 +34,13 @@ export interface Provisioner {
   provision(client: Queryable, tenant: { readonly id: string; readonly schema: string }): Promise<MigrationMark>;
   /** Drops a schema and everything in it, on a client inside an open transaction. */
   dropSchema(client: Queryable, schema: string): Promise<void>;
+  /**
+   * Undoes a tenant's provisioning when its registry row is deleted, inside that transaction:
+   * drops its role (tenant roles on) and, with `dropSchema`, its schema.
+   */
+  remove(client: Queryable, tenant: { readonly id: string; readonly schema: string }, options: { readonly dropSchema: boolean }): Promise<void>;
+  /** The tenant roles' names, or `undefined` when tenant roles are off. */
+  readonly roles: TenantRoleNames | undefined;
 }
 
 /** What {@link createProvisioner} needs. */
@@ -39,6 +48,8 @@ export interface ProvisionerOptions {
   readonly pool: PoolLike;
   readonly sharedSchema: string;
   readonly tenantMigrations: MigrationSource;
+  /** The tenant roles' names, when tenant roles are on. */
+  readonly roles?: TenantRoleNames | undefined;
 }
 
 /**
@@ -50,7 +61,10 @@ export interface ProvisionerOptions {
  * ```
  */
 export function createProvisioner(options: ProvisionerOptions): Provisioner {
-  const { pool, sharedSchema, tenantMigrations } = options;
+  const { pool, sharedSchema, tenantMigrations, roles } = options;
+  const dropSchema = async (client: Queryable, schema: string): Promise<void> => {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+  };
   return {
     pool,
     async provision(client, tenant) {
@@ -64,10 +78,14 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
         throw error;
       }
       const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
+      if (roles !== undefined) await grantTenantRole(client, roles, tenant);
       return { version: state.version, digest: digestOf(migrations) };
     },
-    async dropSchema(client, schema) {
-      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    dropSchema,
+    async remove(client, tenant, options) {
+      if (options.dropSchema) await dropSchema(client, tenant.schema);
+      if (roles !== undefined) await dropTenantRole(client, roles, tenant, { schemaDropped: options.dropSchema });
     },
+    roles,
   };
 }

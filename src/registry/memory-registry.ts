@@ -106,10 +106,13 @@ export class MemoryRegistry implements TenantRegistry {
 
   async delete(id: string, options: { dropSchema?: boolean } = {}): Promise<void> {
     const entry = this.#require(id);
-    if (options.dropSchema === true) {
-      const provisioner = this.#provisioner;
-      if (provisioner === undefined) throw new InvalidConfigError('dropSchema needs a registry created by createTenancy({ pool })');
-      await withTransaction(provisioner.pool, (client) => provisioner.dropSchema(client, entry.tenant.schema));
+    const provisioner = this.#provisioner;
+    if (options.dropSchema === true && provisioner === undefined) {
+      throw new InvalidConfigError('dropSchema needs a registry created by createTenancy({ pool })');
+    }
+    if (provisioner !== undefined && (options.dropSchema === true || provisioner.roles !== undefined)) {
+      const { tenant } = entry;
+      await withTransaction(provisioner.pool, (client) => provisioner.remove(client, tenant, { dropSchema: options.dropSchema === true }));
     }
     this.#entries.delete(id);
     for (const [domain, record] of this.#domains) if (record.tenantId === id) this.#domains.delete(domain);

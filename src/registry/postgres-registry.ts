@@ -155,7 +155,8 @@ export class PostgresRegistry implements TenantRegistry {
         [id],
       );
       if (rows[0] === undefined) throw new TenantNotFoundError(id);
-      if (options.dropSchema === true) await this.#requireProvisioner().dropSchema(client, rows[0].schema_name);
+      const provisioner = options.dropSchema === true ? this.#requireProvisioner() : this.#provisioner;
+      await provisioner?.remove(client, { id, schema: rows[0].schema_name }, { dropSchema: options.dropSchema === true });
       await announceChange(client, this.#sharedSchema, id);
     });
     this.#onChange(id);

@@ -7,12 +7,18 @@ export function serverUrl(): string {
   return inject('databaseServerUrl');
 }
 
+let roleFiles = 0;
+
 /**
  * Gives a test file its own freshly created database and a pool on it, dropped after the file.
- * Read `.pool` and `.url` inside tests or hooks (they are set in beforeAll).
+ * Read `.pool` and `.url` inside tests or hooks (they are set in beforeAll). `rolePrefix` is a
+ * tenant-roles prefix of the file's own (role names are cluster-wide); roles that start with it
+ * are dropped after the database.
  */
-export function useTestDatabase(poolOptions: pg.PoolConfig = {}): { pool: pg.Pool; url: string; database: TestDatabase } {
-  const handle = {} as { pool: pg.Pool; url: string; database: TestDatabase };
+export function useTestDatabase(poolOptions: pg.PoolConfig = {}): { pool: pg.Pool; url: string; database: TestDatabase; rolePrefix: string } {
+  roleFiles += 1;
+  const rolePrefix = `t${process.pid.toString(36)}${Math.random().toString(36).slice(2, 7)}${roleFiles}_`;
+  const handle = { rolePrefix } as { pool: pg.Pool; url: string; database: TestDatabase; rolePrefix: string };
   beforeAll(async () => {
     handle.database = await createTestDatabase({ serverUrl: serverUrl() });
     handle.url = handle.database.url;
@@ -23,6 +29,19 @@ export function useTestDatabase(poolOptions: pg.PoolConfig = {}): { pool: pg.Poo
   afterAll(async () => {
     await handle.pool?.end();
     await handle.database?.drop();
+    await dropRoles(rolePrefix);
   });
   return handle;
+}
+
+/** Drops the roles whose names start with `prefix` (the test databases that used them are gone). */
+export async function dropRoles(prefix: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]);
+    for (const { name } of rows) await client.query(`DROP ROLE IF EXISTS ${client.escapeIdentifier(name)}`).catch(() => undefined);
+  } finally {
+    await client.end();
+  }
 }

@@ -523,10 +523,13 @@ describe('leaks (and one failure) found while breaking tenantPool: each test fai
   it("a temporary table one tenant leaves on a connection does not shadow another tenant's table", async () => {
     const scoped = await connectionLeftByTenant1();
     await tenancy.run('tenant-1', () => scoped.query("CREATE TEMP TABLE items AS SELECT 'temp of tenant-1'::text AS owner, NULL::text AS note, 0 AS id"));
-    await everyTenantSeesItsOwn(scoped);
-    // Reached on purpose, it is still there.
+    // Reached on purpose by its own tenant, it is there…
     const temp = await tenancy.run('tenant-1', () => scoped.query('SELECT owner FROM pg_temp.items'));
     expect(owners(temp)).toEqual(['temp of tenant-1']);
+    await everyTenantSeesItsOwn(scoped);
+    // …and once another tenant used the connection, it is gone (the session was cleaned).
+    const after = await tenancy.run('tenant-1', () => scoped.query("SELECT to_regclass('pg_temp.items') AS found"));
+    expect(after.rows).toEqual([{ found: null }]);
   });
 
   it('a tenantPool in transaction mode sharing the pg.Pool does not make a session-mode one trust a SET LOCAL', async () => {

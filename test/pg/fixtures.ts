@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createTenancy, type Tenancy } from '../../src/index.js';
+import { createTenancy, type Tenancy, type TenancyOptions } from '../../src/index.js';
 
 let counter = 0;
 
@@ -7,11 +7,16 @@ let counter = 0;
  * A tenancy on `pool` with `count` tenants, each with a `items` table holding one marker row
  * (its own id), and a shared `plans` table. Names are unique per call.
  */
-export async function tenantsWithMarkers(pool: pg.Pool, count: number): Promise<{ tenancy: Tenancy; ids: string[] }> {
+export async function tenantsWithMarkers(
+  pool: pg.Pool,
+  count: number,
+  options: { tenantRoles?: TenancyOptions['tenantRoles'] } = {},
+): Promise<{ tenancy: Tenancy; ids: string[] }> {
   counter += 1;
   const prefix = `p${counter}`;
   const tenancy = createTenancy({
     pool,
+    ...options,
     sharedSchema: `${prefix}_shared`,
     schemaPrefix: `${prefix}_t_`,
     migrations: {

@@ -1,0 +1,121 @@
+/**
+ * What a connection's session must have to run a statement in a scope: its search_path and,
+ * with tenant roles, its role; and the statements that clean a session another tenant used.
+ *
+ * @module
+ */
+import type { TenantScope } from '../context.js';
+import { quoteIdent } from '../identifiers.js';
+import type { Tenancy } from '../tenancy.js';
+import type { ScopeLifetime } from './scoped-query.js';
+import { QUALIFIED_MARK, searchPathOf, sharedPathOf } from './search-path.js';
+
+/**
+ * A scope's session settings, computed once per tenant object and kind of statement.
+ *
+ * @example
+ * ```ts
+ * const setting = scopeSettingOf(tenancy, { kind: 'tenant', tenant: acme }, 'select 1');
+ * setting.session; // ['SET search_path TO "tenant_acme", "public", pg_temp', 'SET ROLE "tenantry_acme"']
+ * ```
+ */
+export interface ScopeSetting {
+  /** Identifies the settings: two statements with the same key need no change between them. */
+  readonly key: string;
+  /** Whose session state the connection may carry once these are set: a tenant id, or '' for the shared scope. */
+  readonly owner: string;
+  /** The search_path (quoted), to compare with what PostgreSQL 18 reports. */
+  readonly path: string;
+  /** The statements that set it for the session (`SET`). */
+  readonly session: readonly string[];
+  /** The statements that set it for the open transaction only (`SET LOCAL`), for transaction poolers. */
+  readonly local: readonly string[];
+}
+
+/**
+ * Statements that leave a session with none of the previous user's state: held cursors, LISTEN
+ * registrations, settings changed with SET or set_config (back to the connection's own
+ * defaults), a switched session user, temporary tables, sequence values seen with currval, and
+ * session advisory locks. Prepared statements stay: pg caches their names, and PostgreSQL plans
+ * them again for the new search_path and checks privileges when they run. Each is allowed
+ * inside a transaction block, so they share the exchange of the query they precede.
+ *
+ * @example
+ * ```ts
+ * SESSION_CLEANUP.length; // 7
+ * ```
+ */
+export const SESSION_CLEANUP: readonly string[] = Object.freeze([
+  'CLOSE ALL',
+  'UNLISTEN *',
+  'SET SESSION AUTHORIZATION DEFAULT',
+  'RESET ALL',
+  'DISCARD TEMP',
+  'DISCARD SEQUENCES',
+  'SELECT pg_advisory_unlock_all()',
+]);
+
+interface CachedSettings {
+  readonly shared: string;
+  readonly roles: Tenancy['tenantRoles'];
+  readonly scope: ScopeSetting;
+  readonly qualified: ScopeSetting;
+}
+
+const ofTenants = new WeakMap<object, CachedSettings>();
+const ofTenancies = new WeakMap<Tenancy, ScopeSetting>();
+
+/**
+ * The settings a statement runs with in `scope`. A statement that `tenantPlugin` marked as fully
+ * qualified runs with the shared search_path, but only with tenant roles on: then the tenant's
+ * role stops anything it names without a schema (a trigger, a function) from reaching another
+ * tenant, whatever the path became. Without roles the mark is ignored and the tenant's own path
+ * is used.
+ *
+ * @example
+ * ```ts
+ * scopeSettingOf(tenancy, tenancy.scope()!, 'select * from products').key;
+ * ```
+ */
+export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: string | undefined): ScopeSetting {
+  const shared = tenancy.sharedSchema;
+  const roles = tenancy.tenantRoles;
+  if (scope.kind !== 'tenant') {
+    let setting = ofTenancies.get(tenancy);
+    if (setting === undefined) {
+      setting = makeSetting('', sharedPathOf(shared), roles === undefined ? undefined : 'NONE');
+      ofTenancies.set(tenancy, setting);
+    }
+    return setting;
+  }
+  const { tenant } = scope;
+  let cached = ofTenants.get(tenant);
+  if (cached === undefined || cached.shared !== shared || cached.roles !== roles) {
+    const role = roles === undefined ? undefined : quoteIdent(roles.roleOf(tenant.id));
+    const owner = `${tenant.id}\0${tenant.schema}`;
+    cached = {
+      shared,
+      roles,
+      scope: makeSetting(owner, searchPathOf(scope, shared), role),
+      qualified: makeSetting(owner, sharedPathOf(shared), role),
+    };
+    ofTenants.set(tenant, cached);
+  }
+  return roles !== undefined && text !== undefined && text.endsWith(QUALIFIED_MARK) ? cached.qualified : cached.scope;
+}
+
+/** The statements of a setting for a lifetime. */
+export function statementsOf(setting: ScopeSetting, lifetime: ScopeLifetime): readonly string[] {
+  return lifetime === 'transaction' ? setting.local : setting.session;
+}
+
+/** `path` and `role` are built from quoted identifiers only (or the keyword NONE), never from request text. */
+function makeSetting(owner: string, path: string, role: string | undefined): ScopeSetting {
+  const session = [`SET search_path TO ${path}`];
+  const local = [`SET LOCAL search_path TO ${path}`];
+  if (role !== undefined) {
+    session.push(`SET ROLE ${role}`);
+    local.push(`SET LOCAL ROLE ${role}`);
+  }
+  return Object.freeze({ key: `${owner}\0${path}\0${role ?? ''}`, owner, path, session: Object.freeze(session), local: Object.freeze(local) });
+}

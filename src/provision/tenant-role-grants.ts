@@ -1,0 +1,169 @@
+/**
+ * The SQL of tenant roles: the two group roles, a tenant's role and its privileges, the shared
+ * tables' grants, and removing a tenant's role. Every name is derived from checked ids and
+ * quoted; nothing here is built from request text.
+ *
+ * @module
+ */
+import type { Queryable } from '../db.js';
+import { quoteIdent } from '../identifiers.js';
+import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
+import type { TenantRoleNames } from '../strategy/tenant-roles.js';
+
+/** What a tenant role may do on its own tables: everything but owning them. */
+const TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER';
+
+/** What a tenant role may do on the shared tables granted to it. */
+const SHARED_TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE';
+
+/** A role name as an SQL string literal, for `DO` blocks (names are `[a-z0-9_-]` only, checked where derived). */
+function literal(name: string): string {
+  return `'${name.replaceAll("'", "''")}'`;
+}
+
+/**
+ * `CREATE ROLE … NOLOGIN` that succeeds when the role exists already, also when another
+ * transaction creates it at the same moment (role names are cluster-wide: another database may
+ * hold a tenant of the same id).
+ */
+function createRoleSql(name: string, attributes: string): string {
+  return `DO $tenantry$ BEGIN
+  EXECUTE format('CREATE ROLE %I ${attributes}', ${literal(name)});
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $tenantry$`;
+}
+
+/**
+ * Creates the two group roles if they are missing and makes the current user a member of the
+ * login group, so the role that provisions (often also the app's login role) can `SET ROLE` to
+ * every tenant. A login group is NOINHERIT: its members may switch to a tenant's role but do not
+ * hold the tenants' privileges themselves.
+ *
+ * @example
+ * ```ts
+ * await ensureGroupRoles(client, tenantRoleNames(true)!);
+ * ```
+ */
+export async function ensureGroupRoles(client: Queryable, roles: TenantRoleNames): Promise<void> {
+  await client.query(createRoleSql(roles.tenantGroup, 'NOLOGIN'));
+  await client.query(createRoleSql(roles.loginGroup, 'NOLOGIN NOINHERIT'));
+  await client.query(`GRANT ${quoteIdent(roles.loginGroup)} TO CURRENT_USER`);
+}
+
+/**
+ * Creates a tenant's role (if missing), puts it in both groups, and grants it its own schema:
+ * USAGE on the schema, DML on every table and sequence in it (read-only on tenantry's migration
+ * table), and nothing else. Run inside the provisioning or migration transaction, after the
+ * migrations, so tables a migration just created are covered.
+ *
+ * @example
+ * ```ts
+ * await grantTenantRole(client, roles, { id: 'acme', schema: 'tenant_acme' });
+ * ```
+ */
+export async function grantTenantRole(client: Queryable, roles: TenantRoleNames, tenant: { readonly id: string; readonly schema: string }): Promise<void> {
+  const role = roles.roleOf(tenant.id);
+  const quotedRole = quoteIdent(role);
+  const schema = quoteIdent(tenant.schema);
+  await ensureGroupRoles(client, roles);
+  await client.query(createRoleSql(role, 'NOLOGIN'));
+  await client.query(`GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`);
+  await client.query(`GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`);
+  await client.query(
+    `GRANT USAGE ON SCHEMA ${schema} TO ${quotedRole};
+     GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${quotedRole};
+     GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${quotedRole};
+     GRANT EXECUTE ON ALL ROUTINES IN SCHEMA ${schema} TO ${quotedRole}`,
+  );
+  const { rows } = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${schema}.${quoteIdent(MIGRATIONS_TABLE)}`]);
+  if (rows[0]?.found === true) {
+    const table = `${schema}.${quoteIdent(MIGRATIONS_TABLE)}`;
+    await client.query(`REVOKE ALL ON ${table} FROM ${quotedRole}; GRANT SELECT ON ${table} TO ${quotedRole}`);
+  }
+}
+
+/**
+ * Grants the tenant group the shared schema and its shared tables (every table but tenantry's
+ * own `tenantry_*` tables, or the configured list), with their sequences. Run after the shared
+ * migrations, in their transaction.
+ *
+ * @example
+ * ```ts
+ * await grantSharedTables(client, roles, 'public');
+ * ```
+ */
+export async function grantSharedTables(client: Queryable, roles: TenantRoleNames, sharedSchema: string): Promise<void> {
+  await ensureGroupRoles(client, roles);
+  const group = quoteIdent(roles.tenantGroup);
+  const { rows } = await client.query<{ name: string; kind: string }>(
+    `SELECT c.relname AS name, c.relkind::text AS kind
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+      ORDER BY c.relname`,
+    [sharedSchema],
+  );
+  const listed = roles.sharedTables === 'all' ? undefined : new Set(roles.sharedTables);
+  const tables = rows.filter((row) => row.kind !== 'S' && !row.name.startsWith('tenantry_') && (listed === undefined || listed.has(row.name)));
+  const owned = listed === undefined ? rows.filter((row) => row.kind === 'S') : await sequencesOf(client, sharedSchema, tables.map((row) => row.name));
+  const schema = quoteIdent(sharedSchema);
+  const statements = [`GRANT USAGE ON SCHEMA ${schema} TO ${group}`];
+  for (const row of rows) {
+    if (row.kind !== 'S') statements.push(`REVOKE ALL ON ${schema}.${quoteIdent(row.name)} FROM ${group}`);
+  }
+  for (const row of tables) statements.push(`GRANT ${SHARED_TABLE_PRIVILEGES} ON ${schema}.${quoteIdent(row.name)} TO ${group}`);
+  for (const row of owned) statements.push(`GRANT USAGE, SELECT ON SEQUENCE ${schema}.${quoteIdent(row.name)} TO ${group}`);
+  await client.query(statements.join(';\n'));
+}
+
+/** The sequences owned by (serial or identity columns of) the given tables. */
+async function sequencesOf(client: Queryable, schema: string, tables: readonly string[]): Promise<readonly { name: string }[]> {
+  if (tables.length === 0) return [];
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT s.relname AS name
+       FROM pg_class s
+       JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')
+       JOIN pg_class t ON t.oid = d.refobjid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE s.relkind = 'S' AND n.nspname = $1 AND t.relname = ANY($2)`,
+    [schema, [...tables]],
+  );
+  return rows;
+}
+
+/**
+ * Removes a tenant's role: revokes what it holds on the schema (when the schema is kept) and
+ * drops it. A role that another database still grants something to (same prefix, same tenant
+ * id, another database on the server) is left in place, with nothing left in this database.
+ *
+ * @example
+ * ```ts
+ * await dropTenantRole(client, roles, { id: 'acme', schema: 'tenant_acme' }, { schemaDropped: true });
+ * ```
+ */
+export async function dropTenantRole(
+  client: Queryable,
+  roles: TenantRoleNames,
+  tenant: { readonly id: string; readonly schema: string },
+  { schemaDropped }: { readonly schemaDropped: boolean },
+): Promise<void> {
+  const role = roles.roleOf(tenant.id);
+  const { rows } = await client.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found', [role]);
+  if (rows[0]?.found !== true) return;
+  const quotedRole = quoteIdent(role);
+  if (!schemaDropped) {
+    const { rows: schemas } = await client.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found', [tenant.schema]);
+    if (schemas[0]?.found === true) {
+      const schema = quoteIdent(tenant.schema);
+      await client.query(
+        `REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${quotedRole};
+         REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${quotedRole};
+         REVOKE ALL ON ALL ROUTINES IN SCHEMA ${schema} FROM ${quotedRole};
+         REVOKE ALL ON SCHEMA ${schema} FROM ${quotedRole}`,
+      );
+    }
+  }
+  await client.query(`DO $tenantry$ BEGIN
+  EXECUTE format('DROP ROLE %I', ${literal(role)});
+EXCEPTION WHEN dependent_objects_still_exist THEN NULL;
+END $tenantry$`);
+}
