@@ -116,6 +116,7 @@ export class TenantClient extends EventEmitter {
 
     if (isSubmittable(config)) {
       if (cb && !config.callback) config.callback = cb as Submittable['callback'];
+      this.#guardReads(config);
       this.#raw.query(this.#wrap(config, config instanceof pg.Query));
       return config;
     }
@@ -154,6 +155,29 @@ export class TenantClient extends EventEmitter {
   /** Quotes a literal as pg's client does. */
   escapeLiteral(text: string): string {
     return this.#raw.escapeLiteral(text);
+  }
+
+  /**
+   * A cursor (pg-cursor, or the one inside pg-query-stream) reads rows later, outside `query`:
+   * a read made while another tenant is active fails with `TenantMismatchError`, as a query on
+   * this client would. A read with no tenant active (a stream piped onward) is let through: its
+   * rows are this client's tenant's.
+   */
+  #guardReads(submittable: Submittable): void {
+    const cursor = (submittable as { cursor?: unknown }).cursor ?? submittable;
+    const read = (cursor as { read?: unknown }).read;
+    if (typeof read !== 'function' || typeof (cursor as { pipe?: unknown }).pipe === 'function') return;
+    const { scope } = this;
+    const tenancy = this.#tenancy;
+    (cursor as { read: unknown }).read = function guardedRead(this: unknown, ...args: unknown[]): unknown {
+      const active = tenancy.scope();
+      if (active === undefined || sameScope(active, scope)) return (read as (...a: unknown[]) => unknown).apply(this, args);
+      const error = new TenantMismatchError(describeScope(scope), describeScope(active));
+      const callback = args.find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
+      if (callback === undefined) return Promise.reject(error);
+      process.nextTick(callback, error);
+      return undefined;
+    };
   }
 
   #refusal(): Error | undefined {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createTenancy, type Tenancy, type Tenant } from '../../src/index.js';
+import { createTenancy, type Tenancy, type TenancyOptions, type Tenant } from '../../src/index.js';
 
 /** How many marker rows tenant number `index` has: 1 to 3, so a read of the wrong table also has the wrong size. */
 export function markerCount(index: number): number {
@@ -20,9 +20,15 @@ export interface MarkedTenants {
  * whose owner is its own id; written rows are kind `write`. The shared schema holds a `plans`
  * table and a procedure `undo_work(int)` that rolls back the transaction it is called in.
  */
-export async function createMarkedTenants(pool: pg.Pool, count: number, concurrency = 8): Promise<MarkedTenants> {
+export async function createMarkedTenants(
+  pool: pg.Pool,
+  count: number,
+  concurrency = 8,
+  options: Pick<TenancyOptions, 'tenantRoles'> = {},
+): Promise<MarkedTenants> {
   const tenancy = createTenancy({
     pool,
+    ...options,
     sharedSchema: 'iso_shared',
     schemaPrefix: 'iso_',
     migrations: {

@@ -483,7 +483,8 @@ describe(`tenantPool isolation under faults (seed ${SEED})`, () => {
   let markers: ReadonlyMap<string, number>;
 
   beforeAll(async () => {
-    ({ tenancy, tenants, markers } = await createMarkedTenants(db.pool, TENANTS));
+    // Tenant roles on: a tracking mistake would surface as a permission error (unexpected), never as rows.
+    ({ tenancy, tenants, markers } = await createMarkedTenants(db.pool, TENANTS, 8, { tenantRoles: { prefix: db.rolePrefix } }));
   });
 
   it(`${OPERATIONS} operations at concurrency ${CONCURRENCY} over ${POOL_MAX} connections, with kills: no tenant ever reads another's rows`, { timeout: 240_000 }, async () => {

@@ -71,7 +71,7 @@ describe.skipIf(!installed)(title('tenantPool mode "transaction" behind PgBounce
 
   beforeAll(async () => {
     let ids: string[];
-    ({ tenancy, ids } = await tenantsWithMarkers(db.pool, TENANTS));
+    ({ tenancy, ids } = await tenantsWithMarkers(db.pool, TENANTS, { tenantRoles: { prefix: db.rolePrefix } }));
     tenants = await Promise.all(ids.map(async (id) => (await tenancy.registry.get(id))!));
     expect(tenants).toHaveLength(TENANTS);
     const started = await startPgBouncer(db.url, { poolSize: SERVER_CONNECTIONS, maxClientConn: 200 });

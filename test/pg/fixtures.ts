@@ -10,7 +10,7 @@ let counter = 0;
 export async function tenantsWithMarkers(
   pool: pg.Pool,
   count: number,
-  options: { tenantRoles?: TenancyOptions['tenantRoles'] } = {},
+  options: Pick<TenancyOptions, 'tenantRoles'> = {},
 ): Promise<{ tenancy: Tenancy; ids: string[] }> {
   counter += 1;
   const prefix = `p${counter}`;
