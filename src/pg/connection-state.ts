@@ -88,6 +88,7 @@ const MAY_UNDO = /\brollback\b|\babort\b|\bprepare\s+transaction\b|\band\s+chain
  *   (status back to idle), the scope is unknown;
  * - a query that itself mentions search_path, set_config, SET SCHEMA, RESET, DISCARD or SET ROLE:
  *   scope unknown (its owner stays: the state it leaves is its own tenant's);
+ * - a query that failed: scope unknown (it may have failed on a path moved out of sight);
  * - a query that may undo its block's SETs (ROLLBACK, ABORT, AND CHAIN, CALL…), when this exchange
  *   or an earlier one of the open block set the scope: unknown (`SET …; BEGIN; …; ROLLBACK` in one
  *   query undoes the SET sent with it);
@@ -157,7 +158,10 @@ export class ConnectionState {
     }
     this.#scope.settle(exchange.setTo, exchange, status, exchange.local);
     this.#owner.settle(exchange.cleanedFor, exchange, status, false);
-    if (exchange.touchesPath) this.#scope.value = undefined;
+    // A failed statement may be the symptom of a path moved where the wrapper cannot see it (a
+    // function body, below PostgreSQL 18): the next statement sets the scope again, so a drift
+    // costs at most the one statement that stumbled on it.
+    if (exchange.touchesPath || exchange.failed) this.#scope.value = undefined;
     const known = this.#scope.value;
     if (known !== undefined && this.#reported !== undefined && !samePath(known.path, this.#reported)) this.#scope.value = undefined;
   }

@@ -1,0 +1,103 @@
+/**
+ * Clean connections between tenants: session state one tenant leaves on a pooled connection
+ * (held cursors, settings, LISTEN, temporary tables, advisory locks) never reaches the next
+ * tenant, with or without tenant roles. One connection (`max: 1`), so the next tenant surely
+ * gets the connection the last one left.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Tenancy, Tenant } from '../../src/index.js';
+import { tenantPool, type TenantPool } from '../../src/pg/index.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { tenantsWithMarkers } from '../pg/fixtures.js';
+
+const db = useTestDatabase();
+
+describe.each([
+  ['without tenant roles', false],
+  ['with tenant roles', true],
+])('session state does not cross tenants (%s)', (_, roles) => {
+  let tenancy: Tenancy;
+  let acme: Tenant;
+  let globex: Tenant;
+  let one: pg.Pool;
+  let scoped: TenantPool;
+
+  beforeAll(async () => {
+    const made = await tenantsWithMarkers(db.pool, 2, roles ? { tenantRoles: { prefix: `${db.rolePrefix}r` } } : {});
+    tenancy = made.tenancy;
+    [acme, globex] = await Promise.all(made.ids.map(async (id) => (await tenancy.registry.get(id))!)) as [Tenant, Tenant];
+    one = new pg.Pool({ connectionString: db.url, max: 1 });
+    scoped = tenantPool(tenancy, one);
+  });
+
+  afterAll(async () => {
+    await one?.end();
+  });
+
+  const as = <R>(tenant: Tenant, fn: () => Promise<R>): Promise<R> => tenancy.runTenant(tenant, fn);
+  const value = async (tenant: Tenant, text: string): Promise<unknown> => Object.values((await as(tenant, () => scoped.query(text))).rows[0] ?? {})[0];
+
+  it('a WITH HOLD cursor', async () => {
+    await as(acme, () => scoped.query('DECLARE held CURSOR WITH HOLD FOR SELECT owner FROM items'));
+    expect(await value(acme, 'SELECT count(*)::int FROM pg_cursors')).toBe(1);
+    await expect(as(globex, () => scoped.query('FETCH ALL FROM held'))).rejects.toMatchObject({ code: '34000' });
+  });
+
+  it('settings made with SET and set_config, the usual input of audit triggers and policies', async () => {
+    await as(acme, () => scoped.query("SET app.user_id = '42'"));
+    await as(acme, () => scoped.query("SELECT set_config('app.role', 'admin', false)"));
+    await as(acme, () => scoped.query('SET default_transaction_read_only = on'));
+    await as(acme, () => scoped.query("SET statement_timeout = '1ms'"));
+    // The tenant that made them keeps them.
+    expect(await value(acme, "SELECT current_setting('app.user_id', true)")).toBe('42');
+    expect(await value(globex, "SELECT coalesce(current_setting('app.user_id', true), '')")).toBe('');
+    expect(await value(globex, "SELECT coalesce(current_setting('app.role', true), '')")).toBe('');
+    expect(await value(globex, 'SHOW default_transaction_read_only')).toBe('off');
+    expect(await value(globex, 'SHOW statement_timeout')).toBe('0');
+    await as(globex, () => scoped.query("INSERT INTO items (owner, note) VALUES ($1, 'written')", [globex.id]));
+  });
+
+  it('LISTEN registrations', async () => {
+    await as(acme, () => scoped.query('LISTEN acme_events'));
+    expect(await value(acme, 'SELECT count(*)::int FROM pg_listening_channels()')).toBe(1);
+    // UNLISTEN takes effect when the exchange it was sent in commits (notifications are only ever
+    // delivered between transactions), so the next tenant's first statement still lists the channel.
+    await as(globex, () => scoped.query('SELECT 1'));
+    expect(await value(globex, 'SELECT count(*)::int FROM pg_listening_channels()')).toBe(0);
+  });
+
+  it('temporary tables and session advisory locks', async () => {
+    await as(acme, () => scoped.query("CREATE TEMP TABLE scratch AS SELECT 'acme'::text AS owner"));
+    await as(acme, () => scoped.query('SELECT pg_advisory_lock(4242)'));
+    expect(await value(acme, 'SELECT owner FROM pg_temp.scratch')).toBe('acme');
+    expect(await value(globex, "SELECT to_regclass('pg_temp.scratch')::text")).toBeNull();
+    expect(await value(globex, "SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")).toBe(0);
+  });
+
+  it('SET SESSION AUTHORIZATION and SET ROLE', async () => {
+    const me = (await db.pool.query<{ me: string }>('SELECT session_user AS me')).rows[0]!.me;
+    await as(acme, () => scoped.query('SET SESSION AUTHORIZATION DEFAULT'));
+    expect(await value(globex, 'SELECT session_user')).toBe(me);
+    expect(await value(globex, 'SELECT current_user')).toBe(roles ? tenancy.tenantRoles!.roleOf(globex.id) : me);
+  });
+
+  it('DISCARD ALL through tenantPool.query, also when the connection switches tenants', async () => {
+    await as(acme, () => scoped.query('SELECT 1'));
+    await expect(as(globex, () => scoped.query('DISCARD ALL'))).resolves.toMatchObject({ command: 'DISCARD' });
+    expect(await value(globex, 'SELECT DISTINCT owner FROM items')).toBe(globex.id);
+    expect(await value(acme, 'SELECT DISTINCT owner FROM items')).toBe(acme.id);
+  });
+
+  it('keeps what a tenant set for its own next statements on a checked-out client', async () => {
+    await as(acme, async () => {
+      const client = await scoped.connect();
+      try {
+        await client.query("SELECT set_config('app.user_id', '7', false)");
+        expect((await client.query("SELECT current_setting('app.user_id') AS v")).rows).toEqual([{ v: '7' }]);
+      } finally {
+        client.release();
+      }
+    });
+  });
+});
