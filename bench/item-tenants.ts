@@ -17,12 +17,14 @@ import { tenantry } from './library.js';
  * @example
  * ```ts
  * const tenancy = await itemsTenancy(admin, 100);
+ * const withRoles = await itemsTenancy(admin, 100, { tenantRoles: { prefix: 'bench_' } });
  * ```
  */
-export async function itemsTenancy(pool: pg.Pool, rows: number): Promise<Tenancy> {
+export async function itemsTenancy(pool: pg.Pool, rows: number, options: { tenantRoles?: { prefix: string } } = {}): Promise<Tenancy> {
   const { createTenancy } = await tenantry.core();
   const tenancy = createTenancy({
     pool,
+    ...options,
     migrations: {
       tenant: [
         {

@@ -8,7 +8,9 @@
  *   (a) raw pg on schema-qualified SQL: `select … from "tenant_x".items where id = $1` (baseline);
  *   (b) by hand: check out a client, `SET search_path TO …`, then the query (two round trips);
  *   (c) tenantPool: `tenancy.run(tenant, () => db.query('select … from items where id = $1', [id]))`,
- *       given the Tenant object (no registry lookup), so the pool's own cost is what is measured.
+ *       given the Tenant object (no registry lookup), so the pool's own cost is what is measured;
+ *   (r) tenantPool with tenant roles: as (c), through a tenancy with `tenantRoles` on (the role
+ *       switches with the path, in the same exchange; a connection changing tenants is cleaned).
  * Workloads:
  *   W1  every query for a random tenant;
  *   W2  requests of 5 queries for one random tenant: (a) and (c) pool.query per query, (b) one
@@ -55,8 +57,8 @@ interface Target {
   readonly setPath: string;
 }
 
-type Variant = 'a' | 'b' | 'c';
-const VARIANTS: readonly Variant[] = ['a', 'b', 'c'];
+type Variant = 'a' | 'b' | 'c' | 'r';
+const VARIANTS: readonly Variant[] = ['a', 'b', 'c', 'r'];
 
 /** One unit of work (a query, or a request of 5) for one tenant; resolves to the queries it ran. */
 type Operation = (target: Target) => Promise<number>;
@@ -89,6 +91,12 @@ async function main(): Promise<void> {
     const setupStart = performance.now();
     const tenants = await createItemTenants(tenancy, TENANTS, CREATE_CONCURRENCY);
     const setupMs = performance.now() - setupStart;
+    // The same tenants under a tenancy with tenant roles: its migration run creates each tenant's role.
+    const withRoles = await itemsTenancy(admin, ROWS, { tenantRoles: { prefix: `bench_${process.pid}_` } });
+    const rolesStart = performance.now();
+    const granted = await withRoles.migrate.tenants({ concurrency: CREATE_CONCURRENCY });
+    if (granted.failed.length > 0) throw granted.failed[0];
+    const rolesMs = performance.now() - rolesStart;
     const targets: Target[] = tenants.map((tenant) => ({
       tenant,
       qualified: `select id, owner from ${quoteIdent(tenant.schema)}.items where id = $1`,
@@ -105,7 +113,9 @@ async function main(): Promise<void> {
 
     const variantsOn = (pool: pg.Pool): Record<Variant, Operation> => {
       const scoped = tenantPool(tenancy, pool);
+      const roled = tenantPool(withRoles, pool);
       return {
+        r: (t) => withRoles.run(t.tenant, async () => check(await roled.query(TEXT, [randomId()]), t)),
         a: async (t) => check(await pool.query(t.qualified, [randomId()]), t),
         b: async (t) => {
           const client = await pool.connect();
@@ -121,7 +131,13 @@ async function main(): Promise<void> {
     };
     const requestsOn = (pool: pg.Pool): Record<Variant, Operation> => {
       const scoped = tenantPool(tenancy, pool);
+      const roled = tenantPool(withRoles, pool);
       return {
+        r: (t) =>
+          withRoles.run(t.tenant, async () => {
+            for (let i = 0; i < REQUEST_QUERIES; i += 1) check(await roled.query(TEXT, [randomId()]), t);
+            return REQUEST_QUERIES;
+          }),
         a: async (t) => {
           for (let i = 0; i < REQUEST_QUERIES; i += 1) check(await pool.query(t.qualified, [randomId()]), t);
           return REQUEST_QUERIES;
@@ -155,7 +171,8 @@ async function main(): Promise<void> {
         `PostgreSQL ${version} (${server.kind}), Node ${process.version}, ${availableParallelism()} CPUs, tenantry from ${source}`,
     );
     console.log(`setup: ${TENANTS} tenants created with registry.create (1 migration), ${CREATE_CONCURRENCY} at a time, in ${(setupMs / 1000).toFixed(1)} s (${(TENANTS / (setupMs / 1000)).toFixed(0)} tenants/s)`);
-    console.log('(c) is measured with tenancy.run(tenantObject, …): no registry lookup per run');
+    console.log(`tenant roles: ${TENANTS} roles created and granted by migrate.tenants in ${(rolesMs / 1000).toFixed(1)} s`);
+    console.log('(c) and (r) are measured with tenancy.run(tenantObject, …): no registry lookup per run');
 
     // Every backend of both pools opens every tenant's table once, so no variant pays for a cold catalog cache.
     const [directPids, delayedPids] = await Promise.all([warmCatalog(direct, POOL_MAX), warmCatalog(delayed, POOL_MAX)]);
@@ -173,10 +190,12 @@ async function main(): Promise<void> {
         formatRate(rate('a')),
         formatRate(rate('b')),
         formatRate(rate('c')),
+        formatRate(rate('r')),
         ratio('b').toFixed(2),
         ratio('c').toFixed(2),
+        ratio('r').toFixed(2),
         `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`,
-        `>= ${workload.target.toFixed(2)} ${ratio('c') >= workload.target ? 'met' : 'MISSED'}`,
+        `>= ${workload.target.toFixed(2)} ${ratio('c') >= workload.target ? 'met' : 'MISSED'} / ${ratio('r') >= workload.target ? 'met' : 'MISSED'}`,
       ]);
       const client = (variant: Variant) => results[variant].cpuUs / results[variant].queries;
       const server = (variant: Variant) => (results[variant].serverMs * 1000) / results[variant].queries;
@@ -187,24 +206,30 @@ async function main(): Promise<void> {
         both('a'),
         both('b'),
         both('c'),
+        both('r'),
         (client('c') - client('a')).toFixed(1),
         Number.isNaN(server('a')) ? '?' : (server('c') - server('a')).toFixed(1),
         Number.isNaN(server('a')) ? '?' : (total('a') / total('b')).toFixed(2),
         Number.isNaN(server('a')) ? '?' : (total('a') / total('c')).toFixed(2),
+        Number.isNaN(server('a')) ? '?' : (total('a') / total('r')).toFixed(2),
       ]);
       if (VERBOSE) console.error(`${workload.name} done`);
     }
     console.log('');
     console.log(`load average (1 min) of the machine: ${loadStart.toFixed(1)} before the measurements, ${loadavg()[0]!.toFixed(1)} after`);
-    printTable(['workload', '(a) raw q/s', '(b) SET+query q/s', '(c) tenantPool q/s', '(b)/(a)', '(c)/(a)', '(c)/(a) per round', 'target (c)/(a)'], rows);
+    printTable(
+      ['workload', '(a) raw q/s', '(b) SET+query q/s', '(c) tenantPool q/s', '(r) with roles q/s', '(b)/(a)', '(c)/(a)', '(r)/(a)', '(c)/(a) per round', 'target (c) / (r)'],
+      rows,
+    );
     console.log('');
     console.log('CPU time per query, µs, client + server (client: this process, with the W3 proxy thread; server: the pool\'s backends, from /proc):');
-    printTable(['workload', '(a)', '(b)', '(c)', '(c)−(a) client', '(c)−(a) server', 'CPU (a)/(b)', 'CPU (a)/(c)'], cpuRows);
+    printTable(['workload', '(a)', '(b)', '(c)', '(r)', '(c)−(a) client', '(c)−(a) server', 'CPU (a)/(b)', 'CPU (a)/(c)', 'CPU (a)/(r)'], cpuRows);
   } finally {
     await Promise.all(pools.map((pool) => pool.end()));
     await proxy?.close();
     await admin.end();
     await database.drop();
+    await dropRoles(server.url, `bench_${process.pid}_`);
     await server.stop();
   }
 }
@@ -324,6 +349,18 @@ async function startDelayProxy(target: URL, delayMs: number): Promise<DelayProxy
 function backendCpuMs(pids: readonly number[]): number | undefined {
   const micros = backendCpuMicros(pids);
   return micros === undefined ? undefined : micros / 1000;
+}
+
+/** Drops the bench's tenant roles (role names are cluster-wide; the database that used them is gone). */
+async function dropRoles(serverUrl: string, prefix: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]);
+    for (const { name } of rows) await client.query(`DROP ROLE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
 }
 
 function randomId(): number {

@@ -39,6 +39,12 @@ export interface InventoryOptions {
   readonly secureCookies?: boolean;
   /** Where unexpected errors (the 500s) are reported (default `console.error`). */
   readonly logError?: (error: unknown) => void;
+  /**
+   * The prefix of the businesses' PostgreSQL roles (default `inventory_`). Each business runs as
+   * a role of its own that can reach its schema and the shared tables only; role names are
+   * cluster-wide, so two copies of the app on one server need prefixes of their own.
+   */
+  readonly rolePrefix?: string;
 }
 
 /**
@@ -82,6 +88,7 @@ export function createInventory(pool: pg.Pool, options: InventoryOptions = {}): 
   const baseDomain = options.baseDomain ?? 'localhost';
   const tenancy = createTenancy({
     pool,
+    tenantRoles: { prefix: options.rolePrefix ?? 'inventory_' },
     migrations: { shared: here('./migrations/shared'), tenant: here('./migrations/tenant') },
     resolver: chainResolvers(
       subdomainResolver({ baseDomain }),

@@ -22,7 +22,7 @@ import { QUALIFIED_MARK, searchPathOf, sharedPathOf } from './search-path.js';
 export interface ScopeSetting {
   /** Identifies the settings: two statements with the same key need no change between them. */
   readonly key: string;
-  /** Whose session state the connection may carry once these are set: a tenant id, or '' for the shared scope. */
+  /** Whose session state the connection may carry once these are set: a tenant (or the shared scope) of a tenancy's roles. */
   readonly owner: string;
   /** The search_path (quoted), to compare with what PostgreSQL 18 reports. */
   readonly path: string;
@@ -83,7 +83,7 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
   if (scope.kind !== 'tenant') {
     let setting = ofTenancies.get(tenancy);
     if (setting === undefined) {
-      setting = makeSetting('', sharedPathOf(shared), roles === undefined ? undefined : 'NONE');
+      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE');
       ofTenancies.set(tenancy, setting);
     }
     return setting;
@@ -92,7 +92,9 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
   let cached = ofTenants.get(tenant);
   if (cached === undefined || cached.shared !== shared || cached.roles !== roles) {
     const role = roles === undefined ? undefined : quoteIdent(roles.roleOf(tenant.id));
-    const owner = `${tenant.id}\0${tenant.schema}`;
+    // The role prefix is part of the owner: a connection that served this tenant through a tenancy
+    // with other roles (or none) is cleaned first, which also drops the role that tenancy set.
+    const owner = `${roles?.prefix ?? ''}\0${tenant.id}\0${tenant.schema}`;
     cached = {
       shared,
       roles,

@@ -158,21 +158,40 @@ export class TenantClient extends EventEmitter {
   }
 
   /**
-   * A cursor (pg-cursor, or the one inside pg-query-stream) reads rows later, outside `query`:
-   * a read made while another tenant is active fails with `TenantMismatchError`, as a query on
-   * this client would. A read with no tenant active (a stream piped onward) is let through: its
-   * rows are this client's tenant's.
+   * A cursor or a stream reads rows after `query` returned. pg-cursor: a `read` made while another
+   * tenant is active fails with `TenantMismatchError`, as a query on this client would. A stream
+   * (pg-query-stream) reads on in whatever context its connection delivers data, so it is checked
+   * where a consumer starts reading (`on('data')`, `on('readable')`, `pipe`, `resume`, async
+   * iteration): started while another tenant is active, it is destroyed with that error. A read
+   * with no tenant active (a stream piped onward) is let through: its rows are this client's
+   * tenant's.
    */
   #guardReads(submittable: Submittable): void {
-    const cursor = (submittable as { cursor?: unknown }).cursor ?? submittable;
-    const read = (cursor as { read?: unknown }).read;
-    if (typeof read !== 'function' || typeof (cursor as { pipe?: unknown }).pipe === 'function') return;
-    const { scope } = this;
-    const tenancy = this.#tenancy;
-    (cursor as { read: unknown }).read = function guardedRead(this: unknown, ...args: unknown[]): unknown {
-      const active = tenancy.scope();
-      if (active === undefined || sameScope(active, scope)) return (read as (...a: unknown[]) => unknown).apply(this, args);
-      const error = new TenantMismatchError(describeScope(scope), describeScope(active));
+    const mismatch = (): Error | undefined => {
+      const active = this.#tenancy.scope();
+      return active === undefined || sameScope(active, this.scope) ? undefined : new TenantMismatchError(describeScope(this.scope), describeScope(active));
+    };
+    const target = submittable as unknown as Record<string | symbol, unknown> & { destroy?: (error: Error) => void };
+    if (typeof target.pipe === 'function' && typeof target.destroy === 'function') {
+      const guardStart = (method: string | symbol, when: (args: unknown[]) => boolean = () => true): void => {
+        const original = target[method];
+        if (typeof original !== 'function') return;
+        target[method] = function guardedStart(this: unknown, ...args: unknown[]): unknown {
+          const error = when(args) ? mismatch() : undefined;
+          if (error !== undefined) target.destroy!(error);
+          return (original as (...a: unknown[]) => unknown).apply(this, args);
+        };
+      };
+      const readingEvent = (args: unknown[]): boolean => args[0] === 'data' || args[0] === 'readable';
+      for (const method of ['on', 'addListener', 'once', 'prependListener']) guardStart(method, readingEvent);
+      for (const method of ['pipe', 'resume', Symbol.asyncIterator]) guardStart(method);
+      return;
+    }
+    const read = target.read;
+    if (typeof read !== 'function') return;
+    target.read = function guardedRead(this: unknown, ...args: unknown[]): unknown {
+      const error = mismatch();
+      if (error === undefined) return (read as (...a: unknown[]) => unknown).apply(this, args);
       const callback = args.find((arg) => typeof arg === 'function') as ((error: Error) => void) | undefined;
       if (callback === undefined) return Promise.reject(error);
       process.nextTick(callback, error);

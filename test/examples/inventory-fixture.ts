@@ -30,7 +30,7 @@ export function useInventory(): InventoryFixture {
   };
   beforeAll(async () => {
     fixture.pool = database.pool;
-    fixture.inventory = createInventory(database.pool, { logError: (error) => fixture.unexpected.push(error) });
+    fixture.inventory = createInventory(database.pool, { rolePrefix: database.rolePrefix, logError: (error) => fixture.unexpected.push(error) });
     await fixture.inventory.tenancy.migrate.shared();
     for (const seeded of await seedDemo(fixture.inventory)) fixture.inviteCodes.set(seeded.business.id, seeded.inviteCode!);
   });

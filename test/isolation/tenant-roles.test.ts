@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { Kysely, PostgresDialect, type PostgresPool, sql } from 'kysely';
 import pg from 'pg';
+import QueryStream from 'pg-query-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy, TenantMismatchError, type Tenancy, type Tenant } from '../../src/index.js';
 import { tenantPlugin } from '../../src/kysely/index.js';
@@ -200,6 +201,33 @@ describe('tenant roles: the database refuses what the client scoping misses', ()
         await cursor.close();
       } finally {
         client.release();
+      }
+    });
+  });
+
+  it("a pg-query-stream opened by one tenant cannot be consumed in another tenant's scope", async () => {
+    await tenancy.runTenant(acme, async () => {
+      const client = await scoped.connect();
+      try {
+        const stream = client.query(new QueryStream('SELECT owner FROM items', [], { batchSize: 1 }) as never) as unknown as QueryStream;
+        const consume = async (): Promise<unknown[]> => {
+          const rows: unknown[] = [];
+          for await (const row of stream) rows.push(row);
+          return rows;
+        };
+        await expect(tenancy.runTenant(globex, consume)).rejects.toBeInstanceOf(TenantMismatchError);
+      } finally {
+        client.release(true);
+      }
+      // Consumed in its own tenant's scope, another stream reads that tenant's rows.
+      const again = await scoped.connect();
+      try {
+        const stream = again.query(new QueryStream('SELECT owner FROM items', [], { batchSize: 1 }) as never) as unknown as QueryStream;
+        const owners = new Set<unknown>();
+        for await (const row of stream) owners.add((row as { owner: string }).owner);
+        expect(owners).toEqual(new Set(['acme']));
+      } finally {
+        again.release();
       }
     });
   });
