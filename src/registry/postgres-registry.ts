@@ -102,6 +102,19 @@ export class PostgresRegistry implements TenantRegistry {
     }
   }
 
+  async ensure(input: CreateTenantInput): Promise<Tenant> {
+    const { id } = newTenant(input, this.#schemaPrefix);
+    const existing = await this.get(id);
+    if (existing !== undefined) return existing;
+    try {
+      return await this.create(input);
+    } catch (error) {
+      // A concurrent create of the same id commits first: this INSERT waited for it, then conflicted.
+      if (error instanceof TenantExistsError) return (await this.get(id)) ?? Promise.reject(error);
+      throw error;
+    }
+  }
+
   async get(id: string): Promise<Tenant | undefined> {
     if (!isValidTenantId(id)) return undefined;
     const { rows } = await this.#pool.query<TenantRow>(`SELECT ${COLUMNS} FROM ${this.#tenants} WHERE id = $1`, [id]);
