@@ -31,6 +31,8 @@ export {
   TenantRequiredError,
   MigrationFailedError,
   MigrationChecksumError,
+  RegistryNotMigratedError,
+  DatabaseUnavailableError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {
