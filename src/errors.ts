@@ -21,7 +21,9 @@ export type TenancyErrorCode =
   | 'TENANTRY_NO_TENANT'
   | 'TENANTRY_TENANT_MISMATCH'
   | 'TENANTRY_MIGRATION_FAILED'
-  | 'TENANTRY_MIGRATION_CHECKSUM';
+  | 'TENANTRY_MIGRATION_CHECKSUM'
+  | 'TENANTRY_REGISTRY_NOT_MIGRATED'
+  | 'TENANTRY_DATABASE_UNAVAILABLE';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -316,6 +318,68 @@ export class MigrationChecksumError extends TenancyError {
         'restore the original file and add a new migration, or pass allowChanged: true',
     );
     this.migration = migration;
+  }
+}
+
+/**
+ * The registry's tables are missing from the shared schema, or older than this version of
+ * tenantry needs: `tenancy.migrate.shared()` (or `tenantry migrate --shared`) has not run on
+ * this database. The PostgreSQL registry throws it from every method, so `registry.create`,
+ * `tenancy.run(id)` and `migrate.tenants()` all say the same. HTTP 503.
+ *
+ * It also carries `status` and `statusCode` (503) and `expose` (true), the fields Express's,
+ * Koa's and Fastify's own error handlers read, so a request that meets it gets a 503 whose
+ * body (Fastify, Koa; Express outside production) says what to run.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.create({ id: 'acme' });
+ * // rejects with RegistryNotMigratedError: The tenant registry is not set up in schema "public":
+ * // run tenancy.migrate.shared() (or tenantry migrate --shared) first
+ * ```
+ */
+export class RegistryNotMigratedError extends TenancyError {
+  override name = 'RegistryNotMigratedError';
+  /** The schema that should hold the registry. */
+  readonly sharedSchema: string;
+  /** The built-in registry migrations not applied there (empty when unknown). */
+  readonly missing: readonly string[];
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  constructor(sharedSchema: string, options: { cause?: unknown; missing?: readonly string[]; present?: boolean } = {}) {
+    const missing = Object.freeze([...(options.missing ?? [])]);
+    const problem =
+      options.present === true
+        ? `The tenant registry in schema ${describe(sharedSchema)} lacks migration ${missing.map((name) => describe(name)).join(', ')}`
+        : `The tenant registry is not set up in schema ${describe(sharedSchema)}`;
+    super(
+      'TENANTRY_REGISTRY_NOT_MIGRATED',
+      503,
+      `${problem}: run tenancy.migrate.shared() (or tenantry migrate --shared) first`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.sharedSchema = sharedSchema;
+    this.missing = missing;
+  }
+}
+
+/**
+ * PostgreSQL could not be reached, or refused the connection: `tenancy.check()` and
+ * `tenancy.migrate.shared()` throw it with the driver's error as `cause` and a message that says
+ * what to fix (most often: set `DATABASE_URL`). HTTP 503.
+ *
+ * @example
+ * ```ts
+ * await tenancy.check();
+ * // rejects with DatabaseUnavailableError: Cannot connect to PostgreSQL (no PostgreSQL user name
+ * // specified in startup packet): the pool has no connection settings; set DATABASE_URL …
+ * ```
+ */
+export class DatabaseUnavailableError extends TenancyError {
+  override name = 'DatabaseUnavailableError';
+  constructor(message: string, options: { cause: unknown }) {
+    super('TENANTRY_DATABASE_UNAVAILABLE', 503, message, options);
   }
 }
 

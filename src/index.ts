@@ -31,6 +31,8 @@ export {
   TenantRequiredError,
   MigrationFailedError,
   MigrationChecksumError,
+  RegistryNotMigratedError,
+  DatabaseUnavailableError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {
@@ -64,6 +66,7 @@ export type {
   MigrateTenantsReport,
 } from './migrate/migrator.js';
 export type { RequestTenant } from './tenancy.js';
+export type { TenancyCheckReport, CheckResult } from './check/startup-check.js';
 export type { TenantCacheOptions } from './registry/tenant-cache.js';
 export { parseHost } from './hosts.js';
 export type { ParsedHost } from './hosts.js';

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { checkTenancy } from './check/check-tenancy.js';
+import type { TenancyCheckReport } from './check/startup-check.js';
 import type { TenantScope } from './context.js';
 import { TenantContext } from './context.js';
 import type { PoolLike } from './db.js';
@@ -11,7 +13,7 @@ import { normalizeDomain } from './domains.js';
 import { assertSchemaName, assertTenantId, isValidTenantId } from './identifiers.js';
 import { toMigrationSource } from './migrate/folder-source.js';
 import type { MigrationsInput } from './migrate/migration.js';
-import type { Migrator } from './migrate/migrator.js';
+import type { Migrator, MigratorOptions } from './migrate/migrator.js';
 import { createMigrator } from './migrate/migrator.js';
 import { createProvisioner } from './provision/provisioner.js';
 import { MemoryRegistry } from './registry/memory-registry.js';
@@ -137,6 +139,22 @@ export interface Tenancy {
    */
   resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null>;
   /**
+   * The start-up check, for an app to await before it serves: PostgreSQL answers, the registry's
+   * tables are there at the version this tenantry needs, the shared migrations are applied and
+   * no tenant is behind the tenant migrations. What makes the app unusable throws
+   * (`DatabaseUnavailableError`, which says what to fix, such as "set DATABASE_URL";
+   * `RegistryNotMigratedError`); migrations not applied yet are warnings in the report. A
+   * tenancy without a pool skips the database checks.
+   *
+   * @example
+   * ```ts
+   * await tenancy.migrate.shared();
+   * const { warnings } = await tenancy.check();
+   * for (const warning of warnings) console.warn(warning);
+   * ```
+   */
+  check(): Promise<TenancyCheckReport>;
+  /**
    * Stops listening for registry changes of other processes (for good: later lookups rely on the
    * cache's TTL alone). Call it when you stop, with `pool.end()`.
    */
@@ -180,7 +198,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     listener = listenForChanges(pool, sharedSchema, onChange, () => cache.clear());
   };
 
-  const migrate = createMigrator({
+  const migratorOptions: MigratorOptions = {
     pool,
     registry,
     sharedSchema,
@@ -188,7 +206,8 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
     roles,
-  });
+  };
+  const migrate = createMigrator(migratorOptions);
 
   const loadById = (id: string): Promise<Tenant | undefined> => registry.get(id);
   const loadByDomain = (domain: string): Promise<Tenant | undefined> => registry.getByDomain(domain);
@@ -269,6 +288,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     bind: <A extends unknown[], R>(fn: (...args: A) => R) => context.bind(fn),
     lookup: (id: string) => (isValidTenantId(id) ? lookup(id) : Promise.resolve(undefined)),
     lookupDomain,
+    check: () => checkTenancy(migratorOptions),
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);
     },

@@ -4,7 +4,8 @@
  * @module
  */
 import { sqlState } from '../db.js';
-import { isTenancyError } from '../errors.js';
+import { connectionProblem } from '../connection-problem.js';
+import { isTenancyError, type RegistryNotMigratedError } from '../errors.js';
 import { CliError, ExitCode } from './cli-error.js';
 import type { DatabaseTarget } from './database-target.js';
 import { showTarget } from './database-target.js';
@@ -38,7 +39,6 @@ export interface ErrorHints {
   readonly sharedSchema?: string | undefined;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EPIPE']);
 const SET_URL = 'set DATABASE_URL or pass --database-url';
 
 /**
@@ -56,8 +56,8 @@ const SET_URL = 'set DATABASE_URL or pass --database-url';
  */
 export function explainError(error: unknown, hints: ErrorHints = {}): Explained {
   if (error instanceof CliError) return { code: error.code, message: oneLine(error.message), exitCode: error.exitCode };
-  const connection = connectionProblem(error, hints.target);
-  if (connection !== undefined) return { ...connection, message: oneLine(connection.message) };
+  const connection = explainConnection(isTenancyError(error) && error.code === 'TENANTRY_DATABASE_UNAVAILABLE' ? error.cause : error, hints.target);
+  if (connection !== undefined) return connection;
   if (isTenancyError(error)) {
     const usage = ExitCode.usage;
     switch (error.code) {
@@ -70,6 +70,10 @@ export function explainError(error: unknown, hints: ErrorHints = {}): Explained 
       case 'TENANTRY_INVALID_DOMAIN':
       case 'TENANTRY_INVALID_SCHEMA_NAME':
         return explained(error.code, error.message, usage);
+      case 'TENANTRY_REGISTRY_NOT_MIGRATED': {
+        const { sharedSchema } = error as RegistryNotMigratedError;
+        return explained(error.code, `The tenant registry is not set up in schema ${JSON.stringify(sharedSchema)}: run tenantry migrate --shared first`, usage);
+      }
       case 'TENANTRY_MIGRATION_CHECKSUM':
         return explained(error.code, checksumMessage(error), ExitCode.failed);
       case 'TENANTRY_MIGRATION_FAILED':
@@ -79,13 +83,7 @@ export function explainError(error: unknown, hints: ErrorHints = {}): Explained 
         return explained(error.code, error.message, ExitCode.failed);
     }
   }
-  const state = sqlState(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (state === '42P01' && /tenantry_(tenants|domains)/.test(message)) {
-    const schema = hints.sharedSchema ?? 'public';
-    return explained(state, `The tenant registry is not set up in schema "${schema}": run tenantry migrate --shared first`, ExitCode.usage);
-  }
-  return explained(state ?? stringCode(error) ?? 'ERROR', message, ExitCode.failed);
+  return explained(sqlState(error) ?? stringCode(error) ?? 'ERROR', messageOf(error), ExitCode.failed);
 }
 
 /**
@@ -101,7 +99,7 @@ export function explainFailure(error: unknown, hints: ErrorHints = {}): { readon
   const migration = migrationOf(error);
   if (isTenancyError(error) && error.code === 'TENANTRY_MIGRATION_FAILED' && !isTenancyError(error.cause)) {
     const cause = error.cause;
-    const connection = connectionProblem(cause, hints.target);
+    const connection = explainConnection(cause, hints.target);
     const message = connection?.message ?? (cause instanceof Error ? cause.message : String(cause));
     return { migration, code: sqlState(cause) ?? error.code, message: oneLine(message) };
   }
@@ -118,42 +116,30 @@ function migrationOf(error: unknown): string | undefined {
   return undefined;
 }
 
-function connectionProblem(error: unknown, target: DatabaseTarget | undefined): Explained | undefined {
-  const state = sqlState(error);
+function explainConnection(error: unknown, target: DatabaseTarget | undefined): Explained | undefined {
+  const problem = connectionProblem(error);
+  if (problem === undefined) return undefined;
   const where = target === undefined ? 'the database server' : `PostgreSQL at ${showTarget(target)}`;
-  if (state === '28P01' || state === '28000') {
-    const user = target?.user === undefined ? '' : ` for user "${target.user}"`;
-    return explained(state, `${where} refused the login${user} (${messageOf(error)}): fix the user or password, ${SET_URL}`, ExitCode.usage);
+  const { code } = problem;
+  switch (problem.kind) {
+    case 'login':
+    case 'no-user': {
+      const user = target?.user === undefined ? '' : ` for user "${target.user}"`;
+      return explained(code, `${where} refused the login${user} (${messageOf(error)}): fix the user or password, ${SET_URL}`, ExitCode.usage);
+    }
+    case 'no-database': {
+      const name = target?.database === undefined ? 'The database' : `Database "${target.database}"`;
+      return explained(code, `${name} does not exist on ${where}: create it, or ${SET_URL} to one that exists`, ExitCode.usage);
+    }
+    case 'starting':
+      return explained(code, `${where} is not accepting connections yet (${messageOf(error)}): try again shortly`, ExitCode.usage);
+    case 'unreachable': {
+      const address = target === undefined ? problem.address : showTarget(target);
+      return explained(code, `Cannot reach PostgreSQL at ${address ?? 'the configured address'} (${code}): start the server, or ${SET_URL} to a reachable database`, ExitCode.usage);
+    }
+    case 'timeout':
+      return explained(code, `Timed out connecting to ${where}: check that it is reachable from here, or ${SET_URL}`, ExitCode.usage);
   }
-  if (state === '3D000') {
-    const name = target?.database === undefined ? 'The database' : `Database "${target.database}"`;
-    return explained(state, `${name} does not exist on ${where}: create it, or ${SET_URL} to one that exists`, ExitCode.usage);
-  }
-  if (state === '57P03') return explained(state, `${where} is not accepting connections yet (${messageOf(error)}): try again shortly`, ExitCode.usage);
-  const code = networkCode(error);
-  if (code !== undefined) {
-    const address = target === undefined ? addressOf(error) : showTarget(target);
-    return explained(code, `Cannot reach PostgreSQL at ${address ?? 'the configured address'} (${code}): start the server, or ${SET_URL} to a reachable database`, ExitCode.usage);
-  }
-  if (error instanceof Error && /timeout expired|connection timeout/i.test(error.message)) {
-    return explained('ETIMEDOUT', `Timed out connecting to ${where}: check that it is reachable from here, or ${SET_URL}`, ExitCode.usage);
-  }
-  return undefined;
-}
-
-function networkCode(error: unknown): string | undefined {
-  const candidates = [error, ...(((error as { errors?: unknown }).errors as unknown[] | undefined) ?? [])];
-  for (const candidate of candidates) {
-    const code = stringCode(candidate);
-    if (code !== undefined && UNREACHABLE.has(code) && typeof (candidate as { syscall?: unknown }).syscall === 'string') return code;
-  }
-  return undefined;
-}
-
-function addressOf(error: unknown): string | undefined {
-  const { address, port } = error as { address?: unknown; port?: unknown };
-  if (typeof address !== 'string') return undefined;
-  return port === undefined ? address : `${address}:${String(port)}`;
 }
 
 function checksumMessage(error: { readonly message: string; readonly migration?: unknown }): string {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { PoolLike } from '../db.js';
+import { databaseUnavailable } from '../connection-problem.js';
 import { withTransaction } from '../db.js';
 import { InvalidConfigError, MigrationFailedError, TenantNotFoundError, isTenancyError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
@@ -74,7 +75,10 @@ export interface MigrateTenantsReport {
  * ```
  */
 export interface Migrator {
-  /** Creates the registry tables (PostgreSQL registry) and applies the shared migrations. */
+  /**
+   * Creates the registry tables (PostgreSQL registry) and applies the shared migrations. Often an
+   * app's first query, so a connection that fails throws `DatabaseUnavailableError` (what to fix).
+   */
   shared(options?: { allowChanged?: boolean }): Promise<MigrationResult>;
   /** Applies pending tenant migrations to one tenant; throws {@link MigrationFailedError} on failure. */
   tenant(id: string, options?: { allowChanged?: boolean }): Promise<MigrationResult>;
@@ -145,6 +149,8 @@ export function createMigrator(options: MigratorOptions): Migrator {
         const migrated = await migrateSchema(client, { schema: sharedSchema, migrations, allowChanged, createSchema: true });
         if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
         return migrated;
+      }).catch((error: unknown) => {
+        throw databaseUnavailable(error) ?? error;
       });
       return { tenantId: undefined, applied: state.applied };
     },

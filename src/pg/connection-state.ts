@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { InvalidConfigError } from '../errors.js';
+import { cleanBeforeRawUse } from './raw-use-cleanup.js';
 import type { ScopeSetting } from './scope-setting.js';
 import { samePath } from './search-path.js';
 
@@ -199,5 +200,6 @@ export function connectionState(client: RawClient): ConnectionState {
     created.onParameterStatus(message.parameterName, message.parameterValue),
   );
   states.set(client, created);
+  cleanBeforeRawUse(client);
   return created;
 }

@@ -10,7 +10,7 @@ import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../e
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Tenant, TenantDomain } from '../types.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
-import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
+import { freezeTenant, listLimit, type NewTenant, newTenant, tenantChanges } from './tenant-record.js';
 
 /** Options of {@link MemoryRegistry}. */
 export interface MemoryRegistryOptions {
@@ -42,6 +42,8 @@ export class MemoryRegistry implements TenantRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #domains = new Map<string, TenantDomain>();
   readonly #reserved = new Set<string>();
+  /** Creates in flight, by id: `ensure` waits for them. */
+  readonly #creating = new Map<string, Promise<Tenant>>();
   readonly #schemaPrefix: string;
   readonly #provisioner: Provisioner | undefined;
   readonly #onChange: (tenantId: string) => void;
@@ -61,15 +63,23 @@ export class MemoryRegistry implements TenantRegistry {
     const tenant = newTenant(input, this.#schemaPrefix);
     const claims = this.#claim(tenant.id, tenant.schema, tenant.domains);
     for (const claim of claims) this.#reserved.add(claim);
+    const creating = this.#provision(tenant);
+    this.#creating.set(tenant.id, creating);
     try {
-      const provisioner = this.#provisioner;
-      const mark = provisioner ? await withTransaction(provisioner.pool, (client) => provisioner.provision(client, tenant)) : undefined;
-      const stored = this.#store(tenant, mark?.version ?? null, mark?.digest ?? null);
-      this.#onChange(tenant.id);
-      return stored;
+      return await creating;
     } finally {
       for (const claim of claims) this.#reserved.delete(claim);
+      this.#creating.delete(tenant.id);
     }
+  }
+
+  async ensure(input: CreateTenantInput): Promise<Tenant> {
+    const { id } = newTenant(input, this.#schemaPrefix);
+    for (let creating = this.#creating.get(id); creating !== undefined; creating = this.#creating.get(id)) {
+      await creating.catch(() => undefined);
+    }
+    // No await from here into create's claim: no other create of this id can start in between.
+    return this.#entries.get(id)?.tenant ?? this.create(input);
   }
 
   async get(id: string): Promise<Tenant | undefined> {
@@ -176,7 +186,15 @@ export class MemoryRegistry implements TenantRegistry {
     return [`id:${id}`, `schema:${schema}`, ...domains.map((domain) => `domain:${domain}`)];
   }
 
-  #store(tenant: ReturnType<typeof newTenant>, version: string | null, digest: string | null): Tenant {
+  async #provision(tenant: NewTenant): Promise<Tenant> {
+    const provisioner = this.#provisioner;
+    const mark = provisioner ? await withTransaction(provisioner.pool, (client) => provisioner.provision(client, tenant)) : undefined;
+    const stored = this.#store(tenant, mark?.version ?? null, mark?.digest ?? null);
+    this.#onChange(tenant.id);
+    return stored;
+  }
+
+  #store(tenant: NewTenant, version: string | null, digest: string | null): Tenant {
     const now = new Date();
     const stored = freezeTenant({ ...tenant, migrationVersion: version, createdAt: now, updatedAt: now });
     this.#entries.set(tenant.id, { tenant: stored, digest });

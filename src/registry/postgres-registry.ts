@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PoolLike, Queryable } from '../db.js';
+import type { PoolClientLike, PoolLike, Queryable, QueryResultLike } from '../db.js';
 import { sqlState, withTransaction } from '../db.js';
 import { normalizeDomain } from '../domains.js';
 import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../errors.js';
@@ -14,6 +14,7 @@ import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, U
 import type { Migration } from '../migrate/migration.js';
 import { announceChange } from './change-channel.js';
 import { DOMAINS_TABLE, registryMigrations, TENANTS_TABLE } from './registry-migrations.js';
+import { registryNotMigrated } from './registry-not-migrated.js';
 import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
 
 /** Options of {@link PostgresRegistry}. */
@@ -77,7 +78,7 @@ export class PostgresRegistry implements TenantRegistry {
   async create(input: CreateTenantInput): Promise<Tenant> {
     const tenant = newTenant(input, this.#schemaPrefix);
     try {
-      const created = await withTransaction(this.#pool, async (client) => {
+      const created = await this.#transaction(async (client) => {
         const { rows } = await client.query<TenantRow>(
           `INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
@@ -102,15 +103,28 @@ export class PostgresRegistry implements TenantRegistry {
     }
   }
 
+  async ensure(input: CreateTenantInput): Promise<Tenant> {
+    const { id } = newTenant(input, this.#schemaPrefix);
+    const existing = await this.get(id);
+    if (existing !== undefined) return existing;
+    try {
+      return await this.create(input);
+    } catch (error) {
+      // A concurrent create of the same id commits first: this INSERT waited for it, then conflicted.
+      if (error instanceof TenantExistsError) return (await this.get(id)) ?? Promise.reject(error);
+      throw error;
+    }
+  }
+
   async get(id: string): Promise<Tenant | undefined> {
     if (!isValidTenantId(id)) return undefined;
-    const { rows } = await this.#pool.query<TenantRow>(`SELECT ${COLUMNS} FROM ${this.#tenants} WHERE id = $1`, [id]);
+    const { rows } = await this.#query<TenantRow>(`SELECT ${COLUMNS} FROM ${this.#tenants} WHERE id = $1`, [id]);
     return rows[0] === undefined ? undefined : toTenant(rows[0]);
   }
 
   async getByDomain(domain: string): Promise<Tenant | undefined> {
     const name = normalizeDomain(domain);
-    const { rows } = await this.#pool.query<TenantRow>(
+    const { rows } = await this.#query<TenantRow>(
       `SELECT ${COLUMNS.split(', ').map((column) => `t.${column}`).join(', ')}
        FROM ${this.#domains} d JOIN ${this.#tenants} t ON t.id = d.tenant_id WHERE d.domain = $1`,
       [name],
@@ -120,7 +134,7 @@ export class PostgresRegistry implements TenantRegistry {
 
   async list(input: ListTenantsInput = {}): Promise<TenantPage> {
     const limit = listLimit(input);
-    const { rows } = await this.#pool.query<TenantRow>(
+    const { rows } = await this.#query<TenantRow>(
       `SELECT ${COLUMNS} FROM ${this.#tenants}
        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR id > $2 COLLATE "C")
        ORDER BY id COLLATE "C" LIMIT $3`,
@@ -149,7 +163,7 @@ export class PostgresRegistry implements TenantRegistry {
 
   async delete(id: string, options: { dropSchema?: boolean } = {}): Promise<void> {
     if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
-    await withTransaction(this.#pool, async (client) => {
+    await this.#transaction(async (client) => {
       const { rows } = await client.query<{ schema_name: string }>(
         `DELETE FROM ${this.#tenants} WHERE id = $1 RETURNING schema_name`,
         [id],
@@ -166,7 +180,7 @@ export class PostgresRegistry implements TenantRegistry {
     const name = normalizeDomain(domain);
     if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
     try {
-      return await withTransaction(this.#pool, async (client) => {
+      return await this.#transaction(async (client) => {
         const { rows } = await client.query(`SELECT 1 FROM ${this.#tenants} WHERE id = $1 FOR UPDATE`, [id]);
         if (rows.length === 0) throw new TenantNotFoundError(id);
         if (options.primary === true) {
@@ -185,7 +199,7 @@ export class PostgresRegistry implements TenantRegistry {
 
   async removeDomain(domain: string): Promise<void> {
     const name = normalizeDomain(domain);
-    const tenantId = await withTransaction(this.#pool, async (client) => {
+    const tenantId = await this.#transaction(async (client) => {
       const { rows } = await client.query<{ tenant_id: string }>(`DELETE FROM ${this.#domains} WHERE domain = $1 RETURNING tenant_id`, [name]);
       if (rows[0] === undefined) throw new TenantNotFoundError(name, 'domain');
       await announceChange(client, this.#sharedSchema, rows[0].tenant_id);
@@ -196,7 +210,7 @@ export class PostgresRegistry implements TenantRegistry {
 
   async domains(id: string): Promise<readonly TenantDomain[]> {
     if (!isValidTenantId(id)) return [];
-    const { rows } = await this.#pool.query<{ domain: string; tenant_id: string; is_primary: boolean }>(
+    const { rows } = await this.#query<{ domain: string; tenant_id: string; is_primary: boolean }>(
       `SELECT domain, tenant_id, is_primary FROM ${this.#domains} WHERE tenant_id = $1 ORDER BY is_primary DESC, domain`,
       [id],
     );
@@ -204,7 +218,7 @@ export class PostgresRegistry implements TenantRegistry {
   }
 
   async listStale(digest: string, options: { only?: readonly string[] } = {}): Promise<readonly Tenant[]> {
-    const { rows } = await this.#pool.query<TenantRow>(
+    const { rows } = await this.#query<TenantRow>(
       `SELECT ${COLUMNS} FROM ${this.#tenants}
        WHERE migration_digest IS DISTINCT FROM $1 AND ($2::text[] IS NULL OR id = ANY($2))
        ORDER BY id COLLATE "C"`,
@@ -214,7 +228,7 @@ export class PostgresRegistry implements TenantRegistry {
   }
 
   async recordMigration(id: string, state: { version: string | null; digest: string }): Promise<void> {
-    await this.#pool.query(
+    await this.#query(
       `UPDATE ${this.#tenants} SET migration_version = $2, migration_digest = $3, updated_at = now() WHERE id = $1`,
       [id, state.version, state.digest],
     );
@@ -222,7 +236,7 @@ export class PostgresRegistry implements TenantRegistry {
 
   async #updateRow(id: string, assignments: string, values: unknown[]): Promise<Tenant> {
     if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
-    const row = await withTransaction(this.#pool, async (client) => {
+    const row = await this.#transaction(async (client) => {
       const { rows } = await client.query<TenantRow>(
         `UPDATE ${this.#tenants} SET ${assignments}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, ...values],
@@ -234,6 +248,20 @@ export class PostgresRegistry implements TenantRegistry {
     this.#onChange(id);
     return toTenant(row);
   }
+
+  /** A query on the pool; a missing registry table becomes `RegistryNotMigratedError`. */
+  #query<R>(text: string, values?: unknown[]): Promise<QueryResultLike<R>> {
+    return this.#pool.query<R>(text, values).catch(this.#notMigrated);
+  }
+
+  /** A transaction on the pool; a missing registry table becomes `RegistryNotMigratedError`. */
+  #transaction<R>(fn: (client: PoolClientLike) => Promise<R>): Promise<R> {
+    return withTransaction(this.#pool, fn).catch(this.#notMigrated);
+  }
+
+  readonly #notMigrated = (error: unknown): never => {
+    throw registryNotMigrated(error, this.#sharedSchema) ?? error;
+  };
 
   /** The registry's own tables, applied by `tenancy.migrate.shared()` before the app's shared migrations. */
   sharedMigrations(): readonly Migration[] {

@@ -78,6 +78,20 @@ export interface TenantPage {
  */
 export interface TenantRegistry {
   create(input: CreateTenantInput): Promise<Tenant>;
+  /**
+   * Creates the tenant unless one with that id exists, for seeds and start-up code that runs
+   * more than once. An existing tenant is returned as it is stored, even when its name,
+   * domains, status or metadata differ from `input`: `ensure` never changes a tenant (use
+   * `update` and `addDomain` for that). Concurrent ensures of one id all return the one tenant.
+   * The input is checked first either way; a domain or schema another tenant holds still
+   * throws `TenantExistsError`.
+   *
+   * @example
+   * ```ts
+   * const acme = await tenancy.registry.ensure({ id: 'acme', name: 'Acme', domains: ['shop.acme.com'] });
+   * ```
+   */
+  ensure(input: CreateTenantInput): Promise<Tenant>;
   /** The tenant, or `undefined` when none has that id (an invalid id also gives `undefined`). */
   get(id: string): Promise<Tenant | undefined>;
   /** The tenant a domain points at, or `undefined`. */

@@ -89,6 +89,20 @@ describe.each([
     expect(await value(acme, 'SELECT DISTINCT owner FROM items')).toBe(acme.id);
   });
 
+  it('the plain pg.Pool gets the connection back clean: login role, default path, no tenant settings', async () => {
+    const plain = async (text: string): Promise<unknown> => Object.values((await one.query(text)).rows[0] ?? {})[0];
+    const me = await plain('SELECT current_user');
+    const defaultPath = await plain('SHOW search_path');
+    await as(acme, () => scoped.query("SELECT set_config('app.user_id', '42', false)"));
+    expect(await plain('SELECT current_user')).toBe(me);
+    await as(acme, () => scoped.query('SELECT 1'));
+    expect(await plain('SHOW search_path')).toBe(defaultPath);
+    await as(acme, () => scoped.query("SET app.user_id = '42'"));
+    expect(await plain("SELECT coalesce(current_setting('app.user_id', true), '')")).toBe('');
+    // And tenantPool finds its scope again after the plain use.
+    expect(await value(acme, 'SELECT DISTINCT owner FROM items')).toBe(acme.id);
+  });
+
   it('keeps what a tenant set for its own next statements on a checked-out client', async () => {
     await as(acme, async () => {
       const client = await scoped.connect();

@@ -149,6 +149,53 @@ export function registrySuite(kind: 'postgres' | 'memory', db: { pool: pg.Pool }
       await expect(tenancy.registry.removeDomain('acme.test')).rejects.toBeInstanceOf(TenantNotFoundError);
     });
 
+    it('ensure creates a missing tenant, and returns an existing one as it is', async () => {
+      const tenancy = await setup();
+      const created = await tenancy.registry.ensure({ id: 'acme', name: 'Acme', domains: ['shop.acme.test'] });
+      expect(created).toMatchObject({ id: 'acme', name: 'Acme', migrationVersion: '001_products' });
+      expect(await schemaExists(created.schema)).toBe(true);
+      expect(await tenancy.registry.ensure({ id: 'acme', name: 'Acme' })).toEqual(created);
+      const differing = await tenancy.registry.ensure({ id: 'acme', name: 'Acme GmbH', metadata: { plan: 'pro' }, domains: ['other.test'], status: 'suspended' });
+      expect(differing).toEqual(created);
+      expect(await tenancy.registry.get('acme')).toEqual(created);
+      expect(await tenancy.registry.getByDomain('other.test')).toBeUndefined();
+      expect((await tenancy.registry.list()).tenants.map((t) => t.id)).toEqual(['acme']);
+    });
+
+    it('ensure checks its input first, and refuses a domain another tenant holds', async () => {
+      const tenancy = await setup([]);
+      await tenancy.registry.create({ id: 'acme', domains: ['acme.test'] });
+      await expect(tenancy.registry.ensure({ id: 'Bad_Id' })).rejects.toMatchObject({ code: 'TENANTRY_INVALID_TENANT_ID' });
+      await expect(tenancy.registry.ensure({ id: 'acme', name: '' })).rejects.toMatchObject({ code: 'TENANTRY_INVALID_CONFIG' });
+      await expect(tenancy.registry.ensure({ id: 'globex', domains: ['acme.test'] })).rejects.toBeInstanceOf(TenantExistsError);
+      expect(await tenancy.registry.get('globex')).toBeUndefined();
+    });
+
+    it('lets concurrent ensures of one id all succeed with the same tenant', async () => {
+      const tenancy = await setup();
+      const results = await Promise.all([1, 2, 3].map(() => tenancy.registry.ensure({ id: 'race', domains: ['race.test'] })));
+      for (const result of results) expect(result).toEqual(results[0]);
+      expect((await tenancy.registry.list()).tenants.map((t) => t.id)).toEqual(['race']);
+    });
+
+    it('ensure after a create that failed creates the tenant', async () => {
+      let fail = true;
+      const flaky: Migration = {
+        name: '001_flaky',
+        checksum: 'flaky',
+        up: async (client) => {
+          if (fail) throw new Error('first attempt fails');
+          await client.query('CREATE TABLE flaky (id int)');
+        },
+      };
+      const tenancy = await setup([flaky]);
+      const [first, second] = await Promise.allSettled([tenancy.registry.ensure({ id: 'retry' }), tenancy.registry.ensure({ id: 'retry' })]);
+      expect(first.status).toBe('rejected');
+      expect(second.status).toBe('rejected');
+      fail = false;
+      expect(await tenancy.registry.ensure({ id: 'retry' })).toMatchObject({ id: 'retry', migrationVersion: '001_flaky' });
+    });
+
     it('deletes a tenant, keeping its schema unless asked to drop it', async () => {
       const tenancy = await setup();
       const kept = await tenancy.registry.create({ id: 'kept', domains: ['kept.test'] });

@@ -9,7 +9,7 @@ import { digestOf } from '../../migrate/migration.js';
 import type { Tenant } from '../../types.js';
 import type { CliTenancy } from '../open-tenancy.js';
 import { registryExists } from '../registry-exists.js';
-import { readSchemaState } from '../schema-state.js';
+import { readSchemaState } from '../../migrate/schema-state.js';
 
 /**
  * What a run would do to one schema.

@@ -13,8 +13,8 @@ import { stringList } from '../option-values.js';
 import { formatTable } from '../format-table.js';
 import type { CliTenancy } from '../open-tenancy.js';
 import { registryExists } from '../registry-exists.js';
-import type { SchemaState } from '../schema-state.js';
-import { readSchemaState } from '../schema-state.js';
+import type { SchemaState } from '../../migrate/schema-state.js';
+import { readSchemaState } from '../../migrate/schema-state.js';
 
 /**
  * One tenant's status, as `tenantry status --json` prints it.

@@ -6,8 +6,8 @@
  */
 import type { Queryable } from '../db.js';
 import { quoteIdent } from '../identifiers.js';
-import type { Migration } from '../migrate/migration.js';
-import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
+import type { Migration } from './migration.js';
+import { MIGRATIONS_TABLE } from './schema-migrator.js';
 
 /**
  * A schema compared with a migration set.

@@ -1,0 +1,45 @@
+/**
+ * `tenancy.check()`: the start-up checks, in order.
+ *
+ * @module
+ */
+import { databaseCheck } from './database-check.js';
+import { loginRoleCheck } from './login-role-check.js';
+import { registryCheck } from './registry-check.js';
+import { sharedMigrationsCheck } from './shared-migrations-check.js';
+import type { CheckContext, CheckResult, StartupCheck, TenancyCheckReport } from './startup-check.js';
+import { tenantMigrationsCheck } from './tenant-migrations-check.js';
+
+/**
+ * The checks `tenancy.check()` runs, in order: each may rely on the ones before it (the registry
+ * check on a reachable database). A new check is a new file in this folder and one entry here.
+ *
+ * @example
+ * ```ts
+ * await checkTenancy(context, [...STARTUP_CHECKS, rolesCheck]);
+ * ```
+ */
+export const STARTUP_CHECKS: readonly StartupCheck[] = Object.freeze([
+  databaseCheck,
+  registryCheck,
+  sharedMigrationsCheck,
+  tenantMigrationsCheck,
+  loginRoleCheck,
+]);
+
+/**
+ * Runs the checks one after the other; the first that throws stops the run (later checks would
+ * only fail for the same reason).
+ *
+ * @example
+ * ```ts
+ * const report = await checkTenancy(context);
+ * report.ok; // true when no check warned
+ * ```
+ */
+export async function checkTenancy(context: CheckContext, checks: readonly StartupCheck[] = STARTUP_CHECKS): Promise<TenancyCheckReport> {
+  const results: CheckResult[] = [];
+  for (const check of checks) results.push(await check(context));
+  const warnings = results.flatMap((result) => result.warnings);
+  return { ok: warnings.length === 0, warnings, checks: results };
+}

@@ -1,0 +1,26 @@
+/**
+ * Recognises the database error of a registry whose tables were never created.
+ *
+ * @module
+ */
+import { sqlState } from '../db.js';
+import { RegistryNotMigratedError } from '../errors.js';
+import { DOMAINS_TABLE, TENANTS_TABLE } from './registry-migrations.js';
+
+const REGISTRY_TABLE = new RegExp(`\\b(${TENANTS_TABLE}|${DOMAINS_TABLE})\\b`);
+
+/**
+ * The {@link RegistryNotMigratedError} for an "undefined table" error (SQLSTATE 42P01) that names
+ * a registry table, with that error as its cause; `undefined` for any other error.
+ *
+ * @example
+ * ```ts
+ * await pool.query('SELECT * FROM public.tenantry_tenants').catch((error) => {
+ *   throw registryNotMigrated(error, 'public') ?? error;
+ * });
+ * ```
+ */
+export function registryNotMigrated(error: unknown, sharedSchema: string): RegistryNotMigratedError | undefined {
+  if (sqlState(error) !== '42P01' || !(error instanceof Error) || !REGISTRY_TABLE.test(error.message)) return undefined;
+  return new RegistryNotMigratedError(sharedSchema, { cause: error });
+}
