@@ -47,15 +47,11 @@ export function hostHeader(source: HostHeaderSource): string | undefined {
   return undefined;
 }
 
-/** `host` in any case, without making a lower-case copy. */
+/** `host` in any case. The spellings clients send are compared as they are, the rare others lower-cased. */
 function isHost(name: string): boolean {
-  return (
-    name.length === 4 &&
-    (name.charCodeAt(0) | 0x20) === 104 &&
-    (name.charCodeAt(1) | 0x20) === 111 &&
-    (name.charCodeAt(2) | 0x20) === 115 &&
-    (name.charCodeAt(3) | 0x20) === 116
-  );
+  if (name.length !== 4) return false;
+  if (name === 'Host' || name === 'host') return true;
+  return (name.charCodeAt(0) | 0x20) === 104 && name.toLowerCase() === 'host';
 }
 
 function hostValues(raw: readonly string[]): string {
