@@ -53,14 +53,7 @@ describe('tenantRequestOf', () => {
     expect(() => tenantRequestOf(twice, '/', false)).toThrow(/"acme.example.com, globex.example.com": a request may have one Host header, and this one has 2/);
     expect(() => tenantRequestOf({ headers: {}, rawHeaders: [], httpVersionMajor: 1, httpVersionMinor: 1 }, '/t/acme', false)).toThrow(InvalidDomainError);
     for (const target of ['http://user@globex.example.com/x', 'http:///x', 'http://globex.example.com:99x/x', 'ftp://globex.example.com/x']) {
-      let thrown: unknown;
-      try {
-        tenantRequestOf({ headers: { host: 'acme.example.com' } }, target, false);
-      } catch (error) {
-        thrown = error;
-      }
-      expect(thrown, target).toBeInstanceOf(InvalidDomainError);
-      expect((thrown as InvalidDomainError).httpStatus).toBe(400);
+      expect(() => tenantRequestOf({ headers: { host: 'acme.example.com' } }, target, false), target).toThrow(expect.objectContaining({ name: 'InvalidDomainError', httpStatus: 400 }));
     }
   });
 });
