@@ -9,7 +9,7 @@ import type { Tenancy } from '../tenancy.js';
 import type { Tenant } from '../types.js';
 import { continueBound, emitterBinder } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
-import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
+import { type AdapterOptions, type Identified, identifyRequest, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
 declare global {
@@ -74,7 +74,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
   return (req, res, next) => {
     let outcome: MaybePromise<Identified>;
     try {
-      outcome = identifyRequest(tenancy, tenantRequestOf(req, options.trustProxy === true), options, req);
+      outcome = identifyRequest(tenancy, req, req.url, options, req);
     } catch (error) {
       return next(error);
     }

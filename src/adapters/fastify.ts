@@ -11,8 +11,9 @@ import './fastify-types.js';
 import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js';
 import { continueBound, emitterBinder } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
-import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf, withPath } from './identify-request.js';
+import { type AdapterOptions, type Identified, identifyRequest, withPath } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+import { splitAbsoluteTarget } from './request-target.js';
 
 /**
  * Options of {@link fastifyTenancy}.
@@ -37,7 +38,6 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
 
   const optional: FastifyTenancyOptions = { ...options, required: false };
   const bindRequest = emitterBinder(tenancy);
-  const trustProxy = options.trustProxy === true;
   const sendProblem = (error: TenancyError, reply: FastifyReply): void => {
     if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
   };
@@ -64,8 +64,9 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
     if (mode === false) return tenancy.runShared(() => continueBound(bindRequest, request.raw, done));
     let outcome: MaybePromise<Identified>;
     try {
-      const raw = { url: request.originalUrl, method: request.method, headers: request.headers };
-      outcome = identifyRequest(tenancy, tenantRequestOf(raw, trustProxy), mode === 'optional' ? optional : options, request);
+      const { rawHeaders, httpVersionMajor, httpVersionMinor } = request.raw;
+      const raw = { method: request.method, headers: request.headers, rawHeaders, httpVersionMajor, httpVersionMinor };
+      outcome = identifyRequest(tenancy, raw, request.originalUrl, mode === 'optional' ? optional : options, request);
     } catch (error) {
       return done(error as Error);
     }
@@ -101,8 +102,10 @@ export const fastifyTenancy = fp(plugin, { fastify: '5.x', name: 'tenantry' });
 
 /**
  * A `rewriteUrl` for `Fastify({ rewriteUrl })` that removes a path prefix and the tenant segment
- * after it (`/t/acme/products?x=1` → `/products?x=1`), so routes are written without them. The
- * plugin still resolves the tenant from the original URL with `pathResolver({ prefix })`.
+ * after it (`/t/acme/products?x=1` → `/products?x=1`; in absolute form the scheme and host stay:
+ * `http://example.com/t/acme/products` → `http://example.com/products`), so routes are written
+ * without them. The plugin still resolves the tenant from the original URL with
+ * `pathResolver({ prefix })`.
  *
  * @example
  * ```ts
@@ -114,8 +117,9 @@ export function tenantRewriteUrl(options: { readonly prefix?: string } = {}): (r
   const prefix = normalizePrefix(options.prefix);
   return (request) => {
     const url = request.url ?? '/';
-    const query = url.indexOf('?');
-    const split = splitTenantPath(prefix, query === -1 ? url : url.slice(0, query));
+    const path = url.charCodeAt(0) === 47 ? url : (splitAbsoluteTarget(url)?.path ?? url);
+    const query = path.indexOf('?');
+    const split = splitTenantPath(prefix, query === -1 ? path : path.slice(0, query));
     return split === null ? url : withPath(url, split.rest);
   };
 }

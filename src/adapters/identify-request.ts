@@ -9,6 +9,8 @@ import type { RequestTenant, Tenancy } from '../tenancy.js';
 import { resolveRequestNow } from '../tenancy-internals.js';
 import { andThen, isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import type { Tenant } from '../types.js';
+import { type HostHeaderSource, hostHeader } from './host-header.js';
+import { absoluteTargetHost, splitAbsoluteTarget } from './request-target.js';
 
 /**
  * Options every adapter takes.
@@ -30,7 +32,10 @@ export interface AdapterOptions<Native = unknown> {
    * the explicit shared scope (`tenancy.runShared`), with `tenant` set to `null`.
    */
   readonly required?: boolean;
-  /** Read the host from `X-Forwarded-Host` (set by your proxy). Leave off unless a proxy sets it. */
+  /**
+   * Read the host from `X-Forwarded-Host` (set by your proxy): it wins over the Host header and
+   * over the host of an absolute-form target. Leave off unless a proxy sets it.
+   */
   readonly trustProxy?: boolean;
   /**
    * Decides whether this request may use the tenant it named (for header resolvers, check it
@@ -48,25 +53,29 @@ export type Identified =
   | { readonly kind: 'refused'; readonly error: TenancyError };
 
 /**
- * Resolves a request's tenant and applies the adapter options. Bad input, unknown, suspended or
- * unauthorised tenants become `refused` with a typed error (4xx); anything else (the database
- * is down) is thrown, for the framework's own error handling.
+ * Resolves a request's tenant and applies the adapter options. Bad input (a bad host, target or
+ * id), unknown, suspended or unauthorised tenants become `refused` with a typed error (4xx);
+ * anything else (the database is down) is thrown, for the framework's own error handling.
  *
  * @example
  * ```ts
- * const outcome = await identifyRequest(tenancy, request, { required: false }, req);
+ * const outcome = await identifyRequest(tenancy, req, req.url, { required: false }, req);
  * ```
  *
- * The answer is synchronous when it can be (the resolver answers synchronously, the tenant is
- * cached, `authorize` returns a boolean), so a request for a known tenant waits on no promise.
+ * `url` is the request-target as the framework received it (Fastify's `request.originalUrl`,
+ * before `rewriteUrl`). The answer is synchronous when it can be (the resolver answers
+ * synchronously, the tenant is cached, `authorize` returns a boolean), so a request for a known
+ * tenant waits on no promise.
  */
 export function identifyRequest<Native>(
   tenancy: Tenancy,
-  request: TenantRequest,
+  raw: NodeRequestFields,
+  url: string | undefined,
   options: AdapterOptions<Native>,
   native: Native,
 ): MaybePromise<Identified> {
   try {
+    const request = tenantRequestOf(raw, url, options.trustProxy === true);
     const resolve = resolveRequestNow.get(tenancy) ?? ((req, resolver) => tenancy.resolveRequest(req, resolver));
     const found = resolve(request, options.resolver);
     if (!isPromise(found)) {
@@ -101,42 +110,67 @@ function refusal(error: unknown): Identified {
 }
 
 /**
- * Builds the framework-neutral request from Node's request fields.
+ * The fields of a Node request (`http.IncomingMessage`) the adapters read.
  *
  * @example
  * ```ts
- * tenantRequestOf({ url: req.url, method: req.method, headers: req.headers }, false);
+ * const fields: NodeRequestFields = req;
  * ```
  */
-export function tenantRequestOf(
-  raw: { readonly url?: string | undefined; readonly method?: string | undefined; readonly headers: TenantRequest['headers'] },
-  trustProxy: boolean,
-): TenantRequest {
-  const forwarded = trustProxy ? firstForwarded(raw.headers['x-forwarded-host']) : undefined;
-  const host = forwarded ?? single(raw.headers.host);
-  const url = raw.url ?? '/';
-  const query = url.indexOf('?');
-  return { host, path: query === -1 ? url : url.slice(0, query), method: raw.method ?? 'GET', headers: raw.headers };
+export interface NodeRequestFields extends HostHeaderSource {
+  readonly method?: string | undefined;
 }
 
 /**
- * Replaces the path of a URL and keeps its query string: `/t/acme/products?page=2` → `/products?page=2`.
+ * Builds the framework-neutral request from Node's request fields and its request-target. The
+ * host is, in order: the first `X-Forwarded-Host` value when the proxy is trusted, the authority
+ * of a target in absolute form (`GET http://globex.example.com/x`, RFC 9112 §3.2.2), the one
+ * Host header. The path is the target's, without the query. Throws `InvalidDomainError`
+ * (HTTP 400) for two Host headers, none on HTTP/1.1, or an absolute-form target whose authority
+ * is not a host with an optional port.
  *
  * @example
  * ```ts
- * withPath('/t/acme/products?page=2', '/products'); // '/products?page=2'
+ * tenantRequestOf(req, 'http://globex.example.com/x?q=1', false);
+ * // { host: 'globex.example.com', path: '/x', method: 'GET', headers: req.headers }
+ * ```
+ */
+export function tenantRequestOf(raw: NodeRequestFields, url: string | undefined, trustProxy: boolean): TenantRequest {
+  const header = hostHeader(raw);
+  const forwarded = trustProxy ? firstForwarded(raw.headers['x-forwarded-host']) : undefined;
+  const target = url ?? '/';
+  const method = raw.method ?? 'GET';
+  // Origin form (`/x`, nearly every request) is not split: nothing is allocated but the result.
+  const absolute = target.charCodeAt(0) === 47 ? null : splitAbsoluteTarget(target);
+  if (absolute === null) return { host: forwarded ?? header, path: withoutQuery(target), method, headers: raw.headers };
+  const host = absoluteTargetHost(absolute, target);
+  return { host: forwarded ?? host, path: absolute.path, method, headers: raw.headers };
+}
+
+/**
+ * Replaces the path of a request-target and keeps its query string, and in absolute form its
+ * scheme and authority: `/t/acme/products?page=2` → `/products?page=2`,
+ * `http://example.com/t/acme/products` → `http://example.com/products`.
+ *
+ * @example
+ * ```ts
+ * withPath('/t/acme/products?page=2', '/products');  // '/products?page=2'
+ * withPath('http://example.com/t/acme?page=2', '/'); // 'http://example.com/?page=2'
  * ```
  */
 export function withPath(url: string, path: string): string {
+  const absolute = url.charCodeAt(0) === 47 ? null : splitAbsoluteTarget(url);
+  if (absolute !== null) return absolute.origin + path + absolute.query;
   const query = url.indexOf('?');
   return query === -1 ? path : path + url.slice(query);
 }
 
-function single(value: string | readonly string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.[0];
+function withoutQuery(target: string): string {
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
 }
 
 function firstForwarded(value: string | readonly string[] | undefined): string | undefined {
-  const first = single(value)?.split(',')[0]?.trim();
+  const first = (typeof value === 'string' ? value : value?.[0])?.split(',')[0]?.trim();
   return first === '' ? undefined : first;
 }

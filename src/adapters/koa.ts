@@ -8,7 +8,7 @@ import type { TenancyError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import { isPromise } from '../util/maybe-promise.js';
 import { continueBound, emitterBinder } from './bind-emitter.js';
-import { type AdapterOptions, type Identified, identifyRequest, tenantRequestOf } from './identify-request.js';
+import { type AdapterOptions, type Identified, identifyRequest } from './identify-request.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 
 /**
@@ -64,7 +64,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
   // Not an async function: a request for a cached tenant goes on with no promise of its own
   // (koa-compose turns what a middleware returns, or throws, into one).
   return (ctx: Context, next: Next) => {
-    const outcome = identifyRequest(tenancy, tenantRequestOf(ctx.req, options.trustProxy === true), options, ctx);
+    const outcome = identifyRequest(tenancy, ctx.req, ctx.req.url, options, ctx);
     return isPromise(outcome) ? outcome.then((settled) => apply(settled, ctx, next)) : apply(outcome, ctx, next);
   };
 }

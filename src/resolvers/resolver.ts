@@ -14,7 +14,10 @@ import type { Tenancy } from '../tenancy.js';
  * ```
  */
 export interface TenantRequest {
-  /** The Host header (or X-Forwarded-Host when the adapter trusts the proxy), with its port. */
+  /**
+   * The host the request names, with its port: the Host header, or the host of an absolute-form
+   * target (`GET http://acme.example.com/x`), or X-Forwarded-Host when the adapter trusts the proxy.
+   */
   readonly host: string | undefined;
   /** The path, without the query string. */
   readonly path: string;

@@ -16,7 +16,7 @@ import {
   TENANTS,
 } from './app-kit.js';
 import { type ChildServer, startChildServer } from './child-process.js';
-import { type Client, httpClient, type Incoming, multipartBody, type Outgoing, pieces } from './http-client.js';
+import { type Client, httpClient, type Incoming, multipartBody, type Outgoing, pieces, sendRaw } from './http-client.js';
 
 /** A running test app and a keep-alive client on it. */
 interface Served {
@@ -42,6 +42,21 @@ function expectProblem(response: Incoming, status: number, code: string): void {
 function expectTenant(response: Incoming, tenant: string): void {
   expect(response.status, response.text).toBe(200);
   expect(response.json).toMatchObject({ tenant, scope: 'tenant', attached: tenant });
+}
+
+/**
+ * Asserts the 400 for a request-target whose host is malformed: tenantry's problem details, or,
+ * on Fastify, the framework's own `FST_ERR_BAD_URL` for a target its router cannot read (an empty
+ * host, a bad port, a scheme other than http and https), answered before any hook runs.
+ */
+function expectBadTarget(harness: Harness, response: Incoming, target: string): void {
+  expect(response.status, `${target}: ${response.text}`).toBe(400);
+  if (response.contentType.includes(PROBLEM)) {
+    expectProblem(response, 400, 'TENANTRY_INVALID_DOMAIN');
+    return;
+  }
+  expect(harness.name, `${target}: ${response.text}`).toBe('fastify');
+  expect(response.json, target).toMatchObject({ code: 'FST_ERR_BAD_URL', statusCode: 400 });
 }
 
 /**
@@ -173,6 +188,112 @@ export function adapterSuite(harness: Harness, db: { readonly pool: pg.Pool; rea
         });
         expectProblem(response, 404, 'TENANTRY_TENANT_NOT_FOUND');
         expect(response.text).not.toContain('hello');
+      });
+    });
+
+    describe('request-targets in absolute form and Host headers (RFC 9112 §3.2)', () => {
+      let app: Served;
+      /** A GET written over a socket as given: `target` on the request line, then `headers`. */
+      const get = (target: string, ...headers: string[]): Promise<Incoming> => sendRaw(app.server.port, [`GET ${target} HTTP/1.1`, ...headers]);
+      beforeAll(async () => {
+        app = await serve();
+      });
+
+      it('absolute form: the target names the tenant and the path, and the Host header is ignored', async () => {
+        const response = await get('http://globex.example.test/whoami?x=1', 'Host: acme.example.test');
+        expectTenant(response, 'globex');
+        // The route of the target's path answered; the framework's URL keeps the target as received.
+        expect(response.json.url).toBe('http://globex.example.test/whoami?x=1');
+        expectTenant(await get('HTTPS://BIG-CO.Example.Test.:8443/whoami', 'Host: globex.example.test'), 'big-co');
+        expectTenant(await get(`http://${CUSTOM_DOMAIN}/whoami`, 'Host: globex.example.test'), 'acme');
+        expectTenant(await get('http://[::1]:3000/whoami', 'Host: acme.example.test', 'X-Tenant-Id: big-co'), 'big-co');
+        const prefixed = await get('http://example.test/t/globex/whoami?x=1', 'Host: acme.example.test');
+        expectTenant(prefixed, 'globex');
+        expect(prefixed.json.url).toBe('http://example.test/whoami?x=1');
+        // A plain request over the same raw client.
+        expectTenant(await get('/whoami', 'Host: acme.example.test'), 'acme');
+      });
+
+      it('attack: a target naming one tenant with a Host naming another serves the target’s tenant, never the Host’s', async () => {
+        for (const [named, host] of [
+          ['acme', 'globex'],
+          ['globex', 'acme'],
+          ['big-co', 'acme'],
+        ] as const) {
+          const response = await get(`http://${named}.example.test/items`, `Host: ${host}.example.test`);
+          expectTenant(response, named);
+          expect(response.json.owners).toEqual([named]);
+          expect(response.text).not.toContain(`"${host}"`);
+          const posted = await sendRaw(
+            app.server.port,
+            [`POST http://${named}.example.test/echo HTTP/1.1`, `Host: ${host}.example.test`, 'Content-Type: application/json', 'Content-Length: 13'],
+            '{"order":"7"}',
+          );
+          expectTenant(posted, named);
+          expect(posted.json.body).toEqual({ order: '7' });
+        }
+        // The Host does not stand in for a target that names no tenant, an unknown or a suspended one.
+        expectProblem(await get('http://example.test/whoami', 'Host: acme.example.test'), 404, 'TENANTRY_TENANT_REQUIRED');
+        expectProblem(await get('http://ghost.example.test/whoami', 'Host: acme.example.test'), 404, 'TENANTRY_TENANT_NOT_FOUND');
+        expectProblem(await get('http://sleepy.example.test/whoami', 'Host: acme.example.test'), 403, 'TENANTRY_TENANT_SUSPENDED');
+      });
+
+      it('400 for an absolute-form target whose host is malformed, whatever the Host header names', async () => {
+        for (const target of [
+          'http://user@globex.example.test/whoami',
+          'http://user:secret@globex.example.test/whoami',
+          'http://acme.example.test@globex.example.test/whoami',
+          'http:///whoami',
+          'http://globex.example.test:99x/whoami',
+          'http://bad_host.example.test/whoami',
+          'ftp://globex.example.test/whoami',
+        ]) {
+          expectBadTarget(harness, await get(target, 'Host: acme.example.test'), target);
+        }
+      });
+
+      it('400 for two Host headers, serving neither tenant', async () => {
+        const cases: string[][] = [
+          ['/whoami', 'Host: acme.example.test', 'Host: globex.example.test'],
+          ['/items', 'Host: globex.example.test', 'host: acme.example.test'],
+          ['/whoami', 'Host: acme.example.test', 'HOST: acme.example.test'],
+          ['/whoami', 'Host: acme.example.test', 'Host:'],
+          ['/t/acme/whoami', 'Host: example.test', 'Host: example.test'],
+          ['/whoami', 'Host: example.test', 'X-Tenant-Id: acme', 'Host: globex.example.test'],
+          ['http://acme.example.test/whoami', 'Host: acme.example.test', 'Host: globex.example.test'],
+        ];
+        for (const [target, ...headers] of cases) {
+          const response = await get(target!, ...headers);
+          expectProblem(response, 400, 'TENANTRY_INVALID_DOMAIN');
+          expect(response.json.detail, headers.join(', ')).toContain('one Host header');
+        }
+        const lenient = await serve({ required: false, trustProxy: true });
+        const response = await sendRaw(lenient.server.port, ['GET /whoami HTTP/1.1', 'Host: acme.example.test', 'Host: globex.example.test', 'X-Forwarded-Host: acme.example.test']);
+        expectProblem(response, 400, 'TENANTRY_INVALID_DOMAIN');
+      });
+
+      it('no Host: 400 on HTTP/1.1 (from Node by default, else from the adapter); HTTP/1.0 may omit it', async () => {
+        // Node's requireHostHeader answers before any framework code runs.
+        expect((await sendRaw(app.server.port, ['GET /t/acme/whoami HTTP/1.1'])).status).toBe(400);
+        expectTenant(await sendRaw(app.server.port, ['GET /t/acme/whoami HTTP/1.0']), 'acme');
+        expectTenant(await sendRaw(app.server.port, ['GET http://globex.example.test/whoami HTTP/1.0']), 'globex');
+        expectProblem(await sendRaw(app.server.port, ['GET /whoami HTTP/1.0']), 404, 'TENANTRY_TENANT_REQUIRED');
+
+        const lax = await serve({ requireHostHeader: false });
+        for (const target of ['/t/acme/whoami', 'http://acme.example.test/whoami']) {
+          const response = await sendRaw(lax.server.port, [`GET ${target} HTTP/1.1`, 'X-Tenant-Id: acme']);
+          expectProblem(response, 400, 'TENANTRY_INVALID_DOMAIN');
+          expect(response.json.detail).toContain('must have a Host header');
+        }
+        expectTenant(await sendRaw(lax.server.port, ['GET /t/acme/whoami HTTP/1.0']), 'acme');
+      });
+
+      it('trustProxy: a trusted X-Forwarded-Host still wins over an absolute-form target', async () => {
+        const proxied = await serve({ trustProxy: true });
+        const forwarded = (target: string, ...headers: string[]) => sendRaw(proxied.server.port, [`GET ${target} HTTP/1.1`, ...headers]);
+        expectTenant(await forwarded('http://globex.example.test/whoami', 'Host: acme.example.test', 'X-Forwarded-Host: big-co.example.test'), 'big-co');
+        expectTenant(await forwarded('http://globex.example.test/whoami', 'Host: acme.example.test'), 'globex');
+        expectBadTarget(harness, await forwarded('http://user@globex.example.test/whoami', 'Host: acme.example.test', 'X-Forwarded-Host: big-co.example.test'), 'user@');
       });
     });
 

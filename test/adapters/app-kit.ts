@@ -104,6 +104,11 @@ export interface ServerOptions {
   readonly authorize?: (request: TenantRequest, tenant: Tenant) => boolean | Promise<boolean>;
   /** A custom refusal: the harness answers with this status and body as `text/plain`. */
   readonly onRefused?: (error: TenancyError) => { readonly status: number; readonly body: string };
+  /**
+   * Node's server option (default `true`: an HTTP/1.1 request without Host gets Node's own 400
+   * before any framework code runs); `false` lets such requests reach the adapter.
+   */
+  readonly requireHostHeader?: boolean;
 }
 
 /** A server listening on 127.0.0.1. */

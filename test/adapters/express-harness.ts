@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import express, { type ErrorRequestHandler } from 'express';
 import multer from 'multer';
 import { tenancyMiddleware } from '../../src/adapters/express.js';
@@ -7,8 +8,9 @@ import { type Harness, listenOnLoopback, type SlowMode } from './app-kit.js';
 export const expressHarness: Harness = {
   name: 'express',
   perRouteConfig: false,
-  async start(kit, options = {}) {
+  async start(kit, serverOptions = {}) {
     const { handlers } = kit;
+    const { requireHostHeader = true, ...options } = serverOptions;
     const app = express();
     app.use(
       tenancyMiddleware(kit.tenancy, {
@@ -53,6 +55,6 @@ export const expressHarness: Harness = {
     };
     app.use(onError);
 
-    return listenOnLoopback(app.listen(0, '127.0.0.1'));
+    return listenOnLoopback(createServer({ requireHostHeader }, app).listen(0, '127.0.0.1'));
   },
 };

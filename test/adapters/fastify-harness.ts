@@ -13,9 +13,10 @@ type Query = { mode?: string; ms?: string };
 export const fastifyHarness: Harness = {
   name: 'fastify',
   perRouteConfig: true,
-  async start(kit, options = {}) {
+  async start(kit, serverOptions = {}) {
     const { handlers } = kit;
-    const app = Fastify({ rewriteUrl: tenantRewriteUrl({ prefix: PATH_PREFIX }) });
+    const { requireHostHeader = true, ...options } = serverOptions;
+    const app = Fastify({ rewriteUrl: tenantRewriteUrl({ prefix: PATH_PREFIX }), http: { requireHostHeader } });
     await app.register(fastifyTenancy, {
       tenancy: kit.tenancy,
       ...options,

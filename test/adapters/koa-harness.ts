@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
@@ -15,8 +16,9 @@ type MulterRequest = Context['req'] & { file?: Express.Multer.File; body?: Recor
 export const koaHarness: Harness = {
   name: 'koa',
   perRouteConfig: false,
-  async start(kit, options = {}) {
+  async start(kit, serverOptions = {}) {
     const { handlers } = kit;
+    const { requireHostHeader = true, ...options } = serverOptions;
     const app = new Koa();
     app.silent = true;
     app.use(
@@ -64,6 +66,6 @@ export const koaHarness: Harness = {
     // Any other path and method: the tenant's rows (the fuzz test checks them on every 2xx).
     app.use(async (ctx) => void (ctx.body = await handlers.items(ctx.state.tenant, ctx.url)));
 
-    return listenOnLoopback(app.listen(0, '127.0.0.1'));
+    return listenOnLoopback(createServer({ requireHostHeader }, app.callback()).listen(0, '127.0.0.1'));
   },
 };

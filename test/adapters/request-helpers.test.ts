@@ -3,27 +3,58 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { tenantRewriteUrl } from '../../src/adapters/fastify.js';
 import { tenantRequestOf, withPath } from '../../src/adapters/identify-request.js';
 import { problemOf } from '../../src/adapters/problem.js';
-import { InvalidConfigError, InvalidTenantIdError, TenantNotFoundError, TenantRequiredError } from '../../src/index.js';
+import { InvalidConfigError, InvalidDomainError, InvalidTenantIdError, TenantNotFoundError, TenantRequiredError } from '../../src/index.js';
 
 describe('tenantRequestOf', () => {
   it('splits the query string off the path and keeps the headers', () => {
     const headers = { host: 'acme.example.com', 'x-tenant-id': 'acme' };
-    expect(tenantRequestOf({ url: '/t/acme/products?page=2&x=?', method: 'POST', headers }, false)).toEqual({
+    expect(tenantRequestOf({ method: 'POST', headers }, '/t/acme/products?page=2&x=?', false)).toEqual({
       host: 'acme.example.com',
       path: '/t/acme/products',
       method: 'POST',
       headers,
     });
-    expect(tenantRequestOf({ headers: {} }, false)).toEqual({ host: undefined, path: '/', method: 'GET', headers: {} });
+    expect(tenantRequestOf({ headers: {} }, undefined, false)).toEqual({ host: undefined, path: '/', method: 'GET', headers: {} });
+    expect(tenantRequestOf({ headers: { host: 'acme' } }, '*', false).path).toBe('*');
   });
 
   it('reads X-Forwarded-Host (its first value) only when the proxy is trusted', () => {
     const headers = { host: 'internal:8080', 'x-forwarded-host': ' acme.example.com , proxy.example.com' };
-    expect(tenantRequestOf({ url: '/', headers }, false).host).toBe('internal:8080');
-    expect(tenantRequestOf({ url: '/', headers }, true).host).toBe('acme.example.com');
-    expect(tenantRequestOf({ url: '/', headers: { host: 'internal', 'x-forwarded-host': ['a.example.com', 'b.example.com'] } }, true).host).toBe('a.example.com');
-    expect(tenantRequestOf({ url: '/', headers: { host: 'internal', 'x-forwarded-host': ' ' } }, true).host).toBe('internal');
-    expect(tenantRequestOf({ url: '/', headers: { host: 'internal' } }, true).host).toBe('internal');
+    expect(tenantRequestOf({ headers }, '/', false).host).toBe('internal:8080');
+    expect(tenantRequestOf({ headers }, '/', true).host).toBe('acme.example.com');
+    expect(tenantRequestOf({ headers: { host: 'internal', 'x-forwarded-host': ['a.example.com', 'b.example.com'] } }, '/', true).host).toBe('a.example.com');
+    expect(tenantRequestOf({ headers: { host: 'internal', 'x-forwarded-host': ' ' } }, '/', true).host).toBe('internal');
+    expect(tenantRequestOf({ headers: { host: 'internal' } }, '/', true).host).toBe('internal');
+  });
+
+  it('takes the host and path of an absolute-form target, not the Host header (RFC 9112 §3.2.2)', () => {
+    const headers = { host: 'acme.example.com' };
+    const rawHeaders = ['Host', 'acme.example.com'];
+    expect(tenantRequestOf({ headers, rawHeaders }, 'http://globex.example.com/x?q=1', false)).toEqual({
+      host: 'globex.example.com',
+      path: '/x',
+      method: 'GET',
+      headers,
+    });
+    expect(tenantRequestOf({ headers }, 'HTTPS://Globex.example.com:8443', false)).toMatchObject({ host: 'Globex.example.com:8443', path: '/' });
+    expect(tenantRequestOf({ headers }, 'http://[::1]:3000?t=/t/acme', false)).toMatchObject({ host: '[::1]:3000', path: '/' });
+  });
+
+  it('lets a trusted X-Forwarded-Host win over an absolute-form target', () => {
+    const headers = { host: 'internal', 'x-forwarded-host': 'big-co.example.com' };
+    expect(tenantRequestOf({ headers }, 'http://globex.example.com/x', true)).toMatchObject({ host: 'big-co.example.com', path: '/x' });
+    expect(tenantRequestOf({ headers }, 'http://globex.example.com/x', false).host).toBe('globex.example.com');
+    // The target is checked also when the forwarded host is used.
+    expect(() => tenantRequestOf({ headers }, 'http://user@globex.example.com/x', true)).toThrow(InvalidDomainError);
+  });
+
+  it('refuses two Host headers, a missing one on HTTP/1.1 and a malformed absolute-form target with InvalidDomainError (400)', () => {
+    const twice = { headers: { host: 'acme.example.com' }, rawHeaders: ['Host', 'acme.example.com', 'host', 'globex.example.com'] };
+    expect(() => tenantRequestOf(twice, '/', false)).toThrow(/"acme.example.com, globex.example.com": a request may have one Host header, and this one has 2/);
+    expect(() => tenantRequestOf({ headers: {}, rawHeaders: [], httpVersionMajor: 1, httpVersionMinor: 1 }, '/t/acme', false)).toThrow(InvalidDomainError);
+    for (const target of ['http://user@globex.example.com/x', 'http:///x', 'http://globex.example.com:99x/x', 'ftp://globex.example.com/x']) {
+      expect(() => tenantRequestOf({ headers: { host: 'acme.example.com' } }, target, false), target).toThrow(expect.objectContaining({ name: 'InvalidDomainError', httpStatus: 400 }));
+    }
   });
 });
 
@@ -32,6 +63,11 @@ describe('withPath', () => {
     expect(withPath('/t/acme/products?page=2', '/products')).toBe('/products?page=2');
     expect(withPath('/t/acme?x', '/')).toBe('/?x');
     expect(withPath('/t/acme', '/')).toBe('/');
+  });
+
+  it('keeps the scheme and host of an absolute-form target', () => {
+    expect(withPath('http://example.com/t/acme/products?page=2', '/products')).toBe('http://example.com/products?page=2');
+    expect(withPath('HTTP://example.com:8080/t/acme', '/')).toBe('HTTP://example.com:8080/');
   });
 });
 
@@ -46,9 +82,15 @@ describe('tenantRewriteUrl', () => {
     expect(rewrite({ url: '/t/ACME/products' })).toBe('/products');
   });
 
+  it('rewrites the path of an absolute-form target and keeps its scheme and host', () => {
+    const rewrite = tenantRewriteUrl({ prefix: '/t' });
+    expect(rewrite({ url: 'http://example.com/t/acme/products?page=2' })).toBe('http://example.com/products?page=2');
+    expect(rewrite({ url: 'https://example.com:8443/t/acme' })).toBe('https://example.com:8443/');
+  });
+
   it('leaves other URLs alone', () => {
     const rewrite = tenantRewriteUrl();
-    for (const url of ['/', '/products', '/t', '/t/', '/tx/acme', '/products?t=/t/acme', '*', 'http://host/t/acme']) {
+    for (const url of ['/', '/products', '/t', '/t/', '/tx/acme', '/products?t=/t/acme', '*', 'http://host/products?t=/t/acme', 'http://host?t=/t/acme']) {
       expect(rewrite({ url }), url).toBe(url);
     }
     expect(rewrite({ url: undefined })).toBe('/');
