@@ -165,9 +165,13 @@ export function withPath(url: string, path: string): string {
   return query === -1 ? path : path + url.slice(query);
 }
 
+/** The path of an origin-form target: up to its query, or a fragment a raw client sent (no target has one, RFC 9112 §3.2). */
 function withoutQuery(target: string): string {
-  const query = target.indexOf('?');
-  return query === -1 ? target : target.slice(0, query);
+  for (let i = 0; i < target.length; i += 1) {
+    const code = target.charCodeAt(i);
+    if (code === 63 || code === 35) return target.slice(0, i);
+  }
+  return target;
 }
 
 function firstForwarded(value: string | readonly string[] | undefined): string | undefined {

@@ -214,6 +214,13 @@ export function adapterSuite(harness: Harness, db: { readonly pool: pg.Pool; rea
         expectTenant(await get('/whoami', 'Host: acme.example.test'), 'acme');
       });
 
+      it('a fragment sent in the target (no client should) is not part of the path: never a 500', async () => {
+        for (const target of ['/t/acme//#%e9@', '/t/acme/whoami#frag', '/whoami#%zz']) {
+          const response = await get(target, 'Host: acme.example.test');
+          expect(response.status, target).toBeLessThan(500);
+        }
+      });
+
       it('attack: a target naming one tenant with a Host naming another serves the target’s tenant, never the Host’s', async () => {
         for (const [named, host] of [
           ['acme', 'globex'],
