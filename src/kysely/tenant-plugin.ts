@@ -4,9 +4,11 @@
  * @module
  */
 import { type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, RawNode, type RootOperationNode, type UnknownRow } from 'kysely';
+import type { TenantScope } from '../context.js';
 import { InvalidConfigError, NoTenantError } from '../errors.js';
 import { QUALIFIED_MARK } from '../pg/search-path.js';
 import type { Tenancy } from '../tenancy.js';
+import { TemporaryTables } from './temporary-tables.js';
 import { TenantTransformer } from './tenant-transformer.js';
 
 /**
@@ -20,6 +22,12 @@ import { TenantTransformer } from './tenant-transformer.js';
 export interface TenantPluginOptions {
   /** Tables that live in the shared schema: never qualified with a tenant's schema. */
   readonly sharedTables?: readonly string[];
+  /**
+   * Temporary tables created some other way than the schema builder's `temporary()` (raw SQL,
+   * another run): always named `pg_temp.<name>`. Tables created with `temporary()` need no
+   * listing: the run that created one knows it.
+   */
+  readonly temporaryTables?: readonly string[];
   /**
    * The search_path tenantPool gives a statement in which this plugin qualified every table and
    * found no raw SQL:
@@ -48,6 +56,20 @@ function markQualified(node: RootOperationNode): RootOperationNode {
   if (!MARKABLE.has(node.kind)) return node;
   const marked = node as RootOperationNode & { readonly endModifiers?: readonly unknown[] };
   return { ...marked, endModifiers: [...(marked.endModifiers ?? []), QUALIFIED] } as RootOperationNode;
+}
+
+/** Refuses a name given to two lists of table kinds: it would be one kind or the other by accident. */
+function checkLists(lists: Readonly<Record<string, readonly string[] | undefined>>): void {
+  const seen = new Map<string, string>();
+  for (const [option, names] of Object.entries(lists)) {
+    for (const name of names ?? []) {
+      const first = seen.get(name);
+      if (first !== undefined && first !== option) {
+        throw new InvalidConfigError(`tenantPlugin got ${JSON.stringify(name)} in both ${first} and ${option}; a table is one or the other`);
+      }
+      seen.set(name, option);
+    }
+  }
 }
 
 /**
@@ -82,22 +104,32 @@ export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}
   if (typeof tenancy?.scope !== 'function') {
     throw new InvalidConfigError(`tenantPlugin expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
+  checkLists({ sharedTables: options.sharedTables, temporaryTables: options.temporaryTables });
   const shared = new Set(options.sharedTables ?? []);
+  const searchPath = new Set<string>();
+  const temporary = new TemporaryTables(options.temporaryTables ?? []);
   const qualifiedPath = options.qualifiedPath ?? 'tenant';
   if (qualifiedPath !== 'tenant' && qualifiedPath !== 'shared') {
     throw new InvalidConfigError(`tenantPlugin qualifiedPath must be 'tenant' or 'shared', got ${JSON.stringify(qualifiedPath)}`);
   }
-  const schemaOfScope = (): string => {
-    const scope = tenancy.scope();
-    if (scope?.kind !== 'tenant') throw new NoTenantError('A Kysely query of a tenant table');
-    return scope.tenant.schema;
-  };
   return {
     transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-      let schema: string | undefined;
-      const transformer = new TenantTransformer(() => (schema ??= schemaOfScope()), shared);
+      // The scope is read once, and only if a name needs it.
+      let scope: TenantScope | undefined | null = null;
+      const scopeNow = (): TenantScope | undefined => (scope === null ? (scope = tenancy.scope()) : scope);
+      const transformer = new TenantTransformer(
+        () => {
+          const active = scopeNow();
+          if (active?.kind !== 'tenant') throw new NoTenantError('A Kysely query of a tenant table');
+          return active.tenant.schema;
+        },
+        { shared, searchPath, isTemporary: (name) => temporary.has(name, scopeNow) },
+      );
       const node = transformer.transformNode(args.node, args.queryId);
-      return qualifiedPath === 'shared' && !transformer.sawRaw ? markQualified(node) : node;
+      if (transformer.createdTemporary.size > 0 || transformer.droppedTemporary.size > 0) {
+        temporary.remember(scopeNow(), transformer.createdTemporary, transformer.droppedTemporary);
+      }
+      return qualifiedPath === 'shared' && !transformer.needsTenantPath ? markQualified(node) : node;
     },
     async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
       return args.result;
