@@ -3,7 +3,17 @@
  *
  * @module
  */
-import { type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, RawNode, type RootOperationNode, type UnknownRow } from 'kysely';
+import {
+  DEFAULT_MIGRATION_LOCK_TABLE,
+  DEFAULT_MIGRATION_TABLE,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  RawNode,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely';
 import type { TenantScope } from '../context.js';
 import { InvalidConfigError, NoTenantError } from '../errors.js';
 import { QUALIFIED_MARK } from '../pg/search-path.js';
@@ -28,6 +38,16 @@ export interface TenantPluginOptions {
    * listing: the run that created one knows it.
    */
   readonly temporaryTables?: readonly string[];
+  /**
+   * Tables that are neither the tenant's nor shared: never qualified by this plugin, so a
+   * schema written after it (by a `WithSchemaPlugin` added with `withPlugin`, as Kysely's
+   * `Migrator` adds one for `migrationTableSchema`) decides where they are, else the
+   * connection's search_path. A statement naming one unqualified is never marked for the shared
+   * search_path. Kysely's Migrator tables (`kysely_migration`, `kysely_migration_lock`) are
+   * always included, unless listed in `sharedTables` or `temporaryTables`; add the names you
+   * give its `migrationTableName` and `migrationLockTableName`.
+   */
+  readonly searchPathTables?: readonly string[];
   /**
    * The search_path tenantPool gives a statement in which this plugin qualified every table and
    * found no raw SQL:
@@ -104,10 +124,12 @@ export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}
   if (typeof tenancy?.scope !== 'function') {
     throw new InvalidConfigError(`tenantPlugin expects a tenancy from createTenancy(), instead got a '${typeof tenancy}'`);
   }
-  checkLists({ sharedTables: options.sharedTables, temporaryTables: options.temporaryTables });
+  checkLists({ sharedTables: options.sharedTables, temporaryTables: options.temporaryTables, searchPathTables: options.searchPathTables });
   const shared = new Set(options.sharedTables ?? []);
-  const searchPath = new Set<string>();
-  const temporary = new TemporaryTables(options.temporaryTables ?? []);
+  const temporaryNames = new Set(options.temporaryTables ?? []);
+  const migratorTables = [DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE].filter((name) => !shared.has(name) && !temporaryNames.has(name));
+  const searchPath = new Set([...migratorTables, ...(options.searchPathTables ?? [])]);
+  const temporary = new TemporaryTables(temporaryNames);
   const qualifiedPath = options.qualifiedPath ?? 'tenant';
   if (qualifiedPath !== 'tenant' && qualifiedPath !== 'shared') {
     throw new InvalidConfigError(`tenantPlugin qualifiedPath must be 'tenant' or 'shared', got ${JSON.stringify(qualifiedPath)}`);
