@@ -18,9 +18,9 @@ import type { TenantScope } from '../context.js';
  * @example
  * ```ts
  * const temporary = new TemporaryTables(['scratch']);
- * temporary.has('scratch', () => tenancy.scope()); // true, in any run
+ * temporary.has('scratch', tenancy.scope()); // true, in any run
  * temporary.remember(scope, ['node'], []);
- * temporary.has('node', () => scope); // true, in this run only
+ * temporary.has('node', scope); // true, in this run only
  * ```
  */
 export class TemporaryTables {
@@ -33,12 +33,15 @@ export class TemporaryTables {
     this.#listed = new Set(listed);
   }
 
-  /** Whether `name` is a temporary table in the run `scope()` returns. */
-  has(name: string, scope: () => TenantScope | undefined): boolean {
+  /** Whether `name` may be temporary in some run: `false` means no, in any run, without asking which. */
+  mayHave(name: string): boolean {
+    return this.#anyCreated || this.#listed.has(name);
+  }
+
+  /** Whether `name` is a temporary table in the run of `scope`. */
+  has(name: string, scope: TenantScope | undefined): boolean {
     if (this.#listed.has(name)) return true;
-    if (!this.#anyCreated) return false;
-    const run = scope();
-    return run !== undefined && this.#created.get(run)?.has(name) === true;
+    return scope !== undefined && this.#created.get(scope)?.has(name) === true;
   }
 
   /** Records the temporary tables a statement of the run created, and forgets those it dropped. */

@@ -14,12 +14,11 @@ import {
   type RootOperationNode,
   type UnknownRow,
 } from 'kysely';
-import type { TenantScope } from '../context.js';
 import { InvalidConfigError, NoTenantError } from '../errors.js';
 import { QUALIFIED_MARK } from '../pg/search-path.js';
 import type { Tenancy } from '../tenancy.js';
 import { TemporaryTables } from './temporary-tables.js';
-import { TenantTransformer } from './tenant-transformer.js';
+import { type TableRules, TenantTransformer } from './tenant-transformer.js';
 
 /**
  * Options of {@link tenantPlugin}.
@@ -134,23 +133,21 @@ export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}
   if (qualifiedPath !== 'tenant' && qualifiedPath !== 'shared') {
     throw new InvalidConfigError(`tenantPlugin qualifiedPath must be 'tenant' or 'shared', got ${JSON.stringify(qualifiedPath)}`);
   }
+  const rules: TableRules = {
+    scope: () => tenancy.scope(),
+    schemaOf: (scope) => {
+      if (scope?.kind !== 'tenant') throw new NoTenantError('A Kysely query of a tenant table');
+      return scope.tenant.schema;
+    },
+    shared,
+    searchPath,
+    temporary,
+  };
   return {
     transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-      // The scope is read once, and only if a name needs it.
-      let scope: TenantScope | undefined | null = null;
-      const scopeNow = (): TenantScope | undefined => (scope === null ? (scope = tenancy.scope()) : scope);
-      const transformer = new TenantTransformer(
-        () => {
-          const active = scopeNow();
-          if (active?.kind !== 'tenant') throw new NoTenantError('A Kysely query of a tenant table');
-          return active.tenant.schema;
-        },
-        { shared, searchPath, isTemporary: (name) => temporary.has(name, scopeNow) },
-      );
+      const transformer = new TenantTransformer(rules);
       const node = transformer.transformNode(args.node, args.queryId);
-      if (transformer.createdTemporary.size > 0 || transformer.droppedTemporary.size > 0) {
-        temporary.remember(scopeNow(), transformer.createdTemporary, transformer.droppedTemporary);
-      }
+      if (transformer.changedTemporary) temporary.remember(transformer.scope, transformer.createdTemporary, transformer.droppedTemporary);
       return qualifiedPath === 'shared' && !transformer.needsTenantPath ? markQualified(node) : node;
     },
     async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {

@@ -10,7 +10,7 @@ import {
   type CreateTableNode,
   type CreateViewNode,
   type FunctionNode,
-  IdentifierNode,
+  type IdentifierNode,
   JoinNode,
   ListNode,
   type OperationNode,
@@ -25,7 +25,9 @@ import {
   ValueNode,
   type WithNode,
 } from 'kysely';
+import type { TenantScope } from '../context.js';
 import { QUALIFIED_MARK } from '../pg/search-path.js';
+import type { TemporaryTables } from './temporary-tables.js';
 
 /** Nodes that open a new scope of table names (a statement, or a subquery of one). */
 const SCOPE_NODES = new Set([
@@ -70,25 +72,25 @@ function isMark(node: OperationNode): boolean {
 }
 
 /**
- * The schema nodes this plugin wrote. A subquery built on its own (`db.selectFrom(…)` inside
- * another query) went through the plugin before its outer statement did; its qualification is
- * provisional and decided again, for the scope active then, when the outer statement goes
- * through the plugin. (Kysely's transformers keep identifier nodes as they are, so these stay
- * recognisable.) A schema anyone else wrote (the query, `withSchema`) is explicit and stays.
+ * Marks the schema nodes this plugin wrote. A subquery built on its own (`db.selectFrom(…)`
+ * inside another query) went through the plugin before its outer statement did; its
+ * qualification is provisional and decided again, for the scope active then, when the outer
+ * statement goes through the plugin. Kysely's transformers keep identifier nodes as they are, so
+ * the mark stays; a symbol key is invisible to Kysely and costs the garbage collector nothing
+ * (a WeakSet of one node per query would), and `Symbol.for` lets two copies of tenantry agree. A
+ * schema anyone else wrote (the query, `withSchema`) is explicit and stays.
  */
-const PROVISIONAL = new WeakSet<IdentifierNode>();
+const PROVISIONAL = Symbol.for('tenantry.kysely.provisionalSchema');
 
 function provisional(schema: string): IdentifierNode {
-  const node = IdentifierNode.create(schema);
-  PROVISIONAL.add(node);
-  return node;
+  return Object.freeze({ kind: 'IdentifierNode', name: schema, [PROVISIONAL]: true }) as IdentifierNode;
 }
 
 const PG_TEMP = provisional('pg_temp');
 
 /** Whether a table named with this schema node is for the plugin to qualify. */
 function bare(schema: IdentifierNode | undefined): boolean {
-  return schema === undefined || PROVISIONAL.has(schema);
+  return schema === undefined || (schema as { [PROVISIONAL]?: boolean })[PROVISIONAL] === true;
 }
 
 /** `modifyFront(sql\`temporary\`)` and its spellings: what `create … table` takes before `table`. */
@@ -116,19 +118,30 @@ function subjectOf(node: AnyNode): SchemableIdentifierNode | undefined {
 }
 
 /**
- * What the transformer is told about table names: which are shared, which are left to the
- * search_path (and to a schema a later plugin writes), which are temporary in the active run.
- * Every other name is a tenant table.
+ * What the transformers of one plugin know, the same for every query: where the active scope
+ * comes from and the tenant schema of a scope, and which names are shared tables, left to the
+ * search_path (and to a schema a later plugin writes), or temporary tables. Every other name is
+ * a tenant table.
  *
  * @example
  * ```ts
- * const kinds: TableKinds = { shared: new Set(['plans']), searchPath: new Set(['kysely_migration']), isTemporary: () => false };
+ * const rules: TableRules = {
+ *   scope: () => tenancy.scope(),
+ *   schemaOf: (scope) => (scope?.kind === 'tenant' ? scope.tenant.schema : 'none'),
+ *   shared: new Set(['plans']),
+ *   searchPath: new Set(['kysely_migration']),
+ *   temporary: new TemporaryTables([]),
+ * };
  * ```
  */
-export interface TableKinds {
+export interface TableRules {
+  /** The active scope; a transformer asks once, and only if a name needs it. */
+  readonly scope: () => TenantScope | undefined;
+  /** The schema of the scope's tenant; throws (NoTenantError) when the scope has none. */
+  readonly schemaOf: (scope: TenantScope | undefined) => string;
   readonly shared: ReadonlySet<string>;
   readonly searchPath: ReadonlySet<string>;
-  isTemporary(name: string): boolean;
+  readonly temporary: TemporaryTables;
 }
 
 /** Functions whose table arguments name a row variable (`json_agg(p)`), never a schema-qualified table. */
@@ -137,19 +150,20 @@ const ROW_FUNCTIONS = new Set(['json_agg', 'to_json', 'row_to_json', 'jsonb_agg'
 type AnyNode = OperationNode & Record<string, unknown>;
 
 /**
- * The transformer of one query. `schema()` is called only when a tenant table is found, so a
- * query of shared, search-path and temporary tables alone needs no tenant.
+ * The transformer of one query. The tenant's schema is asked for only when a tenant table is
+ * found, so a query of shared, search-path and temporary tables alone needs no tenant.
  *
  * @example
  * ```ts
- * const transformer = new TenantTransformer(() => 'tenant_acme', { shared: new Set(['plans']), searchPath: new Set(), isTemporary: () => false });
+ * const transformer = new TenantTransformer(rules);
  * transformer.transformNode(query.node);
  * transformer.needsTenantPath; // false: every table is qualified (or shared), no raw SQL
  * ```
  */
 export class TenantTransformer extends OperationNodeTransformer {
-  readonly #schema: () => string;
-  readonly #kinds: TableKinds;
+  readonly #rules: TableRules;
+  /** The active scope, once read (`null` until then). */
+  #scope: TenantScope | undefined | null = null;
   #schemaNode: IdentifierNode | undefined;
   /** The unqualified tables of the open statements: tenant and temporary tables. */
   readonly #tables = new Set<string>();
@@ -159,14 +173,19 @@ export class TenantTransformer extends OperationNodeTransformer {
   #sawRaw = false;
   #sawSearchPathTable = false;
   /** Temporary tables this query creates; names it creates as permanent tables; temporary tables it drops. */
-  readonly #created = new Set<string>();
-  readonly #madePermanent = new Set<string>();
-  readonly #dropped = new Set<string>();
+  #created: Set<string> | undefined;
+  #madePermanent: Set<string> | undefined;
+  #dropped: Set<string> | undefined;
 
-  constructor(schema: () => string, kinds: TableKinds) {
+  constructor(rules: TableRules) {
     super();
-    this.#schema = schema;
-    this.#kinds = kinds;
+    this.#rules = rules;
+  }
+
+  /** The scope active when the query went through the plugin. */
+  get scope(): TenantScope | undefined {
+    if (this.#scope === null) this.#scope = this.#rules.scope();
+    return this.#scope;
   }
 
   protected override transformNodeImpl<T extends OperationNode>(node: T, queryId?: QueryId): T {
@@ -221,23 +240,28 @@ export class TenantTransformer extends OperationNodeTransformer {
     const name = subject.identifier.name;
     if (node.kind === 'CreateTableNode' || node.kind === 'CreateViewNode') {
       if (createsTemporary(node as unknown as CreateTableNode | CreateViewNode)) {
-        this.#created.add(name);
+        (this.#created ??= new Set()).add(name);
       } else if (this.#isTemporary(name)) {
-        this.#madePermanent.add(name);
+        (this.#madePermanent ??= new Set()).add(name);
       }
     } else if (this.#isTemporary(name)) {
-      this.#dropped.add(name);
+      (this.#dropped ??= new Set()).add(name);
     }
   }
 
   /** The temporary tables this query created (the plugin remembers them for the run). */
-  get createdTemporary(): ReadonlySet<string> {
-    return this.#created;
+  get createdTemporary(): readonly string[] {
+    return [...(this.#created ?? [])];
   }
 
   /** The temporary tables this query dropped, or created again as permanent ones (the plugin forgets them). */
-  get droppedTemporary(): ReadonlySet<string> {
-    return this.#madePermanent.size === 0 ? this.#dropped : new Set([...this.#dropped, ...this.#madePermanent]);
+  get droppedTemporary(): readonly string[] {
+    return [...(this.#dropped ?? []), ...(this.#madePermanent ?? [])];
+  }
+
+  /** Whether the query created or dropped a temporary table, which the plugin then remembers or forgets. */
+  get changedTemporary(): boolean {
+    return this.#created !== undefined || this.#dropped !== undefined || this.#madePermanent !== undefined;
   }
 
   /**
@@ -297,7 +321,7 @@ export class TenantTransformer extends OperationNodeTransformer {
   /** `pg_temp` for a temporary table, else the tenant's schema (asked for once per query). */
   #schemaFor(name: string): IdentifierNode {
     if (this.#isTemporary(name)) return PG_TEMP;
-    return (this.#schemaNode ??= provisional(this.#schema()));
+    return (this.#schemaNode ??= provisional(this.#rules.schemaOf(this.scope)));
   }
 
   protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
@@ -325,18 +349,21 @@ export class TenantTransformer extends OperationNodeTransformer {
   }
 
   #isTemporary(name: string): boolean {
-    return this.#created.has(name) || (!this.#madePermanent.has(name) && this.#kinds.isTemporary(name));
+    if (this.#created?.has(name) === true) return true;
+    if (this.#madePermanent?.has(name) === true) return false;
+    const temporary = this.#rules.temporary;
+    return temporary.mayHave(name) && temporary.has(name, this.scope);
   }
 
   /** Whether an unqualified name is the plugin's to qualify: a tenant or temporary table, not a CTE. */
   #qualifies(name: string): boolean {
     if (this.#ctes.has(name)) return false;
     if (this.#isTemporary(name)) return true;
-    if (this.#kinds.searchPath.has(name)) {
+    if (this.#rules.searchPath.has(name)) {
       this.#sawSearchPathTable = true;
       return false;
     }
-    return !this.#kinds.shared.has(name);
+    return !this.#rules.shared.has(name);
   }
 
   #newNames(names: Iterable<string>, known: ReadonlySet<string>): Set<string> {
