@@ -21,11 +21,15 @@ import { TemporaryTables } from './temporary-tables.js';
 import { type TableRules, TenantTransformer } from './tenant-transformer.js';
 
 /**
- * Options of {@link tenantPlugin}.
+ * Options of {@link tenantPlugin}. A name may be in one list only.
  *
  * @example
  * ```ts
- * tenantPlugin(tenancy, { sharedTables: ['plans', 'tenantry_tenants'] });
+ * tenantPlugin(tenancy, {
+ *   sharedTables: ['plans', 'tenantry_tenants'],
+ *   temporaryTables: ['import_rows'], // created with raw SQL: always pg_temp.import_rows
+ *   searchPathTables: ['app_migration_lock'], // a Migrator's migrationLockTableName
+ * });
  * ```
  */
 export interface TenantPluginOptions {
@@ -94,12 +98,17 @@ function checkLists(lists: Readonly<Record<string, readonly string[] | undefined
 /**
  * A Kysely plugin that qualifies every reference to a tenant table with the active tenant's
  * schema when the query runs: selects, joins, subqueries, CTE bodies (not CTE names), inserts,
- * updates, deletes, `returning`, `on conflict`, aliases, `with recursive`. Shared tables, and
- * tables the query already qualifies, are left alone. A query that names a tenant table with no
- * tenant active throws `NoTenantError`; one that names only shared tables runs anywhere.
+ * updates, deletes, `returning`, `on conflict`, aliases, `with recursive`. Shared tables,
+ * search-path tables, and tables the query (or `withSchema`) already qualifies, are left alone.
+ * A temporary table is created as written and named `pg_temp.<name>` for the rest of the run
+ * that created it. A query that names a tenant table with no tenant active throws
+ * `NoTenantError`; one that names no tenant table runs anywhere.
  *
  * Raw `sql` fragments are not rewritten: run Kysely over `tenantPool` too, whose search_path
- * covers them.
+ * covers them. Put this plugin last: a plugin sees the query as the plugins before it left it,
+ * and cannot know what a plugin after it will do (`withSchema` runs before every plugin; a
+ * `WithSchemaPlugin` added with `withPlugin` runs after this one, so list the tables it is for
+ * in `searchPathTables`).
  *
  * @example
  * ```ts
@@ -113,6 +122,9 @@ function checkLists(lists: Readonly<Record<string, readonly string[] | undefined
  * });
  * await tenancy.run('acme', () => db.selectFrom('products').selectAll().execute());
  * // select * from "tenant_acme"."products"
+ *
+ * await tenancy.run('acme', () => db.withSchema('reports').selectFrom('totals').selectAll().execute());
+ * // select * from "reports"."totals": an explicit schema stays
  *
  * // One pool serving many tenants in turn: built statements need no search_path change.
  * tenantPlugin(tenancy, { sharedTables: ['plans'], qualifiedPath: 'shared' });
