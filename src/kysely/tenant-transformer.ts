@@ -1,14 +1,16 @@
 /**
- * Qualifies tenant tables with the active tenant's schema, leaving shared tables, CTE names
- * and already-qualified tables alone.
+ * Qualifies tenant tables with the active tenant's schema and temporary tables with `pg_temp`,
+ * leaving shared tables, search-path tables, CTE names and explicitly qualified tables alone.
  *
  * @module
  */
 import {
   type AggregateFunctionNode,
   AliasNode,
+  type CreateTableNode,
+  type CreateViewNode,
   type FunctionNode,
-  IdentifierNode,
+  type IdentifierNode,
   JoinNode,
   ListNode,
   type OperationNode,
@@ -23,7 +25,9 @@ import {
   ValueNode,
   type WithNode,
 } from 'kysely';
+import type { TenantScope } from '../context.js';
 import { QUALIFIED_MARK } from '../pg/search-path.js';
+import type { TemporaryTables } from './temporary-tables.js';
 
 /** Nodes that open a new scope of table names (a statement, or a subquery of one). */
 const SCOPE_NODES = new Set([
@@ -67,34 +71,121 @@ function isMark(node: OperationNode): boolean {
   return RawNode.is(node) && fixedText(node) === QUALIFIED_MARK;
 }
 
+/**
+ * Marks the schema nodes this plugin wrote. A subquery built on its own (`db.selectFrom(…)`
+ * inside another query) went through the plugin before its outer statement did; its
+ * qualification is provisional and decided again, for the scope active then, when the outer
+ * statement goes through the plugin. Kysely's transformers keep identifier nodes as they are, so
+ * the mark stays; a symbol key is invisible to Kysely and costs the garbage collector nothing
+ * (a WeakSet of one node per query would), and `Symbol.for` lets two copies of tenantry agree. A
+ * schema anyone else wrote (the query, `withSchema`) is explicit and stays.
+ */
+const PROVISIONAL = Symbol.for('tenantry.kysely.provisionalSchema');
+
+function provisional(schema: string): IdentifierNode {
+  return Object.freeze({ kind: 'IdentifierNode', name: schema, [PROVISIONAL]: true }) as IdentifierNode;
+}
+
+const PG_TEMP = provisional('pg_temp');
+
+/** Whether a table named with this schema node is for the plugin to qualify. */
+function bare(schema: IdentifierNode | undefined): boolean {
+  return schema === undefined || (schema as { [PROVISIONAL]?: boolean })[PROVISIONAL] === true;
+}
+
+/** `modifyFront(sql\`temporary\`)` and its spellings: what `create … table` takes before `table`. */
+const TEMPORARY_KEYWORD = /^\s*(?:(?:global|local)\s+)?temp(?:orary)?\s*$/i;
+
+/** Whether a `create table` or `create view` makes a temporary relation. */
+function createsTemporary(node: CreateTableNode | CreateViewNode): boolean {
+  if (node.temporary === true) return true;
+  const front = (node as { frontModifiers?: readonly OperationNode[] }).frontModifiers ?? [];
+  return front.some((modifier) => RawNode.is(modifier) && TEMPORARY_KEYWORD.test(fixedText(modifier) ?? ''));
+}
+
+/** The relation a `create`/`drop` of a table or view creates or drops. */
+function subjectOf(node: AnyNode): SchemableIdentifierNode | undefined {
+  switch (node.kind) {
+    case 'CreateTableNode':
+    case 'DropTableNode':
+      return (node.table as TableNode).table;
+    case 'CreateViewNode':
+    case 'DropViewNode':
+      return node.name as SchemableIdentifierNode;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What the transformers of one plugin know, the same for every query: where the active scope
+ * comes from and the tenant schema of a scope, and which names are shared tables, left to the
+ * search_path (and to a schema a later plugin writes), or temporary tables. Every other name is
+ * a tenant table.
+ *
+ * @example
+ * ```ts
+ * const rules: TableRules = {
+ *   scope: () => tenancy.scope(),
+ *   schemaOf: (scope) => (scope?.kind === 'tenant' ? scope.tenant.schema : 'none'),
+ *   shared: new Set(['plans']),
+ *   searchPath: new Set(['kysely_migration']),
+ *   temporary: new TemporaryTables([]),
+ * };
+ * ```
+ */
+export interface TableRules {
+  /** The active scope; a transformer asks once, and only if a name needs it. */
+  readonly scope: () => TenantScope | undefined;
+  /** The schema of the scope's tenant; throws (NoTenantError) when the scope has none. */
+  readonly schemaOf: (scope: TenantScope | undefined) => string;
+  readonly shared: ReadonlySet<string>;
+  readonly searchPath: ReadonlySet<string>;
+  readonly temporary: TemporaryTables;
+}
+
 /** Functions whose table arguments name a row variable (`json_agg(p)`), never a schema-qualified table. */
 const ROW_FUNCTIONS = new Set(['json_agg', 'to_json', 'row_to_json', 'jsonb_agg', 'to_jsonb']);
 
 type AnyNode = OperationNode & Record<string, unknown>;
 
 /**
- * The transformer of one query. `schema()` is called only when a tenant table is found, so a
- * query of shared tables alone needs no tenant.
+ * The transformer of one query. The tenant's schema is asked for only when a tenant table is
+ * found, so a query of shared, search-path and temporary tables alone needs no tenant.
  *
  * @example
  * ```ts
- * const transformer = new TenantTransformer(() => 'tenant_acme', new Set(['plans']));
+ * const transformer = new TenantTransformer(rules);
  * transformer.transformNode(query.node);
+ * transformer.needsTenantPath; // false: every table is qualified (or shared), no raw SQL
  * ```
  */
 export class TenantTransformer extends OperationNodeTransformer {
-  readonly #schema: () => string;
-  readonly #shared: ReadonlySet<string>;
+  readonly #rules: TableRules;
+  /** The active scope, once read (`null` until then). */
+  #scope: TenantScope | undefined | null = null;
+  #schemaNode: IdentifierNode | undefined;
+  /** The unqualified tables of the open statements: tenant and temporary tables. */
   readonly #tables = new Set<string>();
   readonly #ctes = new Set<string>();
   /** The CTE names each open statement added, innermost last. */
   readonly #statementCtes: ReadonlySet<string>[] = [];
   #sawRaw = false;
+  #sawSearchPathTable = false;
+  /** Temporary tables this query creates; names it creates as permanent tables; temporary tables it drops. */
+  #created: Set<string> | undefined;
+  #madePermanent: Set<string> | undefined;
+  #dropped: Set<string> | undefined;
 
-  constructor(schema: () => string, shared: ReadonlySet<string>) {
+  constructor(rules: TableRules) {
     super();
-    this.#schema = schema;
-    this.#shared = shared;
+    this.#rules = rules;
+  }
+
+  /** The scope active when the query went through the plugin. */
+  get scope(): TenantScope | undefined {
+    if (this.#scope === null) this.#scope = this.#rules.scope();
+    return this.#scope;
   }
 
   protected override transformNodeImpl<T extends OperationNode>(node: T, queryId?: QueryId): T {
@@ -103,6 +194,7 @@ export class TenantTransformer extends OperationNodeTransformer {
   }
 
   #transformStatement<T extends OperationNode>(node: T, queryId?: QueryId): T {
+    this.#noteSubject(node as unknown as AnyNode);
     const ctes = this.#newNames(this.#cteNames(node as unknown as AnyNode), this.#ctes);
     for (const name of ctes) this.#ctes.add(name);
     const tables = this.#newNames(this.#tableNames(node as unknown as AnyNode), this.#tables);
@@ -138,11 +230,58 @@ export class TenantTransformer extends OperationNodeTransformer {
   }
 
   /**
-   * Whether the query holds raw SQL (`sql` fragments, `sql.table`, `modifyEnd`…), which no
-   * transformer can qualify; Kysely's own keyword fragments do not count.
+   * A `create temporary table` (or view) makes its name temporary for the rest of the query, and
+   * of the run; a plain `create` of that name makes it the tenant's again; a `drop` forgets it
+   * once the query is done (the drop itself still names `pg_temp`).
    */
-  get sawRaw(): boolean {
-    return this.#sawRaw;
+  #noteSubject(node: AnyNode): void {
+    const subject = subjectOf(node);
+    if (subject === undefined || !(bare(subject.schema) || subject.schema?.name === 'pg_temp')) return;
+    const name = subject.identifier.name;
+    if (node.kind === 'CreateTableNode' || node.kind === 'CreateViewNode') {
+      if (createsTemporary(node as unknown as CreateTableNode | CreateViewNode)) {
+        (this.#created ??= new Set()).add(name);
+      } else if (this.#isTemporary(name)) {
+        (this.#madePermanent ??= new Set()).add(name);
+      }
+    } else if (this.#isTemporary(name)) {
+      (this.#dropped ??= new Set()).add(name);
+    }
+  }
+
+  /** The temporary tables this query created (the plugin remembers them for the run). */
+  get createdTemporary(): readonly string[] {
+    return [...(this.#created ?? [])];
+  }
+
+  /** The temporary tables this query dropped, or created again as permanent ones (the plugin forgets them). */
+  get droppedTemporary(): readonly string[] {
+    return [...(this.#dropped ?? []), ...(this.#madePermanent ?? [])];
+  }
+
+  /** Whether the query created or dropped a temporary table, which the plugin then remembers or forgets. */
+  get changedTemporary(): boolean {
+    return this.#created !== undefined || this.#dropped !== undefined || this.#madePermanent !== undefined;
+  }
+
+  /**
+   * Whether the statement needs the tenant's search_path: it holds raw SQL (`sql` fragments,
+   * `sql.table`, `modifyEnd`…), which no transformer can qualify, or names a search-path table
+   * without a schema. Kysely's own keyword fragments do not count.
+   */
+  get needsTenantPath(): boolean {
+    return this.#sawRaw || this.#sawSearchPathTable;
+  }
+
+  /** A temporary relation is created as written: PostgreSQL puts it in pg_temp, and refuses any other schema. */
+  protected override transformCreateTable(node: CreateTableNode, queryId?: QueryId): CreateTableNode {
+    const transformed = super.transformCreateTable(node, queryId);
+    return createsTemporary(node) ? { ...transformed, table: node.table } : transformed;
+  }
+
+  protected override transformCreateView(node: CreateViewNode, queryId?: QueryId): CreateViewNode {
+    const transformed = super.transformCreateView(node, queryId);
+    return createsTemporary(node) ? { ...transformed, name: node.name } : transformed;
   }
 
   protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
@@ -168,15 +307,21 @@ export class TenantTransformer extends OperationNodeTransformer {
     const transformed = super.transformSchemableIdentifier(node, queryId);
     const name = transformed.identifier.name;
     // A CTE in scope takes the name over, even from a tenant table an outer statement reads.
-    if (transformed.schema !== undefined || !this.#tables.has(name) || this.#ctes.has(name)) return transformed;
-    return { ...transformed, schema: IdentifierNode.create(this.#schema()) };
+    if (!bare(transformed.schema) || !this.#tables.has(name) || this.#ctes.has(name)) return transformed;
+    return { ...transformed, schema: this.#schemaFor(name) };
   }
 
   protected override transformReferences(node: ReferencesNode, queryId?: QueryId): ReferencesNode {
     const transformed = super.transformReferences(node, queryId);
     const table = transformed.table.table;
-    if (table.schema !== undefined || !this.#isTenantTable(table.identifier.name)) return transformed;
-    return { ...transformed, table: TableNode.createWithSchema(this.#schema(), table.identifier.name) };
+    if (!bare(table.schema) || !this.#qualifies(table.identifier.name)) return transformed;
+    return { ...transformed, table: { ...transformed.table, table: { ...table, schema: this.#schemaFor(table.identifier.name) } } };
+  }
+
+  /** `pg_temp` for a temporary table, else the tenant's schema (asked for once per query). */
+  #schemaFor(name: string): IdentifierNode {
+    if (this.#isTemporary(name)) return PG_TEMP;
+    return (this.#schemaNode ??= provisional(this.#rules.schemaOf(this.scope)));
   }
 
   protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
@@ -203,8 +348,22 @@ export class TenantTransformer extends OperationNodeTransformer {
     return items.map((item) => (TableNode.is(item) && item.table.schema === undefined ? item : this.transformNode(item, queryId)));
   }
 
-  #isTenantTable(name: string): boolean {
-    return !this.#shared.has(name) && !this.#ctes.has(name);
+  #isTemporary(name: string): boolean {
+    if (this.#created?.has(name) === true) return true;
+    if (this.#madePermanent?.has(name) === true) return false;
+    const temporary = this.#rules.temporary;
+    return temporary.mayHave(name) && temporary.has(name, this.scope);
+  }
+
+  /** Whether an unqualified name is the plugin's to qualify: a tenant or temporary table, not a CTE. */
+  #qualifies(name: string): boolean {
+    if (this.#ctes.has(name)) return false;
+    if (this.#isTemporary(name)) return true;
+    if (this.#rules.searchPath.has(name)) {
+      this.#sawSearchPathTable = true;
+      return false;
+    }
+    return !this.#rules.shared.has(name);
   }
 
   #newNames(names: Iterable<string>, known: ReadonlySet<string>): Set<string> {
@@ -218,14 +377,14 @@ export class TenantTransformer extends OperationNodeTransformer {
     return withNode?.expressions.map((expression) => expression.name.table.table.identifier.name) ?? [];
   }
 
-  /** The unqualified tenant tables a statement names in FROM, INTO, UPDATE, JOIN, USING or as its subject. */
+  /** The unqualified tenant and temporary tables a statement names in FROM, INTO, UPDATE, JOIN, USING or as its subject. */
   #tableNames(node: AnyNode): string[] {
     const names: string[] = [];
     const visit = (expression: unknown): void => {
       if (expression === undefined || expression === null) return;
       const item = expression as OperationNode;
       if (TableNode.is(item)) {
-        if (item.table.schema === undefined && this.#isTenantTable(item.table.identifier.name)) names.push(item.table.identifier.name);
+        if (bare(item.table.schema) && this.#qualifies(item.table.identifier.name)) names.push(item.table.identifier.name);
       } else if (AliasNode.is(item)) {
         visit(item.node);
       } else if (ListNode.is(item)) {
@@ -236,7 +395,7 @@ export class TenantTransformer extends OperationNodeTransformer {
         visit(item.table);
       } else if (item.kind === 'SchemableIdentifierNode') {
         const identifier = item as SchemableIdentifierNode;
-        if (identifier.schema === undefined && this.#isTenantTable(identifier.identifier.name)) names.push(identifier.identifier.name);
+        if (bare(identifier.schema) && this.#qualifies(identifier.identifier.name)) names.push(identifier.identifier.name);
       }
     };
     const from = node.from as { froms: readonly OperationNode[] } | undefined;
