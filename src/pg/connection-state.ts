@@ -18,8 +18,12 @@ export type TransactionStatus = 'I' | 'T' | 'E';
 interface Exchange {
   /** The scope settings this exchange set before the query, if it did. */
   readonly setTo: ScopeSetting | undefined;
-  /** The owner this exchange cleaned the session for (SESSION_CLEANUP), if it did. */
-  readonly cleanedFor: string | undefined;
+  /** The owner (tenant or shared scope of a tenancy) the query runs for; `undefined` when not known. */
+  readonly owner: string | undefined;
+  /** Whether the exchange cleaned the session (SESSION_CLEANUP) before the query. */
+  readonly cleaned: boolean;
+  /** The query may leave session state behind (its text, or a parameter the server reported changed). */
+  leavesState: boolean;
   /** Whether the settings were `SET LOCAL` (transaction mode): gone when the block they ran in ends. */
   readonly local: boolean;
   /** The query itself may change the search_path or role (it names search_path, RESET, DISCARD, SET ROLE…). */
@@ -71,6 +75,21 @@ const PATH_CHANGING =
   /search_path|\bset_config\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
 
 /**
+ * Statements that may leave session state another tenant must not inherit: SET or RESET of a
+ * setting for the session (not SET LOCAL), set_config, LISTEN, a WITH HOLD cursor, a temporary
+ * table, a session advisory lock, SET SESSION AUTHORIZATION, DISCARD, LOAD. A statement that
+ * matches by mistake (a multi-line UPDATE whose SET starts a line) only costs a cleanup.
+ */
+const LEAVES_STATE =
+  /(?:^|[;\n])\s*(?:set|reset)\b(?!\s+local\b)|\bset_config\s*\(|\blisten\b|\bwith\s+hold\b|\b(?:temp|temporary)\s+(?:table|view|sequence)\b|\binto\s+(?:temp|temporary)\b|\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(|\bsession\s+authorization\b|\bdiscard\b|\bload\b/i;
+
+/** Parameters the server reports after our own scope changes: they say nothing of other state. */
+const SCOPE_REPORTS = new Set(['search_path', 'is_superuser']);
+
+/** The owner of a session whose state came from somewhere tenantPool cannot see (plain pool use, a broken exchange). */
+const UNKNOWN_OWNER = '*';
+
+/**
  * Statements that can undo a SET made earlier in their transaction block: ROLLBACK (also `TO
  * SAVEPOINT` and `AND CHAIN`) and ABORT; PREPARE TRANSACTION; any `AND CHAIN` (a chained block
  * drops a SET LOCAL); CALL (a procedure may ROLLBACK the block the SET was pipelined into).
@@ -79,9 +98,10 @@ const MAY_UNDO = /\brollback\b|\babort\b|\bprepare\s+transaction\b|\band\s+chain
 
 /**
  * The state of one physical connection. `known` is the scope setting (search_path, role) the
- * server certainly has now, and `cleanFor` the owner whose session state alone it may carry;
- * `undefined` means "not known": the next scoped query sets it again (and cleans the session),
- * in the same round trip, so not knowing costs no latency.
+ * server certainly has now; `undefined` means "not known": the next scoped query sets it again,
+ * in the same round trip, so not knowing costs no latency. `stateOf` is the owner whose session
+ * state (settings, cursors, LISTEN, temporary tables, locks) the session may carry, or
+ * `undefined` when it carries none: a query for another owner cleans the session first.
  *
  * Rules, from what PostgreSQL does:
  * - an exchange that set the scope and failed may have rolled the SET back: unknown;
@@ -99,8 +119,11 @@ const MAY_UNDO = /\brollback\b|\babort\b|\bprepare\s+transaction\b|\band\s+chain
  */
 export class ConnectionState {
   status: TransactionStatus = 'I';
+  /** Whether a tenantPool query ran since the connection was last used without tenantPool. */
+  scopedSinceRawUse = false;
   readonly #scope = new SessionFact<ScopeSetting>();
-  readonly #owner = new SessionFact<string>();
+  #stateOf: string | undefined;
+  #lastOwner: string | undefined;
   #exchange: Exchange | undefined;
   /** The search_path the server last reported (PostgreSQL 18+), if it reports it. */
   #reported: string | undefined;
@@ -110,16 +133,33 @@ export class ConnectionState {
     return this.#scope.value;
   }
 
-  /** The owner (tenant, or '' for shared) whose state alone the session may carry, or `undefined`. */
-  get cleanFor(): string | undefined {
-    return this.#owner.value;
+  /** The owner whose session state the session may carry (`'*'`: unknown), or `undefined` for none. */
+  get stateOf(): string | undefined {
+    return this.#stateOf;
+  }
+
+  /**
+   * Whether a query for `owner` must clean the session first: it may carry another owner's state
+   * (`'detected'`), or it last served another owner at all (`'always'`).
+   */
+  mustClean(owner: string, when: 'detected' | 'always'): boolean {
+    if (this.status !== 'I') return false;
+    if (this.#stateOf !== undefined && this.#stateOf !== owner) return true;
+    return when === 'always' && this.#lastOwner !== undefined && this.#lastOwner !== owner;
+  }
+
+  /** The session was used where tenantPool cannot see (a plain pool query): its state is anyone's. */
+  usedUntracked(): void {
+    this.#stateOf = UNKNOWN_OWNER;
   }
 
   /** Starts an exchange; call from a submittable's `submit`. */
-  begin(setTo: ScopeSetting | undefined, text: string | undefined, local = false, cleanedFor?: string): void {
+  begin(setTo: ScopeSetting | undefined, text: string | undefined, local = false, owner?: string, cleaned = false): void {
     this.#exchange = {
       setTo,
-      cleanedFor,
+      owner,
+      cleaned,
+      leavesState: text !== undefined && LEAVES_STATE.test(text),
       local,
       touchesPath: text !== undefined && PATH_CHANGING.test(text),
       mayUndo: text !== undefined && MAY_UNDO.test(text),
@@ -147,6 +187,10 @@ export class ConnectionState {
 
   onParameterStatus(name: string, value: string): void {
     if (name === 'search_path') this.#reported = value;
+    if (SCOPE_REPORTS.has(name)) return;
+    // A setting the server reports (TimeZone, DateStyle, default_transaction_read_only…) changed.
+    if (this.#exchange !== undefined) this.#exchange.leavesState = true;
+    else this.#stateOf = UNKNOWN_OWNER;
   }
 
   onReadyForQuery(status: TransactionStatus): void {
@@ -158,7 +202,7 @@ export class ConnectionState {
       return;
     }
     this.#scope.settle(exchange.setTo, exchange, status, exchange.local);
-    this.#owner.settle(exchange.cleanedFor, exchange, status, false);
+    this.#settleState(exchange, status);
     // A failed statement may be the symptom of a path moved where the wrapper cannot see it (a
     // function body, below PostgreSQL 18): the next statement sets the scope again, so a drift
     // costs at most the one statement that stumbled on it.
@@ -167,10 +211,23 @@ export class ConnectionState {
     if (known !== undefined && this.#reported !== undefined && !samePath(known.path, this.#reported)) this.#scope.value = undefined;
   }
 
+  /**
+   * A cleanup lasts once the exchange that carried it succeeded outside a transaction block (a
+   * block may still roll it back); state the query may have left belongs to its owner, or to no
+   * one known when another owner's state may still be there.
+   */
+  #settleState(exchange: Exchange, status: TransactionStatus): void {
+    if (exchange.cleaned && !exchange.failed && status === 'I') this.#stateOf = undefined;
+    if (exchange.owner !== undefined) this.#lastOwner = exchange.owner;
+    if (!exchange.leavesState) return;
+    const owner = exchange.owner ?? UNKNOWN_OWNER;
+    this.#stateOf = this.#stateOf === undefined || this.#stateOf === owner ? owner : UNKNOWN_OWNER;
+  }
+
   /** Forgets everything: used when the connection's state cannot be trusted. */
   reset(): void {
     this.#scope.forget();
-    this.#owner.forget();
+    this.#stateOf = UNKNOWN_OWNER;
   }
 }
 
@@ -200,6 +257,6 @@ export function connectionState(client: RawClient): ConnectionState {
     created.onParameterStatus(message.parameterName, message.parameterValue),
   );
   states.set(client, created);
-  cleanBeforeRawUse(client);
+  cleanBeforeRawUse(client, created);
   return created;
 }

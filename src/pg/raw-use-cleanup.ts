@@ -6,12 +6,10 @@
  * @module
  */
 import pg from 'pg';
-import type { RawClient } from './connection-state.js';
+import type { ConnectionState, RawClient } from './connection-state.js';
 import { SESSION_CLEANUP } from './scope-setting.js';
 import { ScopedQuery } from './scoped-query.js';
 
-/** Connections whose session tenantPool changed since their last use without it. */
-const scoped = new WeakSet<object>();
 const patched = new WeakSet<object>();
 
 const CLEANUP_TEXT = SESSION_CLEANUP.join(';');
@@ -24,19 +22,19 @@ const CLEANUP_TEXT = SESSION_CLEANUP.join(';');
  *
  * @example
  * ```ts
- * cleanBeforeRawUse(raw); // once, when tenantPool first uses the client
+ * cleanBeforeRawUse(raw, connectionState(raw)); // once, when tenantPool first uses the client
  * await pool.query('select * from tenantry_tenants'); // runs as the login role, on its default path
  * ```
  */
-export function cleanBeforeRawUse(client: RawClient): void {
+export function cleanBeforeRawUse(client: RawClient, state: ConnectionState): void {
   if (patched.has(client)) return;
   patched.add(client);
   const query = client.query;
   client.query = function queryCleanly(this: RawClient, config: unknown, values?: unknown, callback?: unknown): unknown {
     if (config instanceof ScopedQuery) {
-      scoped.add(this);
-    } else if (scoped.has(this) && config !== null && config !== undefined) {
-      scoped.delete(this);
+      state.scopedSinceRawUse = true;
+    } else if (state.scopedSinceRawUse && config !== null && config !== undefined) {
+      state.scopedSinceRawUse = false;
       // Its outcome reaches the query that follows: a connection that cannot run this cannot run that.
       query.call(this, new pg.Query(CLEANUP_TEXT), noop);
     }

@@ -30,10 +30,13 @@ export interface ScopeSetting {
   readonly session: readonly string[];
   /** The statements that set it for the open transaction only (`SET LOCAL`), for transaction poolers. */
   readonly local: readonly string[];
+  /** `SESSION_CLEANUP`, then `session`: for a session that may carry another owner's state. */
+  readonly cleanSession: readonly string[];
 }
 
 /**
- * Statements that leave a session with none of the previous user's state: held cursors, LISTEN
+ * Statements that leave a session with none of the previous owner's state, sent before a query
+ * when the session may carry another owner's state: held cursors, LISTEN
  * registrations, settings changed with SET or set_config (back to the connection's own
  * defaults), a switched session user, temporary tables, sequence values seen with currval, and
  * session advisory locks. Prepared statements stay: pg caches their names, and PostgreSQL plans
@@ -106,9 +109,37 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
   return roles !== undefined && text !== undefined && text.endsWith(QUALIFIED_MARK) ? cached.qualified : cached.scope;
 }
 
-/** The statements of a setting for a lifetime. */
-export function statementsOf(setting: ScopeSetting, lifetime: ScopeLifetime): readonly string[] {
-  return lifetime === 'transaction' ? setting.local : setting.session;
+/**
+ * The statements of a setting for a lifetime, after the session cleanup when `clean`.
+ *
+ * @example
+ * ```ts
+ * statementsOf(setting, 'transaction', false); // ['SET LOCAL search_path TO …', 'SET LOCAL ROLE …']
+ * ```
+ */
+export function statementsOf(setting: ScopeSetting, lifetime: ScopeLifetime, clean: boolean): readonly string[] {
+  if (lifetime === 'transaction') return setting.local;
+  return clean ? setting.cleanSession : setting.session;
+}
+
+/** The statements of each list joined for one simple-protocol message, computed once per list. */
+const joined = new WeakMap<readonly string[], string>();
+
+/**
+ * `statements` as the head of a simple-protocol query: each followed by `;`.
+ *
+ * @example
+ * ```ts
+ * prefixOf(['SET search_path TO "a"', 'SET ROLE "r"']); // 'SET search_path TO "a";SET ROLE "r";'
+ * ```
+ */
+export function prefixOf(statements: readonly string[]): string {
+  let text = joined.get(statements);
+  if (text === undefined) {
+    text = statements.map((statement) => `${statement};`).join('');
+    joined.set(statements, text);
+  }
+  return text;
 }
 
 /** `path` and `role` are built from quoted identifiers only (or the keyword NONE), never from request text. */
@@ -119,5 +150,12 @@ function makeSetting(owner: string, path: string, role: string | undefined): Sco
     session.push(`SET ROLE ${role}`);
     local.push(`SET LOCAL ROLE ${role}`);
   }
-  return Object.freeze({ key: `${owner}\0${path}\0${role ?? ''}`, owner, path, session: Object.freeze(session), local: Object.freeze(local) });
+  return Object.freeze({
+    key: `${owner}\0${path}\0${role ?? ''}`,
+    owner,
+    path,
+    session: Object.freeze(session),
+    local: Object.freeze(local),
+    cleanSession: Object.freeze([...SESSION_CLEANUP, ...session]),
+  });
 }

@@ -6,7 +6,7 @@
  */
 import type { ConnectionState } from './connection-state.js';
 import type { ScopeSetting } from './scope-setting.js';
-import { SESSION_CLEANUP, statementsOf } from './scope-setting.js';
+import { prefixOf, statementsOf } from './scope-setting.js';
 
 /** The pg Connection methods a submittable writes with. */
 interface Connection {
@@ -89,8 +89,11 @@ function usesExtendedProtocol(query: Submittable): boolean {
 export interface ScopeRequest {
   readonly setting: ScopeSetting;
   readonly lifetime: ScopeLifetime;
-  /** Clean the session (SESSION_CLEANUP) when its state may be another owner's (session mode). */
-  readonly clean: boolean;
+  /**
+   * Session mode: clean the session (SESSION_CLEANUP) before a query for another owner when it
+   * may carry state (`'detected'`), or whenever the owner changes (`'always'`); `false`: never.
+   */
+  readonly clean: 'detected' | 'always' | false;
 }
 
 /**
@@ -176,22 +179,23 @@ export class ScopedQuery {
     const { setting, lifetime } = this.#request;
     const local = lifetime === 'transaction';
     const known = state.known;
-    const mustSet = local ? !(state.status === 'T' && known?.key === setting.key) : known?.key !== setting.key;
+    const when = this.#request.clean;
+    const clean = when !== false && !local && state.mustClean(setting.owner, when);
+    const mustSet = clean || (local ? !(state.status === 'T' && known?.key === setting.key) : known?.key !== setting.key);
     // A named statement run again by name alone: what it does is the text it was prepared with.
     const name = this.#inner.name;
     const text = this.#inner.text ?? (name === undefined ? undefined : (connection.parsedStatements[name] ?? connection.submittedNamedStatements[name]));
     if (!mustSet || state.status === 'E') {
-      state.begin(undefined, text);
+      state.begin(undefined, text, false, setting.owner);
       return this.#inner.submit(connection);
     }
     const invalid = this.#isPgQuery ? invalidQuery(this.#inner, connection) : undefined;
     if (invalid !== undefined) return invalid;
-    const clean = this.#request.clean && !local && state.status === 'I' && state.cleanFor !== setting.owner;
-    const statements = clean ? [...SESSION_CLEANUP, ...statementsOf(setting, lifetime)] : statementsOf(setting, lifetime);
-    state.begin(setting, text, local, clean ? setting.owner : undefined);
+    const statements = statementsOf(setting, lifetime, clean);
+    state.begin(setting, text, local, setting.owner, clean);
     this.#swallowing = statements.length;
     if (this.#isPgQuery && !usesExtendedProtocol(this.#inner)) {
-      connection.query(`${statements.join(';')};${this.#inner.text ?? ''}`);
+      connection.query(prefixOf(statements) + (this.#inner.text ?? ''));
       return null;
     }
     connection.stream.cork?.();

@@ -52,7 +52,7 @@ export class TenantClient extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #state: ConnectionState;
   readonly #lifetime: ScopeLifetime;
-  readonly #clean: boolean;
+  readonly #clean: ScopeRequest['clean'];
   readonly #onError: (error: Error) => void;
   readonly #giveBack: GiveBack;
   #broken: Error | undefined;
@@ -64,7 +64,7 @@ export class TenantClient extends EventEmitter {
     tenancy: Tenancy,
     scope: TenantScope,
     lifetime: ScopeLifetime,
-    clean: boolean,
+    clean: ScopeRequest['clean'],
     giveBack: GiveBack = releaseConnection,
   ) {
     super();

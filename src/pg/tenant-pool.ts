@@ -35,13 +35,16 @@ export interface TenantPoolOptions {
    */
   readonly mode?: 'session' | 'transaction';
   /**
-   * Session mode: before a connection serves a tenant other than the one it last served, clean
-   * its session in the same exchange as the query (held cursors, LISTEN, settings made with SET or
-   * set_config, temporary tables, session advisory locks; see docs/pg.md). Default `true`. Turn it
-   * off only when nothing in the app leaves session state behind: settings an app makes with SET
-   * in a pool `connect` listener do not survive a switch (put them in the connection options).
+   * Session mode: how a connection is cleaned before it serves another tenant (held cursors,
+   * LISTEN, settings made with SET or set_config, temporary tables, session advisory locks; see
+   * docs/pg.md), in the same exchange as the query.
+   * - `true` (default): when a statement of the last tenant may have left such state (its text
+   *   says so, or the server reported a setting changed); free otherwise.
+   * - `'always'`: whenever the tenant changes, also after state left where the text does not
+   *   show it (a function that calls set_config); costs seven utility statements per switch.
+   * - `false`: never (settings an app makes with SET in a pool `connect` listener then survive).
    */
-  readonly resetBetweenTenants?: boolean;
+  readonly resetBetweenTenants?: boolean | 'always';
 }
 
 type Callback = (error: Error | null, result?: pg.QueryResult) => void;
@@ -86,7 +89,7 @@ export class TenantPool extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #pool: pg.Pool;
   readonly #lifetime: ScopeLifetime;
-  readonly #clean: boolean;
+  readonly #clean: 'detected' | 'always' | false;
   readonly #held = new Map<TenantScope, Connection>();
   #sweep: NodeJS.Immediate | undefined;
 
@@ -107,10 +110,10 @@ export class TenantPool extends EventEmitter {
     this.#pool = pool;
     this.#lifetime = mode;
     const reset = options.resetBetweenTenants ?? true;
-    if (typeof reset !== 'boolean') {
-      throw new InvalidConfigError(`tenantPool resetBetweenTenants must be a boolean, got ${JSON.stringify(reset)}`);
+    if (typeof reset !== 'boolean' && reset !== 'always') {
+      throw new InvalidConfigError(`tenantPool resetBetweenTenants must be true, false or 'always', got ${JSON.stringify(reset)}`);
     }
-    this.#clean = reset && mode === 'session';
+    this.#clean = mode !== 'session' || reset === false ? false : reset === 'always' ? 'always' : 'detected';
     pool.on('connect', (client: pg.PoolClient) => guardClient(client));
     for (const event of POOL_EVENTS) {
       pool.on(event, (...args: unknown[]) => {

@@ -89,6 +89,30 @@ describe.each([
     expect(await value(acme, 'SELECT DISTINCT owner FROM items')).toBe(acme.id);
   });
 
+  it('a setting the server reports, changed inside a function, is cleaned too', async () => {
+    const shared = `"${tenancy.sharedSchema}"`;
+    await db.pool.query(`CREATE OR REPLACE FUNCTION ${shared}.move_zone() RETURNS text LANGUAGE sql AS $$ SELECT set_config('TimeZone', 'Asia/Tokyo', false) $$`);
+    const zone = await value(globex, 'SHOW TimeZone');
+    await as(acme, () => scoped.query(`SELECT ${shared}.move_zone()`));
+    expect(await value(acme, 'SHOW TimeZone')).toBe('Asia/Tokyo');
+    expect(await value(globex, 'SHOW TimeZone')).toBe(zone);
+  });
+
+  it("resetBetweenTenants: 'always' also cleans what a function set without the server reporting it", async () => {
+    const shared = `"${tenancy.sharedSchema}"`;
+    await db.pool.query(`CREATE OR REPLACE FUNCTION ${shared}.log_in() RETURNS text LANGUAGE sql AS $$ SELECT set_config('app.user_id', '9', false) $$`);
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const always = tenantPool(tenancy, pool, { resetBetweenTenants: 'always' });
+      const read = async (tenant: Tenant, text: string): Promise<unknown> => Object.values((await as(tenant, () => always.query(text))).rows[0] ?? {})[0];
+      await as(acme, () => always.query(`SELECT ${shared}.log_in()`));
+      expect(await read(acme, "SELECT current_setting('app.user_id', true)")).toBe('9');
+      expect(await read(globex, "SELECT coalesce(current_setting('app.user_id', true), '')")).toBe('');
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('the plain pg.Pool gets the connection back clean: login role, default path, no tenant settings', async () => {
     const plain = async (text: string): Promise<unknown> => Object.values((await one.query(text)).rows[0] ?? {})[0];
     const me = await plain('SELECT current_user');
