@@ -91,6 +91,9 @@ async function main(): Promise<void> {
   const report = await inventory.tenancy.migrate.tenants({ concurrency: 4 });
   for (const failure of report.failed) console.error(`Migrating ${failure.tenantId} failed: ${failure.message}`);
   const seeded = await seedDemo(inventory);
+  // The start-up check: the database, the registry, pending migrations, the login role.
+  const { warnings } = await inventory.tenancy.check();
+  for (const warning of warnings) console.log(`  note: ${warning}`);
 
   const express = await startExpress(inventory, { port: options.port, host: options.host });
   running.servers.push(express);
