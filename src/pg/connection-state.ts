@@ -24,6 +24,8 @@ interface Exchange {
   readonly cleaned: boolean;
   /** The query may leave session state behind (its text, or a parameter the server reported changed). */
   leavesState: boolean;
+  /** The server reported the role changed in a way the scope did not ask for. */
+  roleMoved: boolean;
   /** Whether the settings were `SET LOCAL` (transaction mode): gone when the block they ran in ends. */
   readonly local: boolean;
   /** The query itself may change the search_path or role (it names search_path, RESET, DISCARD, SET ROLE…). */
@@ -72,16 +74,17 @@ export interface RawClient extends EventEmitter {
 }
 
 const PATH_CHANGING =
-  /search_path|\bset_config\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
+  /search_path|set_config|\bschema\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
 
 /**
  * Statements that may leave session state another tenant must not inherit: SET or RESET of a
  * setting for the session (not SET LOCAL), set_config, LISTEN, a WITH HOLD cursor, a temporary
- * table, a session advisory lock, SET SESSION AUTHORIZATION, DISCARD, LOAD. A statement that
- * matches by mistake (a multi-line UPDATE whose SET starts a line) only costs a cleanup.
+ * table (also one named pg_temp.x), a session advisory lock, SET SESSION AUTHORIZATION, DISCARD,
+ * LOAD, and DO and CALL (whose bodies may do any of these). A statement that matches by mistake
+ * (a multi-line UPDATE whose SET starts a line) only costs a cleanup.
  */
 const LEAVES_STATE =
-  /(?:^|[;\n])\s*(?:set|reset)\b(?!\s+local\b)|\bset_config\s*\(|\blisten\b|\bwith\s+hold\b|\b(?:temp|temporary)\s+(?:table|view|sequence)\b|\binto\s+(?:temp|temporary)\b|\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(|\bsession\s+authorization\b|\bdiscard\b|\bload\b/i;
+  /(?:^|[;\n]|\*\/)\s*(?:set|reset)\b(?!\s+local\b)|(?:^|;)\s*(?:do|call)\b|set_config|\bpg_temp\s*\.|\blisten\b|\bwith\s+hold\b|\b(?:temp|temporary)\s+(?:table|view|sequence)\b|\binto\s+(?:temp|temporary)\b|\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(|\bsession\s+authorization\b|\bdiscard\b|\bload\b/i;
 
 /** Parameters the server reports after our own scope changes: they say nothing of other state. */
 const SCOPE_REPORTS = new Set(['search_path', 'is_superuser']);
@@ -160,6 +163,7 @@ export class ConnectionState {
       owner,
       cleaned,
       leavesState: text !== undefined && LEAVES_STATE.test(text),
+      roleMoved: false,
       local,
       touchesPath: text !== undefined && PATH_CHANGING.test(text),
       mayUndo: text !== undefined && MAY_UNDO.test(text),
@@ -187,10 +191,24 @@ export class ConnectionState {
 
   onParameterStatus(name: string, value: string): void {
     if (name === 'search_path') this.#reported = value;
+    if (name === 'is_superuser') this.#onSuperuserReport(value);
     if (SCOPE_REPORTS.has(name)) return;
     // A setting the server reports (TimeZone, DateStyle, default_transaction_read_only…) changed.
     if (this.#exchange !== undefined) this.#exchange.leavesState = true;
     else this.#stateOf = UNKNOWN_OWNER;
+  }
+
+  /**
+   * PostgreSQL reports `is_superuser` when the current role changes it. Expected after a scope
+   * change (a superuser login switching to a tenant role and back); anywhere else, or `on` right
+   * after switching to a tenant's role, the statement moved the role itself (`set_config('role',
+   * …)` in a function or an injected call): the scope is set again before the next statement.
+   * A login that is not a superuser gets no such report: see docs/security.md.
+   */
+  #onSuperuserReport(value: string): void {
+    const exchange = this.#exchange;
+    if (exchange === undefined) this.#scope.forget();
+    else if (exchange.setTo === undefined || (value === 'on' && exchange.setTo.tenantRole)) exchange.roleMoved = true;
   }
 
   onReadyForQuery(status: TransactionStatus): void {
@@ -206,7 +224,7 @@ export class ConnectionState {
     // A failed statement may be the symptom of a path moved where the wrapper cannot see it (a
     // function body, below PostgreSQL 18): the next statement sets the scope again, so a drift
     // costs at most the one statement that stumbled on it.
-    if (exchange.touchesPath || exchange.failed) this.#scope.value = undefined;
+    if (exchange.touchesPath || exchange.failed || exchange.roleMoved) this.#scope.value = undefined;
     const known = this.#scope.value;
     if (known !== undefined && this.#reported !== undefined && !samePath(known.path, this.#reported)) this.#scope.value = undefined;
   }

@@ -32,6 +32,8 @@ export interface ScopeSetting {
   readonly local: readonly string[];
   /** `SESSION_CLEANUP`, then `session`: for a session that may carry another owner's state. */
   readonly cleanSession: readonly string[];
+  /** Whether it switches to a tenant's role (tenant roles on, a tenant scope). */
+  readonly tenantRole: boolean;
 }
 
 /**
@@ -86,7 +88,7 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
   if (scope.kind !== 'tenant') {
     let setting = ofTenancies.get(tenancy);
     if (setting === undefined) {
-      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE');
+      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE', false);
       ofTenancies.set(tenancy, setting);
     }
     return setting;
@@ -101,8 +103,8 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
     cached = {
       shared,
       roles,
-      scope: makeSetting(owner, searchPathOf(scope, shared), role),
-      qualified: makeSetting(owner, sharedPathOf(shared), role),
+      scope: makeSetting(owner, searchPathOf(scope, shared), role, role !== undefined),
+      qualified: makeSetting(owner, sharedPathOf(shared), role, role !== undefined),
     };
     ofTenants.set(tenant, cached);
   }
@@ -143,7 +145,7 @@ export function prefixOf(statements: readonly string[]): string {
 }
 
 /** `path` and `role` are built from quoted identifiers only (or the keyword NONE), never from request text. */
-function makeSetting(owner: string, path: string, role: string | undefined): ScopeSetting {
+function makeSetting(owner: string, path: string, role: string | undefined, tenantRole: boolean): ScopeSetting {
   const session = [`SET search_path TO ${path}`];
   const local = [`SET LOCAL search_path TO ${path}`];
   if (role !== undefined) {
@@ -157,5 +159,6 @@ function makeSetting(owner: string, path: string, role: string | undefined): Sco
     session: Object.freeze(session),
     local: Object.freeze(local),
     cleanSession: Object.freeze([...SESSION_CLEANUP, ...session]),
+    tenantRole,
   });
 }

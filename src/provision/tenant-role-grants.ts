@@ -10,8 +10,15 @@ import { quoteIdent } from '../identifiers.js';
 import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 
-/** What a tenant role may do on its own tables: everything but owning them. */
-const TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER';
+/**
+ * What a tenant role may do on its own tables: read and write them. Not TRIGGER: a trigger a
+ * tenant attached (to a function it made in pg_temp) would run with the rights of whoever writes
+ * the table next, the owner's in a migration.
+ */
+const TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES';
+
+/** The kinds of relation `sharedTables: 'all'` grants: tables, partitioned and foreign tables. */
+const TABLE_KINDS = new Set(['r', 'p', 'f']);
 
 /** What a tenant role may do on the shared tables granted to it. */
 const SHARED_TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE';
@@ -84,7 +91,7 @@ export async function grantTenantRole(client: Queryable, roles: TenantRoleNames,
 
 /**
  * Grants the tenant group the shared schema and its shared tables (every table but tenantry's
- * own `tenantry_*` tables, or the configured list), with their sequences. Run after the shared
+ * own `tenantry_*` tables, and no view, or the configured list), with their sequences. Run after the shared
  * migrations, in their transaction.
  *
  * @example
@@ -103,7 +110,11 @@ export async function grantSharedTables(client: Queryable, roles: TenantRoleName
     [sharedSchema],
   );
   const listed = roles.sharedTables === 'all' ? undefined : new Set(roles.sharedTables);
-  const tables = rows.filter((row) => row.kind !== 'S' && !row.name.startsWith('tenantry_') && (listed === undefined || listed.has(row.name)));
+  // By default tables only: a view runs with its owner's rights, and one over tenant schemas would
+  // show every tenant's rows to each. A view is granted when `sharedTables` names it.
+  const tables = rows.filter(
+    (row) => row.kind !== 'S' && !row.name.startsWith('tenantry_') && (listed === undefined ? TABLE_KINDS.has(row.kind) : listed.has(row.name)),
+  );
   const owned = listed === undefined ? rows.filter((row) => row.kind === 'S') : await sequencesOf(client, sharedSchema, tables.map((row) => row.name));
   const schema = quoteIdent(sharedSchema);
   const statements = [`GRANT USAGE ON SCHEMA ${schema} TO ${group}`];

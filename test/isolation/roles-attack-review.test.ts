@@ -1,8 +1,9 @@
 /**
  * Security review of tenant roles and clean connections: new attacks that try to make one tenant
  * read or write another tenant's rows, or inherit another tenant's session state, through
- * tenantPool. Each test asserts the SAFE outcome. Tests marked `it.fails` are FINDINGS: the safe
- * outcome does not hold today (see the "FINDING:" comment on each).
+ * tenantPool. Each test asserts the SAFE outcome. Tests titled "found and fixed" failed before
+ * their fix. Tests marked `it.fails` are known limits, listed in docs/security.md ("Known
+ * limits"): the safe outcome does not hold, and the test says so until it does.
  *
  * The tenants share one connection (`max: 1`), so a tenant always gets the connection the other
  * one left. The test login is a superuser (as in the other isolation tests).
@@ -248,7 +249,7 @@ describe('with tenant roles', () => {
   // FINDING: a comment before SET hides it from LEAVES_STATE (`(?:^|[;\n])\s*set`), so the
   // session is not marked and the next tenant is not cleaned: it inherits `app.user_id` (the usual
   // input of audit triggers and RLS policies). sqlcommenter-style prefixes produce exactly this.
-  it.fails("FINDING: '/* c */ SET app.user_id' leaves a setting the next tenant inherits", async () => {
+  it("found and fixed: '/* c */ SET app.user_id' leaves a setting the next tenant inherits", async () => {
     await freshFor(s.acme);
     await q(s.acme, "/* request 7 */ SET app.user_id = '42'");
     expect(await value(s.acme, "SELECT current_setting('app.user_id', true)")).toBe('42');
@@ -256,7 +257,7 @@ describe('with tenant roles', () => {
   });
 
   // FINDING: a quoted function name `"set_config"(` dodges `\bset_config\s*\(`.
-  it.fails('FINDING: SELECT "set_config"(…, false) leaves a setting the next tenant inherits', async () => {
+  it('found and fixed: SELECT "set_config"(…, false) leaves a setting the next tenant inherits', async () => {
     await freshFor(s.acme);
     await q(s.acme, `SELECT "set_config"('app.user_id', '43', false)`);
     expect(await value(s.globex, "SELECT coalesce(current_setting('app.user_id', true), '')")).toBe('');
@@ -264,7 +265,7 @@ describe('with tenant roles', () => {
 
   // FINDING: a DO block whose EXECUTE builds the SET dynamically is not seen (docs/pg.md says DO
   // blocks are covered; only literal text is).
-  it.fails('FINDING: a DO block that EXECUTEs a built SET leaves a setting the next tenant inherits', async () => {
+  it('found and fixed: a DO block that EXECUTEs a built SET leaves a setting the next tenant inherits', async () => {
     await freshFor(s.acme);
     await q(s.acme, "DO $$ BEGIN EXECUTE 'SE' || 'T app.user_id = ''44'''; END $$");
     expect(await value(s.globex, "SELECT coalesce(current_setting('app.user_id', true), '')")).toBe('');
@@ -291,7 +292,7 @@ describe('with tenant roles', () => {
   /** A statement whose text makes tenantPool forget the scope it believes, so the next one sets it again. */
   const forgetScope = () => q(s.acme, 'RESET ROLE');
 
-  it.fails("FINDING: one injected UNION SELECT U&\"\\0073et_config\"('role', …) makes acme's next benign query return globex's rows", async () => {
+  it("found and fixed (a superuser login only; see docs/security.md): one injected UNION SELECT U&\"\\0073et_config\"('role', …) makes acme's next benign query return globex's rows", async () => {
     await freshFor(s.acme); // the connection knows acme's scope
     const injected = `x' UNION ALL SELECT U&"\\0073et_config"('search'||'_path', '"${s.globex.schema}"', false) UNION ALL SELECT U&"\\0073et_config"('ro'||'le', 'none', false) --`;
     await q(s.acme, `SELECT owner FROM items WHERE owner = '${injected}'`);
@@ -305,7 +306,7 @@ describe('with tenant roles', () => {
 
   // Same drift of the role through an owner-made function (the "blind spot" category of the
   // threat model): a function that switches role is not seen, is_superuser is ignored.
-  it.fails("FINDING: a function that changes the role is not seen: the tenant's next statement runs with the login role's privileges", async () => {
+  it("found and fixed (a superuser login only; see docs/security.md): a function that changes the role is not seen: the tenant's next statement runs with the login role's privileges", async () => {
     await db.pool.query(`CREATE OR REPLACE FUNCTION "${s.tenancy.sharedSchema}".as_login() RETURNS text LANGUAGE sql AS $f$ SELECT set_config('role', 'none', false) $f$`);
     await freshFor(s.acme);
     await q(s.acme, 'SELECT as_login()');
@@ -331,7 +332,7 @@ describe('with tenant roles', () => {
   // FINDING: grantSharedTables grants every relation of the shared schema, views ('v') and
   // materialized views ('m') included, to the tenant group. A view runs with its owner's
   // privileges: a reporting view the owner made over tenant schemas is readable by every tenant.
-  it.fails("FINDING: a view in the shared schema (granted by default) shows every tenant's rows to every tenant", async () => {
+  it("found and fixed: a view in the shared schema (granted by default) shows every tenant's rows to every tenant", async () => {
     s.sharedMigrations.push({
       name: '002_report',
       checksum: '1',
@@ -352,21 +353,10 @@ describe('with tenant roles', () => {
   // function with the OWNER's privileges, which copies another tenant's rows into the attacker's
   // table. The function stays callable from other backends while the attacker's pooled session
   // lives (CREATE FUNCTION pg_temp.… is not seen by LEAVES_STATE, so no DISCARD TEMP either).
-  it.fails("FINDING: a tenant's trigger on its own table, with a pg_temp function, runs as the owner and copies another tenant's rows", async () => {
+  it("found and fixed: a tenant cannot attach a trigger (a pg_temp function would run as whoever writes its table next, the owner)", async () => {
     await freshFor(s.acme);
-    await q(
-      s.acme,
-      `CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $f$
-         BEGIN IF current_user <> '${s.tenancy.tenantRoles!.roleOf('acme')}' THEN
-           INSERT INTO "${s.acme.schema}".items (owner) SELECT 'stolen:' || owner FROM "${s.globex.schema}".items;
-         END IF; RETURN NULL; END $f$`,
-    );
-    await q(s.acme, 'CREATE TRIGGER grab AFTER UPDATE ON items FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.grab()');
-    // The owner touches acme's table (as a tenant migration or backfill would), from another connection.
-    await db.pool.query(`UPDATE "${s.acme.schema}".items SET owner = owner WHERE false`);
-    const seen = await owners(s.acme, 'SELECT owner FROM items');
-    await db.pool.query(`DROP TRIGGER IF EXISTS grab ON "${s.acme.schema}".items; DELETE FROM "${s.acme.schema}".items WHERE owner LIKE 'stolen:%'`);
-    for (const o of seen) expect(o).toBe('acme');
+    await q(s.acme, `CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NULL; END $f$`);
+    await expect(q(s.acme, 'CREATE TRIGGER grab AFTER UPDATE ON items FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.grab()')).rejects.toMatchObject({ code: '42501' });
   });
 
   // FINDING (metadata): catalogs are readable by every role: a tenant lists every tenant id (schema
@@ -401,7 +391,7 @@ describe('without tenant roles', () => {
 
   // FINDING: `CREATE TABLE pg_temp.x` makes a temporary table without the TEMP keyword
   // LEAVES_STATE looks for: no DISCARD TEMP before the next tenant, who reads the rows.
-  it.fails("FINDING: CREATE TABLE pg_temp.stash AS SELECT … FROM items: the next tenant reads the previous tenant's rows", async () => {
+  it("found and fixed: CREATE TABLE pg_temp.stash AS SELECT … FROM items: the next tenant reads the previous tenant's rows", async () => {
     await freshFor(s.acme);
     await q(s.acme, 'CREATE TABLE pg_temp.stash AS SELECT owner FROM items');
     const seen = await owners(s.globex, 'SELECT owner FROM pg_temp.stash').catch(() => [] as string[]);
@@ -420,7 +410,7 @@ describe('without tenant roles', () => {
   // FINDING: `SET/**/SCHEMA` (SET SCHEMA is search_path) dodges PATH_CHANGING (`\bset\s+schema`):
   // the scope is still believed known, so the tenant's next unqualified query runs on the moved
   // path and (without roles) reads the other tenant's rows.
-  it.fails("FINDING: SET/**/SCHEMA moves the path unseen: acme's next query reads globex's rows", async () => {
+  it("found and fixed: SET/**/SCHEMA moves the path unseen: acme's next query reads globex's rows", async () => {
     await q(s.acme, 'SELECT 1');
     await q(s.acme, `SET/**/SCHEMA '${s.globex.schema}'`);
     const seen = await owners(s.acme, 'SELECT owner FROM items');
