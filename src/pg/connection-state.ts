@@ -230,12 +230,13 @@ export class ConnectionState {
   }
 
   /**
-   * A cleanup lasts once the exchange that carried it succeeded outside a transaction block (a
-   * block may still roll it back); state the query may have left belongs to its owner, or to no
+   * A cleanup lasts once the exchange that carried it succeeded outside a transaction block, and
+   * nothing in it could roll the cleanup back; state the query may have left belongs to its owner, or to no
    * one known when another owner's state may still be there.
    */
   #settleState(exchange: Exchange, status: TransactionStatus): void {
-    if (exchange.cleaned && !exchange.failed && status === 'I') this.#stateOf = undefined;
+    // `…; BEGIN; …; ROLLBACK` in one query also undoes the cleanup sent ahead of it.
+    if (exchange.cleaned && !exchange.failed && !exchange.mayUndo && status === 'I') this.#stateOf = undefined;
     if (exchange.owner !== undefined) this.#lastOwner = exchange.owner;
     if (!exchange.leavesState) return;
     const owner = exchange.owner ?? UNKNOWN_OWNER;

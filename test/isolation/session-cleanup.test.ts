@@ -127,6 +127,13 @@ describe.each([
     expect(await value(acme, 'SELECT DISTINCT owner FROM items')).toBe(acme.id);
   });
 
+  it('a cleanup undone by a ROLLBACK in the same query is sent again', async () => {
+    await as(acme, () => scoped.query("CREATE TEMP TABLE kept AS SELECT 'acme'::text AS owner"));
+    // Sent as `<cleanup>; SET …; BEGIN; SELECT 1; ROLLBACK`: the ROLLBACK undoes the cleanup too.
+    await as(globex, () => scoped.query('BEGIN; SELECT 1; ROLLBACK'));
+    expect(await value(globex, "SELECT to_regclass('pg_temp.kept')::text")).toBeNull();
+  });
+
   it('keeps what a tenant set for its own next statements on a checked-out client', async () => {
     await as(acme, async () => {
       const client = await scoped.connect();
