@@ -217,9 +217,12 @@ describe('tenancy.check(): the login role', () => {
     );
     await owner.migrate.shared();
     const login = `${db.rolePrefix}web`;
-    await db.pool.query(`CREATE ROLE "${login}" LOGIN NOSUPERUSER NOBYPASSRLS; GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO "${login}"; GRANT USAGE ON SCHEMA "${schema}" TO "${login}"`);
+    await db.pool.query(
+      `CREATE ROLE "${login}" LOGIN PASSWORD 'web-password' NOSUPERUSER NOBYPASSRLS; GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO "${login}"; GRANT USAGE ON SCHEMA "${schema}" TO "${login}"`,
+    );
     const url = new URL(db.url);
     url.username = login;
+    url.password = 'web-password';
     const web = tenancyOn(schema, { tenantRoles: roles, pool: poolOn({ connectionString: url.toString() }) });
     expect(await loginWarnings(web)).toEqual([`"${login}" cannot switch to tenant roles: GRANT "${roles.prefix}login_group" TO "${login}" (docs/security.md).`]);
     await db.pool.query(`GRANT "${roles.prefix}login_group" TO "${login}"`);

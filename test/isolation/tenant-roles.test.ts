@@ -246,9 +246,11 @@ describe('a login role that is not a superuser', () => {
   it('switches to tenant roles through the login group, and reaches nothing of other tenants', async () => {
     const login = `${db.rolePrefix}app`;
     const roles = tenancy.tenantRoles!;
-    await db.pool.query(`CREATE ROLE "${login}" LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE "${roles.loginGroup}"`);
+    // A password too: embedded PostgreSQL authenticates with passwords, the test server may trust.
+    await db.pool.query(`CREATE ROLE "${login}" LOGIN PASSWORD 'app-password' NOSUPERUSER NOBYPASSRLS IN ROLE "${roles.loginGroup}"`);
     const url = new URL(db.url);
     url.username = login;
+    url.password = 'app-password';
     const appPool = new pg.Pool({ connectionString: url.toString(), max: 1 });
     try {
       const app = tenantPool(tenancy, appPool);
