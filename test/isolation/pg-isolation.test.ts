@@ -483,8 +483,10 @@ describe(`tenantPool isolation under faults (seed ${SEED})`, () => {
   let markers: ReadonlyMap<string, number>;
 
   beforeAll(async () => {
-    // Tenant roles on: a tracking mistake would surface as a permission error (unexpected), never as rows.
-    ({ tenancy, tenants, markers } = await createMarkedTenants(db.pool, TENANTS, 8, { tenantRoles: { prefix: db.rolePrefix } }));
+    // Tenant roles on (TENANTRY_ISOLATION_ROLES=0 turns them off, to test the client-side tracking
+    // alone): a tracking mistake would surface as a permission error (unexpected), never as rows.
+    const roles = process.env.TENANTRY_ISOLATION_ROLES !== '0';
+    ({ tenancy, tenants, markers } = await createMarkedTenants(db.pool, TENANTS, 8, roles ? { tenantRoles: { prefix: db.rolePrefix } } : {}));
   });
 
   it(`${OPERATIONS} operations at concurrency ${CONCURRENCY} over ${POOL_MAX} connections, with kills: no tenant ever reads another's rows`, { timeout: 240_000 }, async () => {
