@@ -151,11 +151,6 @@ export class ConnectionState {
     return when === 'always' && this.#lastOwner !== undefined && this.#lastOwner !== owner;
   }
 
-  /** The session was used where tenantPool cannot see (a plain pool query): its state is anyone's. */
-  usedUntracked(): void {
-    this.#stateOf = UNKNOWN_OWNER;
-  }
-
   /** Starts an exchange; call from a submittable's `submit`. */
   begin(setTo: ScopeSetting | undefined, text: string | undefined, local = false, owner?: string, cleaned = false): void {
     this.#exchange = {
@@ -231,8 +226,9 @@ export class ConnectionState {
 
   /**
    * A cleanup lasts once the exchange that carried it succeeded outside a transaction block, and
-   * nothing in it could roll the cleanup back; state the query may have left belongs to its owner, or to no
-   * one known when another owner's state may still be there.
+   * nothing in it could roll the cleanup back. State the query may have left belongs to its
+   * owner, or to no one known when another owner's state may still be there. (A query tenantPool
+   * did not send ends with a ReadyForQuery of no exchange: `reset` makes its state anyone's.)
    */
   #settleState(exchange: Exchange, status: TransactionStatus): void {
     // `…; BEGIN; …; ROLLBACK` in one query also undoes the cleanup sent ahead of it.
