@@ -7,12 +7,12 @@
  */
 import pg from 'pg';
 import type { ConnectionState, RawClient } from './connection-state.js';
-import { SESSION_CLEANUP } from './scope-setting.js';
+import { prefixOf, SESSION_CLEANUP } from './scope-setting.js';
 import { ScopedQuery } from './scoped-query.js';
 
 const patched = new WeakSet<object>();
 
-const CLEANUP_TEXT = SESSION_CLEANUP.join(';');
+const CLEANUP_TEXT = prefixOf(SESSION_CLEANUP);
 
 /**
  * Makes a pooled client clean itself before a query that does not come through tenantPool, when

@@ -11,7 +11,8 @@ import { quoteIdent } from '../identifiers.js';
  * tables still resolve), or the shared schema alone in the explicit shared scope; then
  * `pg_temp`, named last so that a temporary table left on a pooled connection (by any tenant)
  * never shadows a tenant or shared table (unnamed, PostgreSQL searches pg_temp first). Names are
- * quoted; the result is written into SQL only as a whole quoted list.
+ * quoted; the result is written into SQL only as a whole quoted list. `scopeSettingOf` computes
+ * it once per tenant object.
  *
  * @example
  * ```ts
@@ -20,16 +21,8 @@ import { quoteIdent } from '../identifiers.js';
  */
 export function searchPathOf(scope: TenantScope, sharedSchema: string): string {
   if (scope.kind !== 'tenant') return sharedPathOf(sharedSchema);
-  const { schema } = scope.tenant;
-  const cached = pathsOfTenants.get(scope.tenant);
-  if (cached?.schema === schema && cached.shared === sharedSchema) return cached.path;
-  const path = `${quoteIdent(schema)}, ${quoteIdent(sharedSchema)}, pg_temp`;
-  pathsOfTenants.set(scope.tenant, { schema, shared: sharedSchema, path });
-  return path;
+  return `${quoteIdent(scope.tenant.schema)}, ${quoteIdent(sharedSchema)}, pg_temp`;
 }
-
-/** The path of each tenant object, computed once (and again should its schema ever differ). */
-const pathsOfTenants = new WeakMap<object, { readonly schema: string; readonly shared: string; readonly path: string }>();
 
 /** The path of the shared scope for each shared schema name (an app has one or two), computed once. */
 const sharedPaths = new Map<string, string>();
