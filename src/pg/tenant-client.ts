@@ -9,9 +9,8 @@ import type { TenantScope } from '../context.js';
 import { InvalidConfigError, NoTenantError, TenantMismatchError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { ConnectionState, RawClient } from './connection-state.js';
-import { connectionState } from './connection-state.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
-import { connectionReusable, releaseConnection } from './release.js';
+import { connectionReusable } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeSettingOf } from './scope-setting.js';
 import type { ScopeRequest } from './scoped-query.js';
@@ -20,7 +19,7 @@ import { describeScope, sameScope } from './search-path.js';
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
 export type QueryInput = string | pg.QueryConfig | pg.QueryArrayConfig;
 
-type Callback = (error: Error | null, result?: pg.QueryResult) => void;
+type Callback = (error: Error | undefined, result?: pg.QueryResult) => void;
 
 /** @internal How a released client's connection goes back to its pool (tenantPool may hold it for the run). */
 export type GiveBack = (raw: RawClient, state: ConnectionState, error: Error | boolean | undefined) => void;
@@ -30,6 +29,11 @@ export type GiveBack = (raw: RawClient, state: ConnectionState, error: Error | b
  * using the client while another tenant is active throws `TenantMismatchError`, and with no
  * tenant active `NoTenantError`. Release it with `release()`; a client released inside an
  * open transaction, or with an error, is destroyed rather than reused.
+ *
+ * As with pg.Pool, each pooled connection has one client object: the same at every checkout
+ * and in the pool's events, so what a `connect` listener sets on it stays, and libraries that
+ * cache per client (Kysely) see one client per connection. Its scope is that of its current
+ * checkout.
  *
  * @example
  * ```ts
@@ -46,46 +50,87 @@ export type GiveBack = (raw: RawClient, state: ConnectionState, error: Error | b
  * ```
  */
 export class TenantClient extends EventEmitter {
-  /** The scope this client serves. */
-  readonly scope: TenantScope;
   readonly #raw: RawClient & pg.PoolClient;
   readonly #tenancy: Tenancy;
-  readonly #state: ConnectionState;
   readonly #lifetime: ScopeLifetime;
   readonly #clean: ScopeRequest['clean'];
-  readonly #onError: (error: Error) => void;
-  readonly #giveBack: GiveBack;
-  #broken: Error | undefined;
-  #released = false;
+  readonly #onError = (error: Error): void => {
+    if (this.#checkout === undefined) return;
+    this.#checkout.broken = error;
+    this.#checkout.state.reset();
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  };
+  #checkout: Checkout | undefined;
+  #scope: TenantScope | undefined;
 
-  /** @internal Made by tenantPool. */
-  constructor(
-    raw: pg.PoolClient | RawClient,
-    tenancy: Tenancy,
-    scope: TenantScope,
-    lifetime: ScopeLifetime,
-    clean: ScopeRequest['clean'],
-    giveBack: GiveBack = releaseConnection,
-  ) {
+  /** @internal Made by tenantPool, once per pooled connection. */
+  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, lifetime: ScopeLifetime, clean: ScopeRequest['clean']) {
     super();
-    this.#giveBack = giveBack;
     this.#raw = raw as RawClient & pg.PoolClient;
     this.#tenancy = tenancy;
-    this.scope = scope;
     this.#lifetime = lifetime;
     this.#clean = clean;
-    this.#state = connectionState(this.#raw);
-    this.#onError = (error) => {
-      this.#broken = error;
-      this.#state.reset();
-      if (this.listenerCount('error') > 0) this.emit('error', error);
-    };
+    for (const event of FORWARDED_EVENTS) this.#raw.on(event, (...args: unknown[]) => this.emit(event, ...args));
+  }
+
+  /**
+   * @internal Hands the client to a checkout of `scope`; `giveBack` takes its connection at
+   * `release()`.
+   */
+  checkOut(scope: TenantScope, state: ConnectionState, giveBack: GiveBack): this {
+    this.#scope = scope;
+    this.#checkout = { scope, state, giveBack, broken: undefined };
     this.#raw.on('error', this.#onError);
+    return this;
+  }
+
+  /** The scope this client serves (undefined before its first checkout, in a pool `connect` listener). */
+  get scope(): TenantScope | undefined {
+    return this.#scope;
   }
 
   /** The server process id of the connection (for `pg_cancel_backend`, diagnostics). */
   get processID(): number | undefined {
     return (this.#raw as unknown as { processID?: number }).processID;
+  }
+
+  /** The key that cancels this connection's running query, with `processID`. */
+  get secretKey(): number | undefined {
+    return (this.#raw as unknown as { secretKey?: number }).secretKey;
+  }
+
+  /** pg's protocol connection (its events: `notice`, `parameterStatus`…). Writing to it bypasses the scope. */
+  get connection(): unknown {
+    return this.#raw.connection;
+  }
+
+  /** Whether results come in binary format (the `binary` connection option). */
+  get binary(): boolean {
+    return (this.#raw as unknown as { binary: boolean }).binary;
+  }
+
+  /** The connection parameters pg resolved (host, port, database, user…). */
+  get connectionParameters(): unknown {
+    return (this.#raw as unknown as { connectionParameters: unknown }).connectionParameters;
+  }
+
+  get database(): string | undefined {
+    return this.#raw.database;
+  }
+  get user(): string | undefined {
+    return this.#raw.user;
+  }
+  get host(): string {
+    return this.#raw.host;
+  }
+  get port(): number {
+    return this.#raw.port;
+  }
+  get ssl(): boolean {
+    return this.#raw.ssl;
+  }
+  get readyForQuery(): boolean {
+    return (this.#raw as unknown as { readyForQuery: boolean }).readyForQuery;
   }
 
   /**
@@ -103,7 +148,12 @@ export class TenantClient extends EventEmitter {
       values = undefined;
     }
     const cb = callback as Callback | undefined;
-    const refusal = this.#refusal();
+    const checkout = this.#checkout;
+    if (checkout === undefined && this.#scope === undefined) {
+      // In a pool `connect` listener, before the first checkout: a plain query, as pg runs it.
+      return (this.#raw.query as (...args: unknown[]) => unknown)(config, values, callback);
+    }
+    const refusal = this.#refusal(checkout);
     if (refusal !== undefined) {
       if (cb) {
         process.nextTick(cb, refusal);
@@ -116,14 +166,14 @@ export class TenantClient extends EventEmitter {
 
     if (isSubmittable(config)) {
       if (cb && !config.callback) config.callback = cb as Submittable['callback'];
-      this.#guardReads(config);
-      this.#raw.query(this.#wrap(config, config instanceof pg.Query));
+      this.#guardReads(config, checkout!.scope);
+      this.#raw.query(this.#wrap(checkout!, config, config instanceof pg.Query));
       return config;
     }
 
     const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
-    if (needsOwnTransaction(inner.text) || (this.#lifetime === 'session' && runsAlone(inner.text))) return this.#ownTransaction(inner, cb);
-    return this.#submit(inner, cb);
+    if (needsOwnTransaction(inner.text) || (this.#lifetime === 'session' && runsAlone(inner.text))) return this.#ownTransaction(checkout!, inner, cb);
+    return this.#submit(checkout!, inner, cb);
   }
 
   /**
@@ -131,20 +181,22 @@ export class TenantClient extends EventEmitter {
    * transaction or with a query in flight, or one released with an error, is destroyed.
    */
   release(error?: Error | boolean): void {
-    if (this.#released) throw new Error('Release called on client which has already been released to the pool.');
-    this.#released = true;
+    const checkout = this.#checkout;
+    if (checkout === undefined) throw new Error('Release called on client which has already been released to the pool.');
+    this.#checkout = undefined;
     this.#raw.removeListener('error', this.#onError);
-    this.#giveBack(this.#raw, this.#state, this.#broken ?? error);
+    checkout.giveBack(this.#raw, checkout.state, checkout.broken ?? error);
   }
 
-  /** Whether the connection can serve another query as it is: not released, not broken, idle, nothing in flight. */
+  /** Whether the connection can serve another query as it is: checked out, not broken, idle, nothing in flight. */
   get reusable(): boolean {
-    return !this.#released && this.#broken === undefined && connectionReusable(this.#raw, this.#state);
+    const checkout = this.#checkout;
+    return checkout !== undefined && checkout.broken === undefined && connectionReusable(this.#raw, checkout.state);
   }
 
-  /** Whether `release()` was called. */
+  /** Whether the client is back in the pool (`release()` was called since its last checkout). */
   get released(): boolean {
-    return this.#released;
+    return this.#checkout === undefined;
   }
 
   /** Quotes an identifier as pg's client does. */
@@ -166,10 +218,10 @@ export class TenantClient extends EventEmitter {
    * with no tenant active (a stream piped onward) is let through: its rows are this client's
    * tenant's.
    */
-  #guardReads(submittable: Submittable): void {
+  #guardReads(submittable: Submittable, scope: TenantScope): void {
     const mismatch = (): Error | undefined => {
       const active = this.#tenancy.scope();
-      return active === undefined || sameScope(active, this.scope) ? undefined : new TenantMismatchError(describeScope(this.scope), describeScope(active));
+      return active === undefined || sameScope(active, scope) ? undefined : new TenantMismatchError(describeScope(scope), describeScope(active));
     };
     const target = submittable as unknown as Record<string | symbol, unknown> & { destroy?: (error: Error) => void };
     if (typeof target.pipe === 'function' && typeof target.destroy === 'function') {
@@ -199,32 +251,32 @@ export class TenantClient extends EventEmitter {
     };
   }
 
-  #refusal(): Error | undefined {
-    if (this.#released) return new Error('Client was released to the pool and cannot run queries');
+  #refusal(checkout: Checkout | undefined): Error | undefined {
+    if (checkout === undefined) return new Error('Client was released to the pool and cannot run queries');
     const active = this.#tenancy.scope();
     if (active === undefined) return new NoTenantError('A query on a tenant client');
-    if (!sameScope(active, this.scope)) return new TenantMismatchError(describeScope(this.scope), describeScope(active));
+    if (!sameScope(active, checkout.scope)) return new TenantMismatchError(describeScope(checkout.scope), describeScope(active));
     return undefined;
   }
 
   /** How a statement is scoped: the scope's settings (the shared path for a statement tenantPlugin marked, with tenant roles). */
-  #requestFor(text: string | undefined): ScopeRequest {
-    return { setting: scopeSettingOf(this.#tenancy, this.scope, text), lifetime: this.#lifetime, clean: this.#clean };
+  #requestFor(checkout: Checkout, text: string | undefined): ScopeRequest {
+    return { setting: scopeSettingOf(this.#tenancy, checkout.scope, text), lifetime: this.#lifetime, clean: this.#clean };
   }
 
-  #wrap(inner: Submittable, isPgQuery: boolean, request = this.#requestFor(inner.text)): ScopedQuery {
-    return new ScopedQuery(inner, this.#state, request, isPgQuery);
+  #wrap(checkout: Checkout, inner: Submittable, isPgQuery: boolean, request = this.#requestFor(checkout, inner.text)): ScopedQuery {
+    return new ScopedQuery(inner, checkout.state, request, isPgQuery);
   }
 
-  #submit(inner: Submittable, cb: Callback | undefined, request?: ScopeRequest): Promise<pg.QueryResult> | undefined {
+  #submit(checkout: Checkout, inner: Submittable, cb: Callback | undefined, request?: ScopeRequest): Promise<pg.QueryResult> | undefined {
     if (cb) {
       inner.callback = cb as Submittable['callback'];
-      this.#raw.query(this.#wrap(inner, true, request));
+      this.#raw.query(this.#wrap(checkout, inner, true, request));
       return undefined;
     }
     return new Promise((resolve, reject) => {
       inner.callback = (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult));
-      this.#raw.query(this.#wrap(inner, true, request));
+      this.#raw.query(this.#wrap(checkout, inner, true, request));
     });
   }
 
@@ -232,24 +284,35 @@ export class TenantClient extends EventEmitter {
    * VACUUM, CREATE INDEX CONCURRENTLY… (and, in session mode, CALL and DO): set the scope in its
    * own exchange first, then run the statement alone.
    */
-  #ownTransaction(inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
+  #ownTransaction(checkout: Checkout, inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
     const run = async (): Promise<pg.QueryResult> => {
       if (this.#lifetime === 'transaction') {
         throw new InvalidConfigError(
           `${inner.text?.trim().split(/\s+/, 3).join(' ')} cannot run inside a transaction, so transaction-pooler mode cannot scope it; schema-qualify it and run it in tenancy.runShared()`,
         );
       }
-      const request = this.#requestFor(inner.text);
-      if (this.#state.known?.key !== request.setting.key) {
-        await this.#submit(new pg.Query('') as unknown as Submittable, undefined, request);
+      const request = this.#requestFor(checkout, inner.text);
+      if (checkout.state.known?.key !== request.setting.key) {
+        await this.#submit(checkout, new pg.Query('') as unknown as Submittable, undefined, request);
       }
-      return (await this.#submit(inner, undefined, request))!;
+      return (await this.#submit(checkout, inner, undefined, request))!;
     };
     if (!cb) return run();
-    run().then((result) => cb(null, result), (error: Error) => cb(error));
+    run().then((result) => cb(undefined, result), (error: Error) => cb(error));
     return undefined;
   }
 }
+
+/** One checkout of a client: the scope it serves and how its connection goes back. */
+interface Checkout {
+  readonly scope: TenantScope;
+  readonly state: ConnectionState;
+  readonly giveBack: GiveBack;
+  broken: Error | undefined;
+}
+
+/** pg.Client events an app listens to on a client, passed on from the connection's client. */
+const FORWARDED_EVENTS = ['notice', 'notification', 'end'] as const;
 
 function isSubmittable(value: unknown): value is Submittable {
   return typeof (value as { submit?: unknown } | null)?.submit === 'function';

@@ -11,7 +11,8 @@ import { InvalidConfigError, NoTenantError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { ConnectionState, RawClient } from './connection-state.js';
 import { connectionState } from './connection-state.js';
-import { connectionReusable, releaseConnection } from './release.js';
+import { type Connection, HeldConnections } from './held-connections.js';
+import { releaseConnection } from './release.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeSettingOf } from './scope-setting.js';
@@ -47,15 +48,10 @@ export interface TenantPoolOptions {
   readonly resetBetweenTenants?: boolean | 'always';
 }
 
-type Callback = (error: Error | null, result?: pg.QueryResult) => void;
+type Callback = (error: Error | undefined, result?: pg.QueryResult) => void;
 
-/** A raw pooled connection and what its session has. */
-interface Connection {
-  readonly raw: RawClient;
-  readonly state: ConnectionState;
-}
-
-const POOL_EVENTS = ['connect', 'acquire', 'release', 'remove', 'error'] as const;
+/** What `connect(callback)` calls back with, as pg.Pool does. */
+type ConnectCallback = (error: Error | undefined, client: TenantClient | undefined, release: (error?: Error | boolean) => void) => void;
 
 const guarded = new WeakSet<object>();
 
@@ -90,8 +86,9 @@ export class TenantPool extends EventEmitter {
   readonly #pool: pg.Pool;
   readonly #lifetime: ScopeLifetime;
   readonly #clean: 'detected' | 'always' | false;
-  readonly #held = new Map<TenantScope, Connection>();
-  #sweep: NodeJS.Immediate | undefined;
+  readonly #held: HeldConnections;
+  /** One client object per pooled connection: the same at every checkout and in every event. */
+  readonly #clients = new WeakMap<RawClient, TenantClient>();
 
   /** @internal Use {@link tenantPool}. */
   constructor(tenancy: Tenancy, pool: pg.Pool, options: TenantPoolOptions = {}) {
@@ -114,12 +111,35 @@ export class TenantPool extends EventEmitter {
       throw new InvalidConfigError(`tenantPool resetBetweenTenants must be true, false or 'always', got ${JSON.stringify(reset)}`);
     }
     this.#clean = mode !== 'session' || reset === false ? false : reset === 'always' ? 'always' : 'detected';
+    this.#held = new HeldConnections(
+      () => this.options.maxUses ?? Infinity,
+      (event, raw, releasedBy) => this.emit(event, ...(event === 'release' ? [releasedBy] : []), this.#clientOf(raw)),
+    );
     pool.on('connect', (client: pg.PoolClient) => guardClient(client));
-    for (const event of POOL_EVENTS) {
-      pool.on(event, (...args: unknown[]) => {
-        if (event !== 'error' || this.listenerCount('error') > 0) this.emit(event, ...args);
-      });
+    pool.on('release', (error: Error | undefined, raw: RawClient) => {
+      if (!this.#held.repeatsRelease(raw)) this.emit('release', error, this.#clientOf(raw));
+    });
+    for (const event of ['connect', 'acquire', 'remove'] as const) {
+      pool.on(event, (raw: RawClient) => this.emit(event, this.#clientOf(raw)));
     }
+    pool.on('error', (error: Error, raw: RawClient) => {
+      if (this.listenerCount('error') > 0) this.emit('error', error, this.#clientOf(raw));
+    });
+  }
+
+  /** The client object of a pooled connection, made at its first sight. */
+  #clientOf(raw: RawClient): TenantClient {
+    let client = this.#clients.get(raw);
+    if (client === undefined) {
+      client = new TenantClient(raw, this.#tenancy, this.#lifetime, this.#clean);
+      this.#clients.set(raw, client);
+    }
+    return client;
+  }
+
+  /** The client class of the wrapped pool, as `pg.Pool#Client` (Kysely and pg-boss read it). */
+  get Client(): typeof pg.Client {
+    return (this.#pool as unknown as { Client: typeof pg.Client }).Client;
   }
 
   /** The wrapped pool's options. */
@@ -129,8 +149,9 @@ export class TenantPool extends EventEmitter {
   get totalCount(): number {
     return this.#pool.totalCount;
   }
+  /** Idle connections, counting those runs hold until the event loop's next turn (see docs/pg.md). */
   get idleCount(): number {
-    return this.#pool.idleCount;
+    return this.#pool.idleCount + this.#held.size;
   }
   get waitingCount(): number {
     return this.#pool.waitingCount;
@@ -153,6 +174,12 @@ export class TenantPool extends EventEmitter {
   query(config: QueryInput, callback: Callback): void;
   query(config: QueryInput, values: readonly unknown[] | undefined, callback: Callback): void;
   query(config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (typeof config === 'function') {
+      const error = new Error('Passing a function as the first parameter to pool.query is not supported');
+      const done = this.#tenancy.bind(config as Callback);
+      setImmediate(() => done(error));
+      return undefined;
+    }
     if (typeof values === 'function') {
       callback = values;
       values = undefined;
@@ -188,8 +215,8 @@ export class TenantPool extends EventEmitter {
    * `NoTenantError` before taking a connection.
    */
   connect(): Promise<TenantClient>;
-  connect(callback: (error: Error | undefined, client?: TenantClient, done?: (error?: Error | boolean) => void) => void): void;
-  connect(callback?: (error: Error | undefined, client?: TenantClient, done?: (error?: Error | boolean) => void) => void): unknown {
+  connect(callback: ConnectCallback): void;
+  connect(callback?: ConnectCallback): unknown {
     const scope = this.#tenancy.scope();
     const checkout = new Promise<TenantClient>((resolve, reject) => {
       if (scope === undefined) {
@@ -198,14 +225,14 @@ export class TenantPool extends EventEmitter {
       }
       this.#checkOut(scope, (error, connection) => {
         if (error !== undefined) reject(error);
-        else resolve(new TenantClient(connection!.raw, this.#tenancy, scope, this.#lifetime, this.#clean, this.#giveBackFor(scope)));
+        else resolve(this.#clientOf(connection!.raw).checkOut(scope, connection!.state, this.#giveBackFor(scope)));
       });
     });
     if (callback) {
       const done = this.#tenancy.bind(callback);
       checkout.then(
         (client) => done(undefined, client, (error) => client.release(error)),
-        (error: Error) => done(error),
+        (error: Error) => done(error, undefined, noop),
       );
       return undefined;
     }
@@ -245,8 +272,7 @@ export class TenantPool extends EventEmitter {
   end(): Promise<void>;
   end(callback: () => void): void;
   end(callback?: () => void): unknown {
-    if (this.#sweep !== undefined) clearImmediate(this.#sweep);
-    this.#releaseAllHeld();
+    this.#held.releaseAll();
     if (callback) {
       this.#pool.end().then(callback, callback);
       return undefined;
@@ -268,7 +294,7 @@ export class TenantPool extends EventEmitter {
 
   /** The connection this run holds, else one from pg-pool, with its state; in a callback, no promise. */
   #checkOut(scope: TenantScope, done: (error: Error | undefined, connection?: Connection) => void): void {
-    const held = this.#takeHeld(scope);
+    const held = this.#held.take(scope);
     if (held !== undefined) {
       done(undefined, held);
       return;
@@ -294,7 +320,7 @@ export class TenantPool extends EventEmitter {
   /** How a checked-out client of `scope` goes back: held for its run when clean, else released. */
   #giveBackFor(scope: TenantScope): GiveBack {
     return (raw, state, error) => {
-      if (error === undefined || error === false) this.#holdOrRelease(scope, { raw, state });
+      if (error === undefined || error === false) this.#held.hold(scope, { raw, state }, undefined);
       else releaseConnection(raw, state, error);
     };
   }
@@ -305,8 +331,8 @@ export class TenantPool extends EventEmitter {
         releaseConnection(connection.raw, connection.state, sqlState(error) === undefined ? error : undefined);
         done(error);
       } else {
-        this.#holdOrRelease(scope, connection);
-        done(null, result as pg.QueryResult);
+        this.#held.hold(scope, connection, null);
+        done(undefined, result as pg.QueryResult);
       }
     };
     const request = { setting: scopeSettingOf(this.#tenancy, scope, inner.text), lifetime: this.#lifetime, clean: this.#clean };
@@ -327,43 +353,13 @@ export class TenantPool extends EventEmitter {
       }
     };
     if (done === undefined) return run();
-    run().then((result) => done(null, result), (error: Error) => done(error));
+    run().then((result) => done(undefined, result), (error: Error) => done(error));
     return undefined;
   }
-
-  /**
-   * Request affinity: after a `query`, or a checked-out client's clean release, the connection
-   * stays with the run (the scope object of one `tenancy.run`) until the event loop's next turn,
-   * so the run's next query, typically right after an `await`, finds it already on the tenant's
-   * search_path. Only that same run can take it back: another run, even of the same tenant,
-   * never does. One `setImmediate` per turn gives back every connection held in that turn.
-   */
-  #holdOrRelease(scope: TenantScope, connection: Connection): void {
-    if (this.#held.has(scope) || !connectionReusable(connection.raw, connection.state)) {
-      releaseConnection(connection.raw, connection.state, undefined);
-      return;
-    }
-    this.#held.set(scope, connection);
-    this.#sweep ??= setImmediate(this.#releaseAllHeld);
-  }
-
-  #takeHeld(scope: TenantScope): Connection | undefined {
-    const connection = this.#held.get(scope);
-    if (connection === undefined) return undefined;
-    this.#held.delete(scope);
-    if (connectionReusable(connection.raw, connection.state)) return connection;
-    releaseConnection(connection.raw, connection.state, undefined);
-    return undefined;
-  }
-
-  readonly #releaseAllHeld = (): void => {
-    this.#sweep = undefined;
-    const connections = [...this.#held.values()];
-    this.#held.clear();
-    for (const connection of connections) releaseConnection(connection.raw, connection.state, undefined);
-  };
 
 }
+
+function noop(): void {}
 
 /** The wrappers made so far: one per pool, tenancy and options. */
 const wrappers = new WeakMap<pg.Pool, WeakMap<Tenancy, Map<string, TenantPool>>>();

@@ -77,7 +77,7 @@ describe('tenantPool', () => {
     const guarded = tenantPool(tenancy, probe);
     await expect(guarded.query('SELECT 1')).rejects.toBeInstanceOf(NoTenantError);
     await expect(guarded.connect()).rejects.toMatchObject({ code: 'TENANTRY_NO_TENANT' });
-    const error = await new Promise<Error | null>((resolve) => guarded.query('SELECT 1', (e) => resolve(e)));
+    const error = await new Promise<Error | undefined>((resolve) => guarded.query('SELECT 1', (e) => resolve(e)));
     expect(isTenancyError(error)).toBe(true);
     expect(probe.totalCount).toBe(0);
     await probe.end();
