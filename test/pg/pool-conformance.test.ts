@@ -364,3 +364,86 @@ describe('tenantPool conforms to pg.Pool', () => {
     });
   });
 });
+
+/** Each difference docs/pg.md lists under "Where tenantPool differs from pg.Pool", pinned. */
+describe('where tenantPool differs from pg.Pool, on purpose', () => {
+  beforeAll(async () => {
+    tenancy ??= (await tenantsWithMarkers(db.pool, 1)).tenancy;
+  });
+
+  /** The outcome of `scenario` on pg.Pool and on tenantPool, side by side. */
+  async function both<T>(scenario: (subject: Subject) => Promise<T>): Promise<{ pg: T; tenantPool: T }> {
+    return { pg: await scenario(subjects[0]!), tenantPool: await scenario(subjects[1]!) };
+  }
+
+  it('keeps the connection of a pool.query that failed with an SQL error (pg.Pool closes it)', async () => {
+    const outcome = await both(async (subject) => {
+      const pool = subject.make({ max: 1 });
+      const backends = await subject.within(async () => {
+        const before = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await pool.query('SELECT nope').catch(() => undefined);
+        await nextTurn();
+        const after = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        return new Set([before, after]).size;
+      });
+      await pool.end();
+      return backends;
+    });
+    expect(outcome).toEqual({ pg: 2, tenantPool: 1 });
+  });
+
+  it('refuses queries on a client after release() (pg lets them run on a connection another caller may hold)', async () => {
+    const outcome = await both(async (subject) => {
+      const pool = subject.make({ max: 1 });
+      const result = await subject.within(async () => {
+        const client = await pool.connect();
+        client.release();
+        return client.query('SELECT 1').then(
+          () => 'ran',
+          (error: Error) => error.message,
+        );
+      });
+      await pool.end();
+      return result;
+    });
+    expect(outcome).toEqual({ pg: 'ran', tenantPool: 'Client was released to the pool and cannot run queries' });
+  });
+
+  it('destroys a client released inside an open transaction (pg.Pool returns it, transaction and all)', async () => {
+    const outcome = await both(async (subject) => {
+      const pool = subject.make({ max: 1 });
+      const backends = await subject.within(async () => {
+        const client = await pool.connect();
+        const before = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await client.query('BEGIN');
+        client.release();
+        await nextTurn();
+        const next = await pool.connect();
+        const status = (await next.query<{ pid: number; xact: boolean }>('SELECT pg_backend_pid() AS pid, now() <> statement_timestamp() AS xact')).rows[0]!;
+        next.release(true);
+        return { sameBackend: status.pid === before, insideOldTransaction: status.xact };
+      });
+      await pool.end();
+      return backends;
+    });
+    expect(outcome).toEqual({ pg: { sameBackend: true, insideOldTransaction: true }, tenantPool: { sameBackend: false, insideOldTransaction: false } });
+  });
+
+  it("holds a run's connection until the event loop's next turn, counted idle: another run waiting for it gets it by then", async () => {
+    const outcome = await both(async (subject) => {
+      const pool = subject.make({ max: 1 });
+      const seen = await subject.within(async () => {
+        await pool.query('SELECT 1');
+        const counts = { total: pool.totalCount, idle: pool.idleCount };
+        const waiter = subject.within(() => pool.connect());
+        const nextTurnStarted = new Promise<'next turn'>((resolve) => setImmediate(() => setImmediate(() => resolve('next turn'))));
+        const first = await Promise.race([waiter.then(() => 'served'), nextTurnStarted]);
+        (await waiter).release();
+        return { ...counts, first };
+      });
+      await pool.end();
+      return seen;
+    });
+    expect(outcome).toEqual({ pg: { total: 1, idle: 1, first: 'served' }, tenantPool: { total: 1, idle: 1, first: 'served' } });
+  });
+});
