@@ -23,7 +23,8 @@ export type TenancyErrorCode =
   | 'TENANTRY_MIGRATION_FAILED'
   | 'TENANTRY_MIGRATION_CHECKSUM'
   | 'TENANTRY_REGISTRY_NOT_MIGRATED'
-  | 'TENANTRY_DATABASE_UNAVAILABLE';
+  | 'TENANTRY_DATABASE_UNAVAILABLE'
+  | 'TENANTRY_TENANTS_FAILED';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -380,6 +381,34 @@ export class DatabaseUnavailableError extends TenancyError {
   override name = 'DatabaseUnavailableError';
   constructor(message: string, options: { cause: unknown }) {
     super('TENANTRY_DATABASE_UNAVAILABLE', 503, message, options);
+  }
+}
+
+/**
+ * Some tenants of a `forEachTenant` run failed (`report.throwIfFailed()`). Like an
+ * AggregateError: `errors` holds each tenant's error, `failures` pairs them with their tenants,
+ * and the message names the first few. HTTP 500.
+ *
+ * @example
+ * ```ts
+ * const report = await tenancy.forEachTenant(refreshTotals);
+ * report.throwIfFailed(); // TenantsFailedError: 2 tenants failed: acme (…), globex (…)
+ * ```
+ */
+export class TenantsFailedError extends TenancyError {
+  override name = 'TenantsFailedError';
+  /** Each failed tenant with its error. */
+  readonly failures: readonly { readonly tenant: { readonly id: string }; readonly error: unknown }[];
+  /** The errors alone, as AggregateError names them. */
+  readonly errors: readonly unknown[];
+
+  constructor(failures: readonly { readonly tenant: { readonly id: string }; readonly error: unknown }[]) {
+    const list = Array.isArray(failures) ? failures : [];
+    const named = list.slice(0, 3).map(({ tenant, error }) => `${tenant.id} (${messageOf(error)})`);
+    const more = list.length > named.length ? `, and ${list.length - named.length} more` : '';
+    super('TENANTRY_TENANTS_FAILED', 500, `${list.length} ${list.length === 1 ? 'tenant' : 'tenants'} failed: ${named.join(', ')}${more}`);
+    this.failures = list;
+    this.errors = list.map(({ error }) => error);
   }
 }
 

@@ -33,6 +33,7 @@ export {
   MigrationChecksumError,
   RegistryNotMigratedError,
   DatabaseUnavailableError,
+  TenantsFailedError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {
@@ -66,6 +67,7 @@ export type {
   MigrateTenantsReport,
 } from './migrate/migrator.js';
 export type { RequestTenant } from './tenancy.js';
+export type { ForEachTenantOptions, ForEachTenantProgress, ForEachTenantCall, ForEachTenantReport, TenantFailure } from './fleet/for-each-tenant.js';
 export type { TenancyCheckReport, CheckResult } from './check/startup-check.js';
 export type { TenantCacheOptions } from './registry/tenant-cache.js';
 export { parseHost } from './hosts.js';

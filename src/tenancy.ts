@@ -8,7 +8,9 @@ import type { TenancyCheckReport } from './check/startup-check.js';
 import type { TenantScope } from './context.js';
 import { TenantContext } from './context.js';
 import type { PoolLike } from './db.js';
-import { InvalidConfigError, TenantNotFoundError, TenantSuspendedError } from './errors.js';
+import { InvalidConfigError, NoTenantError, TenantNotFoundError, TenantSuspendedError } from './errors.js';
+import type { ForEachTenantCall, ForEachTenantOptions, ForEachTenantReport } from './fleet/for-each-tenant.js';
+import { forEachTenant } from './fleet/for-each-tenant.js';
 import { normalizeDomain } from './domains.js';
 import { assertSchemaName, assertTenantId, isValidTenantId } from './identifiers.js';
 import { toMigrationSource } from './migrate/folder-source.js';
@@ -128,6 +130,33 @@ export interface Tenancy {
   scope(): TenantScope | undefined;
   /** Binds a callback to the scope active now, for callbacks that run after the request moved on. */
   bind<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /**
+   * Runs `fn` for every active tenant, inside that tenant's scope, `concurrency` (4) at a time,
+   * reading the registry a page at a time. One tenant's failure does not stop the others: the
+   * report lists each value and each failure (`report.throwIfFailed()` throws them as one
+   * `TenantsFailedError`). An aborted `signal` stops it from starting more tenants.
+   *
+   * @example
+   * ```ts
+   * const report = await tenancy.forEachTenant(
+   *   async (tenant) => (await db.query('select count(*)::int as n from products')).rows[0].n,
+   *   { concurrency: 8, onProgress: ({ done }) => console.log(done) },
+   * );
+   * report.throwIfFailed();
+   * ```
+   */
+  forEachTenant<R>(fn: (tenant: Tenant, call: ForEachTenantCall) => R | Promise<R>, options?: ForEachTenantOptions): Promise<ForEachTenantReport<Awaited<R>>>;
+  /**
+   * A key for caches, object storage and lock names that starts with the active tenant's id:
+   * `tenancy.key('products', 42)` is `'acme:products:42'` in acme's scope. Throws
+   * `NoTenantError` with no tenant active (also in `runShared`), so a key cannot lose its tenant.
+   *
+   * @example
+   * ```ts
+   * await cache.set(tenancy.key('products', id), product); // 'acme:products:7'
+   * ```
+   */
+  key(...parts: readonly (string | number)[]): string;
   /** Looks a tenant up by id through the cache; `undefined` when unknown (or the id is invalid). */
   lookup(id: string): Promise<Tenant | undefined>;
   /** Looks a tenant up by one of its domains through the cache. */
@@ -289,6 +318,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     lookup: (id: string) => (isValidTenantId(id) ? lookup(id) : Promise.resolve(undefined)),
     lookupDomain,
     check: () => checkTenancy(migratorOptions),
+    forEachTenant: <R>(fn: (tenant: Tenant, call: ForEachTenantCall) => R | Promise<R>, forEachOptions?: ForEachTenantOptions) =>
+      forEachTenant({ list: (input) => registry.list(input), run: (tenant, inScope) => tenancy.run(tenant, inScope) }, fn, forEachOptions),
+    key: (...parts: readonly (string | number)[]): string => {
+      const tenant = context.current();
+      if (tenant === undefined) throw new NoTenantError('A tenant key');
+      return parts.length === 0 ? tenant.id : `${tenant.id}:${parts.join(':')}`;
+    },
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);
     },
