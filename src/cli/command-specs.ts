@@ -34,6 +34,7 @@ export type CommandName =
   | 'migrate'
   | 'status'
   | 'init'
+  | 'run'
   | 'tenants'
   | 'tenants create'
   | 'tenants list'
@@ -127,6 +128,21 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       js: { type: 'boolean', description: 'write tenantry.config.mjs instead of tenantry.config.ts' },
       force: { type: 'boolean', description: 'overwrite files that exist' },
     },
+  },
+  run: {
+    name: 'run',
+    summary: 'run a SQL file or a module over every active tenant, each in its own scope',
+    args: ['FILE'],
+    options: {
+      tenant: { type: 'string', multiple: true, value: 'ID', description: 'only this tenant (repeatable)' },
+      concurrency: { type: 'string', value: 'N', description: 'tenants run at once (default 4)' },
+    },
+    notes: [
+      'A .sql file runs in one transaction per tenant: all of it, or none of it for that tenant.',
+      'A module (.js, .mjs, .ts…) default-exports (tenant, { db, signal }) => value; db is a',
+      'tenantPool over the configured database. One failed tenant does not stop the others;',
+      'exit code 1 when any failed. Ctrl-C starts no new tenant and exits with 130.',
+    ],
   },
   tenants: {
     name: 'tenants',

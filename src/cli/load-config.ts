@@ -79,7 +79,16 @@ function findConfig(cwd: string): string | undefined {
   return found[0] === undefined ? undefined : resolve(cwd, found[0]);
 }
 
-async function importDefault(path: string): Promise<unknown> {
+/**
+ * The default export of a module file: `.mjs` through Node's own import, anything else (`.ts`,
+ * `.mts`, `.js`, `.cjs`) through jiti, so TypeScript needs no loader.
+ *
+ * @example
+ * ```ts
+ * const run = await importDefault('/app/scripts/recount.ts');
+ * ```
+ */
+export async function importDefault(path: string): Promise<unknown> {
   if (extname(path) === '.mjs') {
     const module = (await import(pathToFileURL(path).href)) as { default?: unknown };
     return module.default;

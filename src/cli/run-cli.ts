@@ -12,6 +12,7 @@ import type { CommandName } from './command-specs.js';
 import { COMMANDS } from './command-specs.js';
 import { initCommand } from './commands/init-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
+import { runCommand } from './commands/run-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { tenantsCommand } from './commands/tenants-command.js';
 import { showTarget } from './database-target.js';
@@ -108,6 +109,8 @@ function dispatch(command: CommandName, ctx: CommandContext): Promise<number> {
       return statusCommand(ctx);
     case 'init':
       return initCommand(ctx);
+    case 'run':
+      return runCommand(ctx);
     case 'tenants create':
     case 'tenants list':
     case 'tenants show':
