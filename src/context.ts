@@ -6,6 +6,7 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { type ScopeEnteredEvent, scopeEnteredChannel } from './diagnostics.js';
 import { NoTenantError } from './errors.js';
 import type { Tenant } from './types.js';
 
@@ -37,11 +38,13 @@ export class TenantContext {
 
   /** Runs `fn` with `tenant` active; the outer scope comes back when `fn` returns or settles. */
   runWith<A extends unknown[], R>(tenant: Tenant, fn: (...args: A) => R, ...args: A): R {
+    if (scopeEnteredChannel.hasSubscribers) scopeEnteredChannel.publish({ tenant } satisfies ScopeEnteredEvent);
     return this.#storage.run({ kind: 'tenant', tenant }, fn, ...args);
   }
 
   /** Runs `fn` in the explicit shared scope: no tenant, shared work allowed. */
   runShared<R>(fn: () => R): R {
+    if (scopeEnteredChannel.hasSubscribers) scopeEnteredChannel.publish({ tenant: null } satisfies ScopeEnteredEvent);
     return this.#storage.run(sharedScope, fn);
   }
 

@@ -10,7 +10,16 @@
  * @module
  */
 export { createTenancy } from './tenancy.js';
-export type { Tenancy, TenancyOptions } from './tenancy.js';
+export type { Tenancy, TenancyOptions, Impersonator } from './tenancy.js';
+export { channels } from './diagnostics.js';
+export type {
+  RequestResolvedEvent,
+  ScopeEnteredEvent,
+  QueryScopedEvent,
+  TenantMigrationEvent,
+  ProvisioningEvent,
+  ImpersonationEvent,
+} from './diagnostics.js';
 export { TenantContext } from './context.js';
 export type { TenantScope } from './context.js';
 export type { Tenant, TenantDomain, TenantStatus } from './types.js';

@@ -11,6 +11,9 @@ import type { PoolLike } from './db.js';
 import { InvalidConfigError, NoTenantError, TenantNotFoundError, TenantSuspendedError } from './errors.js';
 import type { ForEachTenantCall, ForEachTenantOptions, ForEachTenantReport } from './fleet/for-each-tenant.js';
 import { forEachTenant } from './fleet/for-each-tenant.js';
+import { impersonationOf, recordImpersonation } from './fleet/impersonation.js';
+import { type ImpersonationEvent, impersonationChannel } from './diagnostics.js';
+import { auditMigration } from './registry/registry-migrations.js';
 import { normalizeDomain } from './domains.js';
 import { assertSchemaName, assertTenantId, isValidTenantId } from './identifiers.js';
 import { toMigrationSource } from './migrate/folder-source.js';
@@ -70,6 +73,27 @@ export interface TenancyOptions {
    * instead of another tenant's rows. See docs/security.md.
    */
   readonly tenantRoles?: boolean | TenantRolesOptions;
+  /**
+   * Records every `tenancy.impersonate` in a shared table, `tenantry_audit` (default off; the
+   * diagnostics channel reports them either way). `migrate.shared()` creates the table; a
+   * recording that fails stops the impersonation before it runs.
+   */
+  readonly audit?: boolean;
+}
+
+/**
+ * Who acts inside a tenant with `tenancy.impersonate`, and why.
+ *
+ * @example
+ * ```ts
+ * const by: Impersonator = { actor: 'support:jane@example.com', reason: 'ticket 4711: stock counts look wrong' };
+ * ```
+ */
+export interface Impersonator {
+  /** Who: a staff user id or e-mail (1 to 200 characters). */
+  readonly actor: string;
+  /** Why: a ticket, an incident (1 to 1000 characters). */
+  readonly reason: string;
 }
 
 /**
@@ -157,6 +181,20 @@ export interface Tenancy {
    * ```
    */
   key(...parts: readonly (string | number)[]): string;
+  /**
+   * Runs `fn` inside a tenant's scope on behalf of platform staff, and records it: who (`actor`),
+   * why (`reason`) and when go to the `tenantry:impersonation` diagnostics channel and, with
+   * `createTenancy({ audit: true })`, into the shared `tenantry_audit` table before `fn` starts.
+   * The tenant is looked up and checked as `run` does.
+   *
+   * @example
+   * ```ts
+   * await tenancy.impersonate('acme', { actor: 'support:jane', reason: 'ticket 4711' }, () =>
+   *   db.query('select * from stock_movements order by id desc limit 20'),
+   * );
+   * ```
+   */
+  impersonate<R>(tenantOrId: Tenant | string, by: Impersonator, fn: () => R): Promise<Awaited<R>>;
   /** Looks a tenant up by id through the cache; `undefined` when unknown (or the id is invalid). */
   lookup(id: string): Promise<Tenant | undefined>;
   /** Looks a tenant up by one of its domains through the cache. */
@@ -231,7 +269,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     pool,
     registry,
     sharedSchema,
-    builtInShared: registry.sharedMigrations?.() ?? [],
+    builtInShared: [...(registry.sharedMigrations?.() ?? []), ...(options.audit === true ? [auditMigration(sharedSchema)] : [])],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
     roles,
@@ -318,6 +356,17 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     lookup: (id: string) => (isValidTenantId(id) ? lookup(id) : Promise.resolve(undefined)),
     lookupDomain,
     check: () => checkTenancy(migratorOptions),
+    async impersonate<R>(tenantOrId: Tenant | string, by: Impersonator, fn: () => R): Promise<Awaited<R>> {
+      const event = impersonationOf(tenantOrId, by);
+      const tenant = await resolveTenant(tenantOrId);
+      const record: ImpersonationEvent = { ...event, tenantId: tenant.id };
+      if (impersonationChannel.hasSubscribers) impersonationChannel.publish(record);
+      if (options.audit === true) {
+        if (pool === undefined) throw new InvalidConfigError('createTenancy({ audit: true }) needs a pool to record impersonations');
+        await recordImpersonation(pool, sharedSchema, record);
+      }
+      return context.runWith(tenant, fn) as Awaited<R>;
+    },
     forEachTenant: <R>(fn: (tenant: Tenant, call: ForEachTenantCall) => R | Promise<R>, forEachOptions?: ForEachTenantOptions) =>
       forEachTenant({ list: (input) => registry.list(input), run: (tenant, inScope) => tenancy.run(tenant, inScope) }, fn, forEachOptions),
     key: (...parts: readonly (string | number)[]): string => {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type RequestResolvedEvent, requestResolvedChannel } from '../diagnostics.js';
 import { isTenancyError, type TenancyError, TenantForbiddenError, TenantRequiredError, TenantSuspendedError } from '../errors.js';
 import type { TenantRequest, TenantResolver } from '../resolvers/resolver.js';
 import type { RequestTenant, Tenancy } from '../tenancy.js';
@@ -68,6 +69,29 @@ export type Identified =
  * tenant waits on no promise.
  */
 export function identifyRequest<Native>(
+  tenancy: Tenancy,
+  raw: NodeRequestFields,
+  url: string | undefined,
+  options: AdapterOptions<Native>,
+  native: Native,
+): MaybePromise<Identified> {
+  const outcome = identifyNow(tenancy, raw, url, options, native);
+  if (!requestResolvedChannel.hasSubscribers) return outcome;
+  return andThen(outcome, (settled) => {
+    requestResolvedChannel.publish(resolvedEvent(settled, raw, url));
+    return settled;
+  });
+}
+
+function resolvedEvent(outcome: Identified, raw: NodeRequestFields, url: string | undefined): RequestResolvedEvent {
+  const host = raw.headers.host;
+  const where = { host: typeof host === 'string' ? host : undefined, path: url };
+  if (outcome.kind === 'tenant') return { outcome: 'tenant', tenantId: outcome.tenant.id, ...where };
+  if (outcome.kind === 'shared') return { outcome: 'shared', tenantId: null, ...where };
+  return { outcome: 'refused', tenantId: null, status: outcome.error.httpStatus, code: outcome.error.code, ...where };
+}
+
+function identifyNow<Native>(
   tenancy: Tenancy,
   raw: NodeRequestFields,
   url: string | undefined,

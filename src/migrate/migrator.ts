@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type TenantMigrationEvent, tenantMigrationChannel } from '../diagnostics.js';
 import type { PoolLike } from '../db.js';
 import { databaseUnavailable } from '../connection-problem.js';
 import { withTransaction } from '../db.js';
@@ -121,6 +122,28 @@ export function createMigrator(options: MigratorOptions): Migrator {
   };
 
   const migrateTenant = async (
+    tenant: Tenant,
+    migrations: readonly Migration[],
+    digest: string,
+    allowChanged: boolean,
+  ): Promise<MigrationResult> => {
+    const started = performance.now();
+    if (tenantMigrationChannel.hasSubscribers) tenantMigrationChannel.publish({ phase: 'start', tenantId: tenant.id } satisfies TenantMigrationEvent);
+    try {
+      const result = await migrateTenantNow(tenant, migrations, digest, allowChanged);
+      if (tenantMigrationChannel.hasSubscribers) {
+        tenantMigrationChannel.publish({ phase: 'done', tenantId: tenant.id, applied: result.applied, durationMs: performance.now() - started } satisfies TenantMigrationEvent);
+      }
+      return result;
+    } catch (error) {
+      if (tenantMigrationChannel.hasSubscribers) {
+        tenantMigrationChannel.publish({ phase: 'failed', tenantId: tenant.id, error, durationMs: performance.now() - started } satisfies TenantMigrationEvent);
+      }
+      throw error;
+    }
+  };
+
+  const migrateTenantNow = async (
     tenant: Tenant,
     migrations: readonly Migration[],
     digest: string,

@@ -34,6 +34,8 @@ export interface ScopeSetting {
   readonly cleanSession: readonly string[];
   /** Whether it switches to a tenant's role (tenant roles on, a tenant scope). */
   readonly tenantRole: boolean;
+  /** The tenant's id, `null` for the shared scope (for the diagnostics channel). */
+  readonly tenantId: string | null;
 }
 
 /**
@@ -88,7 +90,7 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
   if (scope.kind !== 'tenant') {
     let setting = ofTenancies.get(tenancy);
     if (setting === undefined) {
-      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE', false);
+      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE', false, null);
       ofTenancies.set(tenancy, setting);
     }
     return setting;
@@ -103,8 +105,8 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
     cached = {
       shared,
       roles,
-      scope: makeSetting(owner, searchPathOf(scope, shared), role, role !== undefined),
-      qualified: makeSetting(owner, sharedPathOf(shared), role, role !== undefined),
+      scope: makeSetting(owner, searchPathOf(scope, shared), role, role !== undefined, tenant.id),
+      qualified: makeSetting(owner, sharedPathOf(shared), role, role !== undefined, tenant.id),
     };
     ofTenants.set(tenant, cached);
   }
@@ -145,7 +147,7 @@ export function prefixOf(statements: readonly string[]): string {
 }
 
 /** `path` and `role` are built from quoted identifiers only (or the keyword NONE), never from request text. */
-function makeSetting(owner: string, path: string, role: string | undefined, tenantRole: boolean): ScopeSetting {
+function makeSetting(owner: string, path: string, role: string | undefined, tenantRole: boolean, tenantId: string | null): ScopeSetting {
   const session = [`SET search_path TO ${path}`];
   const local = [`SET LOCAL search_path TO ${path}`];
   if (role !== undefined) {
@@ -160,5 +162,6 @@ function makeSetting(owner: string, path: string, role: string | undefined, tena
     local: Object.freeze(local),
     cleanSession: Object.freeze([...SESSION_CLEANUP, ...session]),
     tenantRole,
+    tenantId,
   });
 }

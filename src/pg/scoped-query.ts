@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type QueryScopedEvent, queryScopedChannel } from '../diagnostics.js';
 import type { ConnectionState } from './connection-state.js';
 import type { ScopeSetting } from './scope-setting.js';
 import { prefixOf, statementsOf } from './scope-setting.js';
@@ -182,6 +183,7 @@ export class ScopedQuery {
     const when = this.#request.clean;
     const clean = when !== false && !local && state.mustClean(setting.owner, when);
     const mustSet = clean || (local ? !(state.status === 'T' && known?.key === setting.key) : known?.key !== setting.key);
+    if (queryScopedChannel.hasSubscribers) queryScopedChannel.publish({ tenantId: setting.tenantId, setScope: mustSet, cleaned: clean } satisfies QueryScopedEvent);
     // A named statement run again by name alone: what it does is the text it was prepared with.
     const name = this.#inner.name;
     const text = this.#inner.text ?? (name === undefined ? undefined : (connection.parsedStatements[name] ?? connection.submittedNamedStatements[name]));

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type ProvisioningEvent, provisioningChannel } from '../diagnostics.js';
 import type { PoolClientLike, PoolLike, Queryable, QueryResultLike } from '../db.js';
 import { sqlState, withTransaction } from '../db.js';
 import { normalizeDomain } from '../domains.js';
@@ -77,6 +78,7 @@ export class PostgresRegistry implements TenantRegistry {
 
   async create(input: CreateTenantInput): Promise<Tenant> {
     const tenant = newTenant(input, this.#schemaPrefix);
+    const started = performance.now();
     try {
       const created = await this.#transaction(async (client) => {
         const { rows } = await client.query<TenantRow>(
@@ -97,9 +99,14 @@ export class PostgresRegistry implements TenantRegistry {
         return toTenant(updated.rows[0]!);
       });
       this.#onChange(tenant.id);
+      if (provisioningChannel.hasSubscribers) provisioningChannel.publish({ phase: 'done', tenantId: tenant.id, durationMs: performance.now() - started } satisfies ProvisioningEvent);
       return created;
     } catch (error) {
-      throw this.#conflict(error, tenant.id);
+      const refused = this.#conflict(error, tenant.id);
+      if (provisioningChannel.hasSubscribers) {
+        provisioningChannel.publish({ phase: 'failed', tenantId: tenant.id, error: refused, durationMs: performance.now() - started } satisfies ProvisioningEvent);
+      }
+      throw refused;
     }
   }
 

@@ -10,6 +10,8 @@ import { checksumOf } from '../migrate/migration.js';
 /** The registry's table names, in the shared schema. */
 export const TENANTS_TABLE = 'tenantry_tenants';
 export const DOMAINS_TABLE = 'tenantry_domains';
+/** The audit table of `tenancy.impersonate`, made when `createTenancy({ audit: true })`. */
+export const AUDIT_TABLE = 'tenantry_audit';
 
 function sqlMigration(name: string, build: (schema: string) => string): (schema: string) => Migration {
   return (schema) => {
@@ -44,6 +46,34 @@ CREATE INDEX ${DOMAINS_TABLE}_tenant ON ${s}.${DOMAINS_TABLE} (tenant_id);
 CREATE UNIQUE INDEX ${DOMAINS_TABLE}_one_primary ON ${s}.${DOMAINS_TABLE} (tenant_id) WHERE is_primary;
 `,
 );
+
+const createAudit = sqlMigration(
+  'tenantry:0101_audit',
+  (s) => `
+CREATE TABLE ${s}.${AUDIT_TABLE} (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  at timestamptz NOT NULL DEFAULT now(),
+  action text NOT NULL,
+  tenant_id text NOT NULL,
+  actor text NOT NULL,
+  reason text NOT NULL
+);
+CREATE INDEX ${AUDIT_TABLE}_tenant_at ON ${s}.${AUDIT_TABLE} (tenant_id, at);
+`,
+);
+
+/**
+ * The audit table's migration, applied with the registry's when `createTenancy({ audit: true })`.
+ * Its rows outlive the tenant they name (no foreign key): an audit trail of a deleted tenant stays.
+ *
+ * @example
+ * ```ts
+ * auditMigration('public'); // { name: 'tenantry:0101_audit', … }
+ * ```
+ */
+export function auditMigration(schema: string): Migration {
+  return createAudit(schema);
+}
 
 /**
  * The registry migrations for a shared schema, in order.

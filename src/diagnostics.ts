@@ -1,0 +1,145 @@
+/**
+ * tenantry's `node:diagnostics_channel` channels: what a log line, a span or a metric needs to
+ * know about tenants, published only while someone subscribes (a channel with no subscriber
+ * costs one property read). Nothing is sent anywhere.
+ *
+ * @example
+ * ```ts
+ * import diagnostics from 'node:diagnostics_channel';
+ * import { channels } from 'tenantry';
+ * diagnostics.subscribe(channels.queryScoped, (event) => console.log(event));
+ * ```
+ *
+ * @module
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { Tenant } from './types.js';
+
+/**
+ * The channel names, to pass to `diagnostics_channel.subscribe`.
+ *
+ * @example
+ * ```ts
+ * diagnostics.subscribe(channels.requestResolved, ({ tenantId, outcome }) => log.info({ tenantId, outcome }));
+ * ```
+ */
+export const channels = Object.freeze({
+  /** An HTTP request's tenant found, or the request refused: {@link RequestResolvedEvent}. */
+  requestResolved: 'tenantry:request-resolved',
+  /** A tenant's (or the shared) scope entered by `run`, `runTenant` or `runShared`: {@link ScopeEnteredEvent}. */
+  scopeEntered: 'tenantry:scope-entered',
+  /** A query sent by tenantPool or a TenantClient: {@link QueryScopedEvent}. */
+  queryScoped: 'tenantry:query-scoped',
+  /** A tenant's migrations started, done or failed: {@link TenantMigrationEvent}. */
+  tenantMigration: 'tenantry:tenant-migration',
+  /** A tenant provisioned (or its provisioning failed) by `registry.create`: {@link ProvisioningEvent}. */
+  provisioning: 'tenantry:provisioning',
+  /** Platform staff acting inside a tenant with `tenancy.impersonate`: {@link ImpersonationEvent}. */
+  impersonation: 'tenantry:impersonation',
+} as const);
+
+/**
+ * What {@link channels}.requestResolved carries.
+ *
+ * @example
+ * ```ts
+ * const event: RequestResolvedEvent = { outcome: 'refused', tenantId: null, status: 404, code: 'TENANTRY_TENANT_NOT_FOUND', host: 'nope.example.com', path: '/' };
+ * ```
+ */
+export interface RequestResolvedEvent {
+  /** `tenant`: served in a tenant's scope; `shared`: no tenant named, served shared; `refused`: answered with `status`. */
+  readonly outcome: 'tenant' | 'shared' | 'refused';
+  readonly tenantId: string | null;
+  readonly status?: number;
+  readonly code?: string;
+  readonly host: string | undefined;
+  readonly path: string | undefined;
+}
+
+/**
+ * What {@link channels}.scopeEntered carries: the tenant, or `null` for the shared scope.
+ *
+ * @example
+ * ```ts
+ * diagnostics.subscribe(channels.scopeEntered, ({ tenant }) => span?.setAttribute('tenant.id', tenant?.id ?? 'shared'));
+ * ```
+ */
+export interface ScopeEnteredEvent {
+  readonly tenant: Tenant | null;
+}
+
+/**
+ * What {@link channels}.queryScoped carries, as the query is written to the connection.
+ *
+ * @example
+ * ```ts
+ * diagnostics.subscribe(channels.queryScoped, ({ tenantId, setScope }) => counter.inc({ tenant: tenantId ?? 'shared', set: String(setScope) }));
+ * ```
+ */
+export interface QueryScopedEvent {
+  /** The tenant the query runs for, `null` in the shared scope. */
+  readonly tenantId: string | null;
+  /** Whether the scope went with the query (the connection had another one); false when it was already set. */
+  readonly setScope: boolean;
+  /** Whether the session was cleaned of another tenant's state first. */
+  readonly cleaned: boolean;
+}
+
+/**
+ * What {@link channels}.tenantMigration carries.
+ *
+ * @example
+ * ```ts
+ * const event: TenantMigrationEvent = { phase: 'done', tenantId: 'acme', applied: ['002_sku'], durationMs: 41 };
+ * ```
+ */
+export interface TenantMigrationEvent {
+  readonly phase: 'start' | 'done' | 'failed';
+  readonly tenantId: string;
+  readonly applied?: readonly string[];
+  readonly error?: unknown;
+  readonly durationMs?: number;
+}
+
+/**
+ * What {@link channels}.provisioning carries.
+ *
+ * @example
+ * ```ts
+ * const event: ProvisioningEvent = { phase: 'done', tenantId: 'acme', durationMs: 38 };
+ * ```
+ */
+export interface ProvisioningEvent {
+  readonly phase: 'done' | 'failed';
+  readonly tenantId: string;
+  readonly error?: unknown;
+  readonly durationMs: number;
+}
+
+/**
+ * What {@link channels}.impersonation carries: who acted inside which tenant, why, and when.
+ *
+ * @example
+ * ```ts
+ * diagnostics.subscribe(channels.impersonation, (event) => auditLog.warn(event));
+ * ```
+ */
+export interface ImpersonationEvent {
+  readonly tenantId: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly at: Date;
+}
+
+/** @internal The channel objects, made once. */
+export const requestResolvedChannel = diagnostics.channel(channels.requestResolved);
+/** @internal */
+export const scopeEnteredChannel = diagnostics.channel(channels.scopeEntered);
+/** @internal */
+export const queryScopedChannel = diagnostics.channel(channels.queryScoped);
+/** @internal */
+export const tenantMigrationChannel = diagnostics.channel(channels.tenantMigration);
+/** @internal */
+export const provisioningChannel = diagnostics.channel(channels.provisioning);
+/** @internal */
+export const impersonationChannel = diagnostics.channel(channels.impersonation);
