@@ -76,6 +76,8 @@ export type {
   MigrateTenantsReport,
 } from './migrate/migrator.js';
 export type { RequestTenant } from './tenancy.js';
+export { tenantJobData, tenantJobHandler } from './fleet/tenant-jobs.js';
+export type { TenantJobData, JobLike } from './fleet/tenant-jobs.js';
 export type { ForEachTenantOptions, ForEachTenantProgress, ForEachTenantCall, ForEachTenantReport, TenantFailure } from './fleet/for-each-tenant.js';
 export type { TenancyCheckReport, CheckResult } from './check/startup-check.js';
 export type { TenantCacheOptions } from './registry/tenant-cache.js';
