@@ -37,6 +37,7 @@ export interface PoolClientLike extends Queryable {
  *
  * @example
  * ```ts
+ * declare const connectionString: string;
  * const tenancy = createTenancy({ pool: new pg.Pool({ connectionString }) });
  * ```
  */

@@ -43,6 +43,7 @@ export interface TenantryConfig extends Omit<TenancyOptions, 'pool'> {
  *
  * @example
  * ```ts
+ * declare function readSecret(name: string): Promise<string>;
  * const input: TenantryConfigInput = async () => ({ connectionString: await readSecret('db-url') });
  * ```
  */

@@ -44,6 +44,8 @@ export type MigrationsInput = string | readonly Migration[] | MigrationSource;
  *
  * @example
  * ```ts
+ * declare const createProducts: Migration;
+ * declare const addSku: Migration;
  * const source: MigrationSource = { load: async () => [createProducts, addSku] };
  * ```
  */
