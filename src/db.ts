@@ -7,7 +7,9 @@
 
 /** A query result as node-postgres returns it. */
 export interface QueryResultLike<R = Record<string, unknown>> {
+  /** The rows the statement returned. */
   rows: R[];
+  /** The rows the statement returned or changed; `null` for statements that report none. */
   rowCount: number | null;
 }
 
@@ -20,11 +22,13 @@ export interface QueryResultLike<R = Record<string, unknown>> {
  * ```
  */
 export interface Queryable {
+  /** Runs one statement with `$1`, `$2`… parameters. */
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>>;
 }
 
 /** A client checked out of a pool. */
 export interface PoolClientLike extends Queryable {
+  /** Returns the client to its pool; with an error (or `true`) the pool destroys it instead. */
   release(error?: Error | boolean): void;
 }
 
@@ -33,10 +37,12 @@ export interface PoolClientLike extends Queryable {
  *
  * @example
  * ```ts
+ * declare const connectionString: string;
  * const tenancy = createTenancy({ pool: new pg.Pool({ connectionString }) });
  * ```
  */
 export interface PoolLike extends Queryable {
+  /** Checks a client out of the pool; `release` it when done. */
   connect(): Promise<PoolClientLike>;
 }
 

@@ -60,7 +60,7 @@ export class TenancyError extends Error {
  *
  * @example
  * ```ts
- * if (isTenancyError(error) && error.code === 'TENANTRY_NO_TENANT') { ... }
+ * if (isTenancyError(error) && error.code === 'TENANTRY_NO_TENANT') console.warn('called outside tenancy.run');
  * ```
  */
 export function isTenancyError(value: unknown): value is TenancyError {
@@ -203,6 +203,7 @@ export class TenantSuspendedError extends TenancyError {
  *
  * @example
  * ```ts
+ * import { tenancyMiddleware } from 'tenantry/express';
  * app.use(tenancyMiddleware(tenancy, { authorize: (_request, tenant, req) => req.user?.tenantId === tenant.id }));
  * ```
  */
@@ -220,6 +221,7 @@ export class TenantForbiddenError extends TenancyError {
  *
  * @example
  * ```ts
+ * import { tenancyMiddleware } from 'tenantry/express';
  * app.use(tenancyMiddleware(tenancy)); // GET http://example.com/products → 404 TENANTRY_TENANT_REQUIRED
  * ```
  */
@@ -278,7 +280,7 @@ export class TenantMismatchError extends TenancyError {
  * @example
  * ```ts
  * const report = await tenancy.migrate.tenants();
- * for (const failure of report.failed) console.error(failure.error.tenantId, failure.error.migration, failure.error.cause);
+ * for (const failure of report.failed) console.error(failure.tenantId, failure.migration, failure.cause);
  * ```
  */
 export class MigrationFailedError extends TenancyError {

@@ -21,6 +21,8 @@ export const resolveRequestNow = new WeakMap<Tenancy, ResolveRequestNow>();
  *
  * @example
  * ```ts
+ * declare const listener: (event: string) => void;
+ * declare const event: string;
  * const scope = tenancy.scope();
  * // later, from another async context:
  * runInScope.get(tenancy)?.(scope, listener, event);

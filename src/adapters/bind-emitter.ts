@@ -88,6 +88,7 @@ function newBinder(tenancy: Tenancy): BindEmitter {
  *
  * @example
  * ```ts
+ * declare const bindRequest: BindEmitter; // emitterBinder(tenancy), once per app
  * tenancy.runTenant(tenant, continueBound, bindRequest, req, next);
  * ```
  */

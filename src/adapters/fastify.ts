@@ -20,6 +20,8 @@ import { splitAbsoluteTarget } from './request-target.js';
  *
  * @example
  * ```ts
+ * import Fastify from 'fastify';
+ * const app = Fastify();
  * await app.register(fastifyTenancy, { tenancy, resolver: headerResolver(), authorize: (req, tenant) => true });
  * ```
  */
@@ -109,6 +111,7 @@ export const fastifyTenancy = fp(plugin, { fastify: '5.x', name: 'tenantry' });
  *
  * @example
  * ```ts
+ * import Fastify from 'fastify';
  * const app = Fastify({ rewriteUrl: tenantRewriteUrl({ prefix: '/t' }) });
  * await app.register(fastifyTenancy, { tenancy, resolver: pathResolver({ prefix: '/t' }) });
  * ```

@@ -18,6 +18,7 @@ import { absoluteTargetHost, splitAbsoluteTarget } from './request-target.js';
  *
  * @example
  * ```ts
+ * import { tenancyMiddleware } from 'tenantry/express';
  * app.use(tenancyMiddleware(tenancy, {
  *   resolver: chainResolvers(subdomainResolver({ baseDomain: 'example.com' }), pathResolver({ prefix: '/t' })),
  *   required: false,       // the main domain serves public pages in the shared scope

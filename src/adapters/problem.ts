@@ -13,7 +13,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
  *
  * @example
  * ```ts
- * { type: 'urn:tenantry:tenant-not-found', title: 'Not Found', status: 404, detail: 'No tenant "ghost" is registered', code: 'TENANTRY_TENANT_NOT_FOUND' }
+ * const problem: ProblemDetails = { type: 'urn:tenantry:tenant-not-found', title: 'Not Found', status: 404, detail: 'No tenant "ghost" is registered', code: 'TENANTRY_TENANT_NOT_FOUND' }
  * ```
  */
 export interface ProblemDetails {
@@ -37,7 +37,7 @@ const TITLES: Readonly<Record<number, string>> = {
  *
  * @example
  * ```ts
- * res.status(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
+ * if (isTenancyError(error)) res.status(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
  * ```
  */
 export function problemOf(error: TenancyError): ProblemDetails {

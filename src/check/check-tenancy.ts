@@ -16,6 +16,8 @@ import { tenantMigrationsCheck } from './tenant-migrations-check.js';
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
+ * declare const rolesCheck: import('./startup-check.js').StartupCheck;
  * await checkTenancy(context, [...STARTUP_CHECKS, rolesCheck]);
  * ```
  */
@@ -33,6 +35,7 @@ export const STARTUP_CHECKS: readonly StartupCheck[] = Object.freeze([
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
  * const report = await checkTenancy(context);
  * report.ok; // true when no check warned
  * ```

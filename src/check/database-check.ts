@@ -15,6 +15,7 @@ const NAME = 'database';
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
  * await databaseCheck(context); // { name: 'database', status: 'passed', warnings: [] }
  * ```
  */

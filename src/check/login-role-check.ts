@@ -23,6 +23,7 @@ interface LoginRow {
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
  * await loginRoleCheck(context); // { name: 'login role', status: 'warned', warnings: ['The app connects as "postgres", a superuser: …'] }
  * ```
  */

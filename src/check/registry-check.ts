@@ -16,6 +16,7 @@ const NAME = 'registry';
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
  * await registryCheck(context); // throws RegistryNotMigratedError before the first migrate.shared()
  * ```
  */

@@ -14,6 +14,7 @@ const NAME = 'shared migrations';
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
  * await sharedMigrationsCheck(context);
  * // { name: 'shared migrations', status: 'warned', warnings: ['1 shared migration is not applied in schema "public" (002_prices): …'] }
  * ```

@@ -10,6 +10,8 @@ import type { MigratorOptions } from '../migrate/migrator.js';
  *
  * @example
  * ```ts
+ * declare const context: CheckContext;
+ * import { databaseCheck } from './database-check.js';
  * const result = await databaseCheck(context);
  * ```
  */
@@ -38,7 +40,10 @@ export interface CheckResult {
  *
  * @example
  * ```ts
- * const databaseCheck: StartupCheck = async ({ pool }) => { … return passed('database'); };
+ * const databaseCheck: StartupCheck = async ({ pool }) => {
+ *   await pool?.query('select 1');
+ *   return passed('database');
+ * };
  * ```
  */
 export type StartupCheck = (context: CheckContext) => Promise<CheckResult>;
@@ -64,7 +69,7 @@ export interface TenancyCheckReport {
  *
  * @example
  * ```ts
- * return passed('database');
+ * const result: CheckResult = passed('database');
  * ```
  */
 export function passed(name: string): CheckResult {
@@ -76,7 +81,8 @@ export function passed(name: string): CheckResult {
  *
  * @example
  * ```ts
- * return warnedIf('tenant migrations', stale.length === 0 ? [] : ['2 tenants have tenant migrations to apply …']);
+ * declare const stale: readonly Tenant[];
+ * const result = warnedIf('tenant migrations', stale.length === 0 ? [] : ['2 tenants have tenant migrations to apply …']);
  * ```
  */
 export function warnedIf(name: string, warnings: readonly string[]): CheckResult {
@@ -88,7 +94,7 @@ export function warnedIf(name: string, warnings: readonly string[]): CheckResult
  *
  * @example
  * ```ts
- * return skipped('database', 'no pool: the tenancy keeps its registry in memory');
+ * const result = skipped('database', 'no pool: the tenancy keeps its registry in memory');
  * ```
  */
 export function skipped(name: string, reason: string): CheckResult {

@@ -15,6 +15,7 @@ const NAME = 'tenant migrations';
  *
  * @example
  * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
  * await tenantMigrationsCheck(context);
  * // { name: 'tenant migrations', status: 'warned', warnings: ['2 tenants have tenant migrations to apply (acme, globex): …'] }
  * ```

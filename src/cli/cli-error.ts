@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * declare const report: MigrateTenantsReport;
  * process.exitCode = report.failed.length > 0 ? ExitCode.failed : ExitCode.ok;
  * ```
  */

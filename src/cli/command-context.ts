@@ -13,6 +13,7 @@ import type { ErrorHints } from './explain-error.js';
  *
  * @example
  * ```ts
+ * import { ExitCode } from './cli-error.js';
  * async function showCommand(ctx: CommandContext): Promise<number> {
  *   const cli = await ctx.open();
  *   ctx.output.line(JSON.stringify(await cli.tenancy.registry.get(ctx.args[0]!)));

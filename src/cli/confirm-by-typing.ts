@@ -12,7 +12,9 @@ import type { CliIo } from './output.js';
  *
  * @example
  * ```ts
- * if (!(await confirmByTyping(io, 'Type the tenant id (acme) to confirm: ', 'acme'))) return ExitCode.failed;
+ * import { ExitCode } from './cli-error.js';
+ * declare const io: import('./output.js').CliIo;
+ * if (!(await confirmByTyping(io, 'Type the tenant id (acme) to confirm: ', 'acme'))) process.exitCode = ExitCode.failed;
  * ```
  */
 export function confirmByTyping(io: Pick<CliIo, 'stdin' | 'stderr'>, prompt: string, expected: string): Promise<boolean> {

@@ -32,7 +32,10 @@ export interface TenantryConfig extends Omit<TenancyOptions, 'pool'> {
   /** More options for the `pg.Pool` the command creates (`ssl`, `statement_timeout`, …). */
   readonly poolOptions?: Readonly<Record<string, unknown>>;
   /** A pool of your own instead of a URL; the command ends it when it finishes. */
-  readonly pool?: PoolLike & { end?(): Promise<void> };
+  readonly pool?: PoolLike & {
+    /** Closes the pool's connections (pg.Pool's `end`). */
+    end?(): Promise<void>;
+  };
 }
 
 /**
@@ -40,6 +43,7 @@ export interface TenantryConfig extends Omit<TenancyOptions, 'pool'> {
  *
  * @example
  * ```ts
+ * declare function readSecret(name: string): Promise<string>;
  * const input: TenantryConfigInput = async () => ({ connectionString: await readSecret('db-url') });
  * ```
  */

@@ -31,6 +31,8 @@ export interface Explained {
  *
  * @example
  * ```ts
+ * import { databaseTarget } from './database-target.js';
+ * declare const url: string;
  * explainError(error, { target: databaseTarget(url), sharedSchema: 'public' });
  * ```
  */
@@ -49,6 +51,7 @@ const SET_URL = 'set DATABASE_URL or pass --database-url';
  *
  * @example
  * ```ts
+ * declare const target: import('./database-target.js').DatabaseTarget;
  * explainError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), { target });
  * // { code: 'ECONNREFUSED', exitCode: 2,
  * //   message: 'Cannot reach PostgreSQL at 127.0.0.1:1 (ECONNREFUSED): start the server, or set DATABASE_URL or pass --database-url' }

@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import { writeFile } from 'node:fs/promises';
  * await writeFile('tenantry.config.ts', configTemplate('ts'));
  * ```
  */

@@ -39,6 +39,7 @@ export interface ConnectionOptions {
  *
  * @example
  * ```ts
+ * declare const settings: ResolvedSettings;
  * const cli: CliTenancy = await openTenancy(settings, { poolSize: 5 });
  * const pending = await cli.tenantMigrations();
  * ```
@@ -124,6 +125,9 @@ export async function resolveSettings(
  *
  * @example
  * ```ts
+ * declare const options: ConnectionOptions;
+ * declare const cwd: string;
+ * declare const env: NodeJS.ProcessEnv;
  * const cli = await openTenancy(await resolveSettings(options, cwd, env), { poolSize: 5 });
  * try {
  *   await cli.tenancy.migrate.shared();

@@ -38,6 +38,7 @@ export interface CliIo {
  *
  * @example
  * ```ts
+ * declare const io: CliIo;
  * const output = new Output(io, { json: false, verbose: false });
  * output.line('Created tenant acme');
  * output.result({ id: 'acme' }); // written only with --json

@@ -15,6 +15,7 @@ import type { RunProgress, TenantOutcome } from './run-tenant-migrations.js';
  *
  * @example
  * ```ts
+ * declare const output: import('./output.js').Output;
  * const progress: ProgressReporter = createProgressReporter(output, 40);
  * progress.notice('Interrupted: finishing the tenants in flight');
  * ```
@@ -34,6 +35,11 @@ export interface ProgressReporter {
  *
  * @example
  * ```ts
+ * import { runTenantMigrations, type RunTenantMigrationsOptions } from './run-tenant-migrations.js';
+ * declare const output: import('./output.js').Output;
+ * declare const target: import('./database-target.js').DatabaseTarget;
+ * declare const stale: readonly string[];
+ * declare const { tenants, concurrency, signal, migrate }: RunTenantMigrationsOptions;
  * const progress = createProgressReporter(output, stale.length, { target });
  * await runTenantMigrations({ tenants, concurrency, signal, migrate, onDone: (o, p) => progress.done(o, p) });
  * progress.stop();

@@ -50,6 +50,7 @@ export interface RunProgress {
  *
  * @example
  * ```ts
+ * declare const signal: AbortSignal;
  * const options: RunTenantMigrationsOptions = { tenants: ['acme'], concurrency: 4, signal, migrate: (id) => tenancy.migrate.tenant(id) };
  * ```
  */
@@ -71,6 +72,7 @@ export interface RunTenantMigrationsOptions {
  *
  * @example
  * ```ts
+ * declare const options: RunTenantMigrationsOptions;
  * const { migrated, failed, notStarted, interrupted }: TenantRunReport = await runTenantMigrations(options);
  * ```
  */

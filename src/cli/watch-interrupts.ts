@@ -49,6 +49,8 @@ export interface WatchInterruptsOptions {
  *
  * @example
  * ```ts
+ * import { runTenantMigrations, type RunTenantMigrationsOptions } from './run-tenant-migrations.js';
+ * declare const { tenants, migrate }: RunTenantMigrationsOptions;
  * const watch = watchInterrupts({ onFirst: () => console.error('Stopping after the tenants in flight…') });
  * try {
  *   await runTenantMigrations({ tenants, concurrency: 4, signal: watch.signal, migrate });

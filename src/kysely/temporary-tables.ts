@@ -17,6 +17,7 @@ import type { TenantScope } from '../context.js';
  *
  * @example
  * ```ts
+ * declare const scope: import('../context.js').TenantScope | undefined;
  * const temporary = new TemporaryTables(['scratch']);
  * temporary.has('scratch', tenancy.scope()); // true, in any run
  * temporary.remember(scope, ['node'], []);

@@ -116,6 +116,7 @@ function checkLists(lists: Readonly<Record<string, readonly string[] | undefined
  * import { tenantPool } from 'tenantry/pg';
  * import { tenantPlugin } from 'tenantry/kysely';
  *
+ * interface Database { products: { id: number; name: string }; totals: { month: string; sum: number } }
  * const db = new Kysely<Database>({
  *   dialect: new PostgresDialect({ pool: tenantPool(tenancy, pool) }),
  *   plugins: [tenantPlugin(tenancy, { sharedTables: ['plans'] })],

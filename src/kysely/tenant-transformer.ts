@@ -125,6 +125,7 @@ function subjectOf(node: AnyNode): SchemableIdentifierNode | undefined {
  *
  * @example
  * ```ts
+ * import { TemporaryTables } from './temporary-tables.js';
  * const rules: TableRules = {
  *   scope: () => tenancy.scope(),
  *   schemaOf: (scope) => (scope?.kind === 'tenant' ? scope.tenant.schema : 'none'),
@@ -155,8 +156,10 @@ type AnyNode = OperationNode & Record<string, unknown>;
  *
  * @example
  * ```ts
+ * declare const rules: TableRules;
+ * declare const query: import('kysely').CompiledQuery;
  * const transformer = new TenantTransformer(rules);
- * transformer.transformNode(query.node);
+ * transformer.transformNode(query.query);
  * transformer.needsTenantPath; // false: every table is qualified (or shared), no raw SQL
  * ```
  */

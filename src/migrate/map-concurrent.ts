@@ -4,6 +4,8 @@
  *
  * @example
  * ```ts
+ * import { stat } from 'node:fs/promises';
+ * declare const files: readonly string[];
  * const sizes = await mapConcurrent(files, 4, (file) => stat(file).then((s) => s.size));
  * ```
  */

@@ -25,6 +25,7 @@ export interface Migration {
   readonly name: string;
   /** Changes when the migration's text changes; an applied migration whose checksum changed is an error. */
   readonly checksum: string;
+  /** Applies the migration with `client`; it must not commit or roll back the transaction itself. */
   up(client: Queryable): Promise<unknown>;
 }
 
@@ -43,10 +44,13 @@ export type MigrationsInput = string | readonly Migration[] | MigrationSource;
  *
  * @example
  * ```ts
+ * declare const createProducts: Migration;
+ * declare const addSku: Migration;
  * const source: MigrationSource = { load: async () => [createProducts, addSku] };
  * ```
  */
 export interface MigrationSource {
+  /** The migrations, in any order (they run in name order). */
   load(): Promise<readonly Migration[]>;
 }
 

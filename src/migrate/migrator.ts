@@ -110,6 +110,9 @@ export interface MigratorOptions {
  *
  * @example
  * ```ts
+ * declare const registry: import('../registry/registry.js').TenantRegistry;
+ * declare const sharedMigrations: import('./migration.js').MigrationSource;
+ * declare const tenantMigrations: import('./migration.js').MigrationSource;
  * const migrate = createMigrator({ pool, registry, sharedSchema: 'public', builtInShared: [], sharedMigrations, tenantMigrations });
  * ```
  */

@@ -46,6 +46,7 @@ const LOCK_NAMESPACE = 'tenantry.migrate';
  *
  * @example
  * ```ts
+ * declare const migrations: readonly import('./migration.js').Migration[];
  * await client.query('BEGIN');
  * const state = await migrateSchema(client, { schema: 'tenant_acme', sharedSchema: 'public', migrations });
  * await client.query('COMMIT');

@@ -32,6 +32,7 @@ export interface SchemaState {
  *
  * @example
  * ```ts
+ * declare const source: import('./migration.js').MigrationSource;
  * const state = await readSchemaState(pool, 'tenant_acme', await source.load());
  * state.pending; // ['003_backfill_sku']
  * ```
@@ -52,6 +53,8 @@ export async function readSchemaState(db: Queryable, schema: string, migrations:
  *
  * @example
  * ```ts
+ * declare const a: import('./migration.js').Migration; // 001_a
+ * declare const b: import('./migration.js').Migration; // 002_b
  * compareMigrations([a, b], new Map([[a.name, a.checksum]])); // { applied: ['001_a'], pending: ['002_b'], changed: [] }
  * ```
  */

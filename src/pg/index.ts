@@ -13,4 +13,5 @@
 export { tenantPool, TenantPool } from './tenant-pool.js';
 export type { TenantPoolOptions } from './tenant-pool.js';
 export type { QueryInput } from './tenant-client.js';
+export type { Submittable } from './scoped-query.js';
 export { TenantClient } from './tenant-client.js';

@@ -22,6 +22,8 @@ const CLEANUP_TEXT = prefixOf(SESSION_CLEANUP);
  *
  * @example
  * ```ts
+ * import { connectionState, type RawClient } from './connection-state.js';
+ * declare const raw: RawClient;
  * cleanBeforeRawUse(raw, connectionState(raw)); // once, when tenantPool first uses the client
  * await pool.query('select * from tenantry_tenants'); // runs as the login role, on its default path
  * ```

@@ -17,6 +17,9 @@ interface ClientHealth {
  *
  * @example
  * ```ts
+ * import { connectionState, type RawClient } from './connection-state.js';
+ * declare const raw: RawClient;
+ * declare function runNextQuery(raw: RawClient): void;
  * if (connectionReusable(raw, connectionState(raw))) runNextQuery(raw);
  * ```
  */
@@ -35,6 +38,8 @@ export function connectionReusable(raw: RawClient, state: ConnectionState): bool
  *
  * @example
  * ```ts
+ * import { connectionState, type RawClient } from './connection-state.js';
+ * declare const raw: RawClient;
  * releaseConnection(raw, connectionState(raw), undefined); // back to the pool if clean
  * ```
  */

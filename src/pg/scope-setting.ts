@@ -118,6 +118,7 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
  *
  * @example
  * ```ts
+ * declare const setting: ScopeSetting;
  * statementsOf(setting, 'transaction', false); // ['SET LOCAL search_path TO …', 'SET LOCAL ROLE …']
  * ```
  */

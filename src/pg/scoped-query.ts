@@ -23,7 +23,9 @@ interface Connection {
 
 /** The submittable interface pg's Client drives (pg.Query, pg-cursor, pg-query-stream). */
 export interface Submittable {
+  /** Called by pg's client to send the query on its connection. */
   submit(connection: unknown): Error | null | undefined | void;
+  /** Called once with the error or the result, when the submittable takes a callback. */
   callback?: ((error: Error | null, result?: unknown) => void) | undefined;
   text?: string;
   name?: string;
@@ -32,7 +34,9 @@ export interface Submittable {
   queryMode?: string;
   binary?: boolean | undefined;
   _result?: unknown;
+  /** Called by pg's client when the server reports an error for this query. */
   handleError?(error: Error, connection: unknown): void;
+  /** Called by pg's client when the server is ready for the next query. */
   handleReadyForQuery?(connection: unknown): void;
   [handler: string]: unknown;
 }

@@ -57,6 +57,7 @@ export interface ProvisionerOptions {
  *
  * @example
  * ```ts
+ * declare const provisioner: Provisioner;
  * await provisioner.provision(client, { id: 'acme', schema: 'tenant_acme' });
  * ```
  */

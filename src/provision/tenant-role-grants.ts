@@ -48,6 +48,7 @@ END $tenantry$`;
  *
  * @example
  * ```ts
+ * import { tenantRoleNames } from '../strategy/tenant-roles.js';
  * await ensureGroupRoles(client, tenantRoleNames(true)!);
  * ```
  */
@@ -65,6 +66,7 @@ export async function ensureGroupRoles(client: Queryable, roles: TenantRoleNames
  *
  * @example
  * ```ts
+ * declare const roles: import('../strategy/tenant-roles.js').TenantRoleNames;
  * await grantTenantRole(client, roles, { id: 'acme', schema: 'tenant_acme' });
  * ```
  */
@@ -96,6 +98,7 @@ export async function grantTenantRole(client: Queryable, roles: TenantRoleNames,
  *
  * @example
  * ```ts
+ * declare const roles: import('../strategy/tenant-roles.js').TenantRoleNames;
  * await grantSharedTables(client, roles, 'public');
  * ```
  */
@@ -148,6 +151,7 @@ async function sequencesOf(client: Queryable, schema: string, tables: readonly s
  *
  * @example
  * ```ts
+ * declare const roles: import('../strategy/tenant-roles.js').TenantRoleNames;
  * await dropTenantRole(client, roles, { id: 'acme', schema: 'tenant_acme' }, { schemaDropped: true });
  * ```
  */

@@ -42,6 +42,7 @@ type ClientFactory = () => Promise<{ client: ListeningClient; done: () => Promis
  *
  * @example
  * ```ts
+ * declare const cache: import('./tenant-cache.js').TenantCache;
  * const listener = listenForChanges(pool, 'public', (id) => cache.invalidate(id), () => cache.clear());
  * await listener.close();
  * ```

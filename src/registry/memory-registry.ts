@@ -18,7 +18,12 @@ export interface MemoryRegistryOptions {
   readonly tenants?: readonly CreateTenantInput[];
   /** Prefix of derived schema names (default `tenant_`). */
   readonly schemaPrefix?: string;
-  /** Creates and migrates schemas on `create` (and drops them on `delete`); without it, records only. */
+  /**
+   * Creates and migrates schemas on `create` (and drops them on `delete`); without it, records
+   * only. `createTenancy` passes its own; the package offers no other way to make one.
+   *
+   * @internal
+   */
   readonly provisioner?: Provisioner;
   /** Called after every write with the tenant it changed (the lookup cache listens). */
   readonly onChange?: (tenantId: string) => void;

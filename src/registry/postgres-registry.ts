@@ -25,7 +25,12 @@ export interface PostgresRegistryOptions {
   readonly sharedSchema?: string;
   /** Prefix of derived schema names (default `tenant_`). */
   readonly schemaPrefix?: string;
-  /** Creates and migrates a tenant's schema inside `create`'s transaction; without it, rows only. */
+  /**
+   * Creates and migrates a tenant's schema inside `create`'s transaction; without it, rows only.
+   * `createTenancy` passes its own; the package offers no other way to make one.
+   *
+   * @internal
+   */
   readonly provisioner?: Provisioner;
   /** Called after every committed write with the tenant it changed (the lookup cache listens). */
   readonly onChange?: (tenantId: string) => void;

@@ -61,7 +61,9 @@ export interface ListTenantsInput {
 
 /** One page of tenants; `next` is the cursor of the next page, `undefined` on the last. */
 export interface TenantPage {
+  /** The tenants of this page, ordered by id. */
   readonly tenants: readonly Tenant[];
+  /** Pass as `after` to get the next page; `undefined` on the last one. */
   readonly next: string | undefined;
 }
 
@@ -77,6 +79,10 @@ export interface TenantPage {
  * ```
  */
 export interface TenantRegistry {
+  /**
+   * Creates the tenant: its schema, the tenant migrations and the registry row (and domains) in
+   * one transaction. Throws `TenantExistsError` when the id, the schema or a domain is taken.
+   */
   create(input: CreateTenantInput): Promise<Tenant>;
   /**
    * Creates the tenant unless one with that id exists, for seeds and start-up code that runs
@@ -96,14 +102,21 @@ export interface TenantRegistry {
   get(id: string): Promise<Tenant | undefined>;
   /** The tenant a domain points at, or `undefined`. */
   getByDomain(domain: string): Promise<Tenant | undefined>;
+  /** One page of tenants, ordered by id. */
   list(input?: ListTenantsInput): Promise<TenantPage>;
+  /** Changes the name, placement or metadata; throws `TenantNotFoundError` for an unknown id. */
   update(id: string, input: UpdateTenantInput): Promise<Tenant>;
+  /** Marks the tenant suspended: `tenancy.run` and the adapters refuse it (403) until `resume`. */
   suspend(id: string): Promise<Tenant>;
+  /** Makes a suspended tenant active again. */
   resume(id: string): Promise<Tenant>;
   /** Removes the tenant; its schema stays unless `dropSchema` is true. */
   delete(id: string, options?: { dropSchema?: boolean }): Promise<void>;
+  /** Adds a domain that resolves to the tenant; `primary: true` makes it the primary one. */
   addDomain(id: string, domain: string, options?: { primary?: boolean }): Promise<TenantDomain>;
+  /** Removes a domain; throws `TenantNotFoundError` when no tenant has it. */
   removeDomain(domain: string): Promise<void>;
+  /** The tenant's domains, the primary one first. */
   domains(id: string): Promise<readonly TenantDomain[]>;
   /** Tenants whose recorded migration fingerprint differs from `digest` (they have work to do). */
   listStale(digest: string, options?: { only?: readonly string[] }): Promise<readonly Tenant[]>;

@@ -79,6 +79,7 @@ class Lookups {
  *
  * @example
  * ```ts
+ * declare const registry: import('./registry.js').TenantRegistry;
  * const cache = new TenantCache({ ttl: 30_000 });
  * await cache.byId('acme', (id) => registry.get(id));
  * cache.invalidate('acme');

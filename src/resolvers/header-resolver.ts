@@ -27,9 +27,10 @@ export interface HeaderResolverOptions {
  *
  * @example
  * ```ts
+ * import { tenancyMiddleware } from 'tenantry/express';
  * app.use(tenancyMiddleware(tenancy, {
  *   resolver: headerResolver(),
- *   authorize: (_request, tenant, req) => req.auth?.tenants.includes(tenant.id) ?? false,
+ *   authorize: (_request, tenant, req) => req.user?.tenantIds.includes(tenant.id) ?? false,
  * }));
  * ```
  */

@@ -44,7 +44,7 @@ export interface TenantRolesOptions {
  *
  * @example
  * ```ts
- * const roles = tenantRoleNames({ prefix: 'app_' });
+ * const roles = tenantRoleNames({ prefix: 'app_' })!; // undefined only for `false` or `undefined`
  * roles.roleOf('acme'); // 'app_acme'
  * roles.loginGroup;     // 'app_login_group'
  * ```

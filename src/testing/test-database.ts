@@ -14,6 +14,7 @@ import type * as Pg from 'pg';
  *
  * @example
  * ```ts
+ * declare const serverUrl: string;
  * const db = await createTestDatabase({ serverUrl });
  * const pool = new pg.Pool({ connectionString: db.url });
  * // …

@@ -63,7 +63,7 @@ export interface StartTestServerOptions {
  * @example
  * ```ts
  * // vitest globalSetup
- * export default async function setup({ provide }) {
+ * export default async function setup({ provide }: { provide(key: 'databaseUrl', value: string): void }) {
  *   const server = await startTestServer();
  *   provide('databaseUrl', server.url);
  *   return () => server.stop();

@@ -17,7 +17,8 @@ export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
  *
  * @example
  * ```ts
- * andThen(cache.peekOrLoad(id), (tenant) => tenant?.schema);
+ * declare const allowed: MaybePromise<boolean>; // an `authorize` hook's answer
+ * andThen(allowed, (ok) => (ok ? 'accepted' : 'refused')); // a string now, or a promise of one
  * ```
  */
 // Not named `then`: a module exporting `then` is itself a thenable, and `await import()` would call it.

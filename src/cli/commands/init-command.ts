@@ -19,6 +19,7 @@ import { CONFIG_FILES } from '../load-config.js';
  *
  * @example
  * ```ts
+ * declare const ctx: import('../command-context.js').CommandContext;
  * await initCommand(ctx); // tenantry init --js
  * ```
  */

@@ -37,6 +37,7 @@ interface MigrateScope {
  *
  * @example
  * ```ts
+ * declare const ctx: import('../command-context.js').CommandContext;
  * const code = await migrateCommand(ctx); // tenantry migrate --tenants --concurrency 8
  * ```
  */

@@ -32,6 +32,7 @@ export interface SchemaPlan {
  *
  * @example
  * ```ts
+ * declare const cli: import('../open-tenancy.js').CliTenancy;
  * const plan: MigrationPlan = await planMigrations(cli, { shared: true, tenants: true, only: [], concurrency: 4 });
  * ```
  */
@@ -68,6 +69,7 @@ export interface PlanScope {
  *
  * @example
  * ```ts
+ * declare const cli: import('../open-tenancy.js').CliTenancy;
  * const plan = await planMigrations(cli, { shared: true, tenants: true, only: [], concurrency: 4 });
  * plan.tenants?.map((t) => `${t.tenantId}: ${t.pending.join(', ')}`);
  * ```

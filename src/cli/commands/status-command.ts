@@ -37,6 +37,7 @@ export interface TenantMigrationStatus extends SchemaState {
  *
  * @example
  * ```ts
+ * declare const ctx: import('../command-context.js').CommandContext;
  * await statusCommand(ctx); // tenantry status --tenant acme
  * ```
  */

@@ -24,6 +24,7 @@ type TenantsCommand = Extract<CommandName, `tenants ${string}`>;
  *
  * @example
  * ```ts
+ * declare const ctx: import('../command-context.js').CommandContext;
  * await tenantsCommand('tenants suspend', ctx); // tenantry tenants suspend acme
  * ```
  */
