@@ -36,7 +36,6 @@ declare global {
 
   // What an authentication middleware (passport, express-jwt…) adds to Express's request: the
   // adapters' `authorize` examples read it.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       user?: { readonly id: string; readonly tenantId: string; readonly tenantIds: readonly string[] };

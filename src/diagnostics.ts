@@ -20,7 +20,8 @@ import type { Tenant } from './types.js';
  *
  * @example
  * ```ts
- * diagnostics.subscribe(channels.requestResolved, ({ tenantId, outcome }) => log.info({ tenantId, outcome }));
+ * import diagnostics from 'node:diagnostics_channel';
+ * diagnostics.subscribe(channels.requestResolved, (event) => console.log(event as RequestResolvedEvent));
  * ```
  */
 export const channels = Object.freeze({
@@ -61,7 +62,9 @@ export interface RequestResolvedEvent {
  *
  * @example
  * ```ts
- * diagnostics.subscribe(channels.scopeEntered, ({ tenant }) => span?.setAttribute('tenant.id', tenant?.id ?? 'shared'));
+ * import diagnostics from 'node:diagnostics_channel';
+ * declare const span: { setAttribute(key: string, value: string): void };
+ * diagnostics.subscribe(channels.scopeEntered, (event) => span.setAttribute('tenant.id', (event as ScopeEnteredEvent).tenant?.id ?? 'shared'));
  * ```
  */
 export interface ScopeEnteredEvent {
@@ -73,7 +76,12 @@ export interface ScopeEnteredEvent {
  *
  * @example
  * ```ts
- * diagnostics.subscribe(channels.queryScoped, ({ tenantId, setScope }) => counter.inc({ tenant: tenantId ?? 'shared', set: String(setScope) }));
+ * import diagnostics from 'node:diagnostics_channel';
+ * declare const counter: { inc(labels: Record<string, string>): void };
+ * diagnostics.subscribe(channels.queryScoped, (event) => {
+ *   const { tenantId, setScope } = event as QueryScopedEvent;
+ *   counter.inc({ tenant: tenantId ?? 'shared', set: String(setScope) });
+ * });
  * ```
  */
 export interface QueryScopedEvent {
@@ -121,7 +129,8 @@ export interface ProvisioningEvent {
  *
  * @example
  * ```ts
- * diagnostics.subscribe(channels.impersonation, (event) => auditLog.warn(event));
+ * import diagnostics from 'node:diagnostics_channel';
+ * diagnostics.subscribe(channels.impersonation, (event) => console.warn(event as ImpersonationEvent));
  * ```
  */
 export interface ImpersonationEvent {

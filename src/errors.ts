@@ -393,7 +393,7 @@ export class DatabaseUnavailableError extends TenancyError {
  *
  * @example
  * ```ts
- * const report = await tenancy.forEachTenant(refreshTotals);
+ * const report = await tenancy.forEachTenant(() => db.query('refresh materialized view totals'));
  * report.throwIfFailed(); // TenantsFailedError: 2 tenants failed: acme (…), globex (…)
  * ```
  */

@@ -11,6 +11,7 @@
  */
 export { createTenancy } from './tenancy.js';
 export type { Tenancy, TenancyOptions, Impersonator } from './tenancy.js';
+export type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 export { channels } from './diagnostics.js';
 export type {
   RequestResolvedEvent,

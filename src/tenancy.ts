@@ -163,7 +163,7 @@ export interface Tenancy {
    * @example
    * ```ts
    * const report = await tenancy.forEachTenant(
-   *   async (tenant) => (await db.query('select count(*)::int as n from products')).rows[0].n,
+   *   async () => (await db.query<{ n: number }>('select count(*)::int as n from products')).rows[0]?.n,
    *   { concurrency: 8, onProgress: ({ done }) => console.log(done) },
    * );
    * report.throwIfFailed();
@@ -177,7 +177,8 @@ export interface Tenancy {
    *
    * @example
    * ```ts
-   * await cache.set(tenancy.key('products', id), product); // 'acme:products:7'
+   * const cache = new Map<string, unknown>();
+ * cache.set(tenancy.key('products', 7), { name: 'Bolt' }); // key 'acme:products:7'
    * ```
    */
   key(...parts: readonly (string | number)[]): string;

@@ -13,6 +13,7 @@ import type { Tenant } from '../types.js';
  * @example
  * ```ts
  * const controller = new AbortController();
+ * declare function sendDigest(tenant: Tenant): Promise<void>;
  * await tenancy.forEachTenant(sendDigest, { concurrency: 8, filter: (t) => t.metadata.plan === 'pro', signal: controller.signal });
  * ```
  */
@@ -34,7 +35,7 @@ export interface ForEachTenantOptions {
  *
  * @example
  * ```ts
- * await tenancy.forEachTenant(work, { onProgress: ({ done, failed }) => console.log(`${done} done, ${failed} failed`) });
+ * await tenancy.forEachTenant(doWork, { onProgress: ({ done, failed }) => console.log(`${done} done, ${failed} failed`) });
  * ```
  */
 export interface ForEachTenantProgress {
@@ -53,6 +54,7 @@ export interface ForEachTenantProgress {
  *
  * @example
  * ```ts
+ * declare function exportProducts(tenant: Tenant, options: { signal: AbortSignal }): Promise<void>;
  * await tenancy.forEachTenant((tenant, { signal }) => exportProducts(tenant, { signal }));
  * ```
  */
@@ -66,6 +68,7 @@ export interface ForEachTenantCall {
  *
  * @example
  * ```ts
+ * const report = await tenancy.forEachTenant(doWork);
  * for (const { tenant, error } of report.failures) console.error(tenant.id, error);
  * ```
  */
@@ -80,9 +83,9 @@ export interface TenantFailure {
  *
  * @example
  * ```ts
- * const report = await tenancy.forEachTenant(() => db.query('select count(*) from products'));
+ * const report = await tenancy.forEachTenant(() => db.query<{ count: string }>('select count(*) from products'));
  * report.throwIfFailed(); // TenantsFailedError listing every failed tenant
- * for (const { tenant, value } of report.results) console.log(tenant.id, value.rows[0].count);
+ * for (const { tenant, value } of report.results) console.log(tenant.id, value.rows[0]?.count);
  * ```
  */
 export interface ForEachTenantReport<R> {
@@ -109,7 +112,7 @@ const NEVER_ABORTED = new AbortController().signal;
  *
  * @example
  * ```ts
- * const report = await forEachTenant({ list: (input) => registry.list(input), run: (t, fn) => tenancy.run(t, fn) }, work);
+ * const report = await forEachTenant({ list: (input) => tenancy.registry.list(input), run: (t, inScope) => tenancy.run(t, inScope) }, doWork);
  * ```
  */
 export async function forEachTenant<R>(

@@ -30,7 +30,7 @@ export function impersonationOf(tenantOrId: Tenant | string, by: { readonly acto
  *
  * @example
  * ```ts
- * await recordImpersonation(pool, 'public', event);
+ * await recordImpersonation(pool, 'public', impersonationOf('acme', { actor: 'support:jane', reason: 'ticket 4711' }));
  * ```
  */
 export async function recordImpersonation(pool: PoolLike, sharedSchema: string, event: ImpersonationEvent): Promise<void> {

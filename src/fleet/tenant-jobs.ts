@@ -26,7 +26,7 @@ export interface TenantJobData {
  *
  * @example
  * ```ts
- * const job: JobLike<{ productId: number }> = { id: '1', data: { tenantId: 'acme', productId: 7 } };
+ * const job: JobLike<{ productId: number }> = { data: { tenantId: 'acme', productId: 7 } };
  * ```
  */
 export interface JobLike<D> {
@@ -40,6 +40,7 @@ export interface JobLike<D> {
  *
  * @example
  * ```ts
+ * declare const boss: { send(name: string, data: object): Promise<string | null> };
  * await boss.send('low-stock-digest', tenantJobData(tenancy, { threshold: 5 })); // { threshold: 5, tenantId: 'acme' }
  * ```
  */
@@ -62,7 +63,10 @@ export function tenantJobData<D extends object>(tenancy: Tenancy, data: D): D & 
  *
  * @example
  * ```ts
- * await boss.work('low-stock-digest', tenantJobHandler(tenancy, async (job) => sendDigest(job.data.threshold)));
+ * declare const boss: { work<D>(name: string, handler: (jobs: JobLike<D>[]) => Promise<unknown>): Promise<string> };
+ * declare function sendDigest(threshold: number): Promise<void>;
+ * const digest = tenantJobHandler<{ threshold: number }, void>(tenancy, (job) => sendDigest(job.data.threshold));
+ * await boss.work<{ threshold: number }>('low-stock-digest', (jobs) => digest(jobs));
  * ```
  */
 export function tenantJobHandler<D, R>(tenancy: Tenancy, fn: (job: JobLike<D>) => R | Promise<R>): {

@@ -40,6 +40,9 @@ export type ReleasedBy = null | undefined;
  *
  * @example
  * ```ts
+ * declare const scope: import('../context.js').TenantScope;
+ * declare const connection: Connection;
+ * declare function emit(event: AffinityEvent, raw: import('./connection-state.js').RawClient): void;
  * const held = new HeldConnections(() => pool.options.maxUses ?? Infinity, (event, raw) => emit(event, raw));
  * held.hold(scope, connection, null); // after a query: counted as released, kept for the run
  * const again = held.take(scope);    // the run's next query: counted as acquired

@@ -11,7 +11,7 @@
  * @module
  */
 export { tenantPool, TenantPool } from './tenant-pool.js';
-export type { TenantPoolOptions } from './tenant-pool.js';
-export type { QueryInput } from './tenant-client.js';
+export type { TenantPoolOptions, ConnectCallback } from './tenant-pool.js';
+export type { QueryInput, QueryCallback } from './tenant-client.js';
 export type { Submittable } from './scoped-query.js';
 export { TenantClient } from './tenant-client.js';

@@ -19,7 +19,17 @@ import { describeScope, sameScope } from './search-path.js';
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
 export type QueryInput = string | pg.QueryConfig | pg.QueryArrayConfig;
 
-type Callback = (error: Error | undefined, result?: pg.QueryResult) => void;
+/**
+ * The callback of the callback forms of `query`, as pg's: no error is `undefined`.
+ *
+ * @example
+ * ```ts
+ * const done: QueryCallback = (error, result) => (error ? console.error(error) : console.log(result?.rows));
+ * ```
+ */
+export type QueryCallback = (error: Error | undefined, result?: pg.QueryResult) => void;
+
+type Callback = QueryCallback;
 
 /** @internal How a released client's connection goes back to its pool (tenantPool may hold it for the run). */
 export type GiveBack = (raw: RawClient, state: ConnectionState, error: Error | boolean | undefined) => void;

@@ -16,7 +16,7 @@ import { releaseConnection } from './release.js';
 import type { ScopeLifetime, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeSettingOf } from './scope-setting.js';
-import type { QueryInput } from './tenant-client.js';
+import type { QueryCallback, QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
 
 /**
@@ -48,10 +48,20 @@ export interface TenantPoolOptions {
   readonly resetBetweenTenants?: boolean | 'always';
 }
 
-type Callback = (error: Error | undefined, result?: pg.QueryResult) => void;
+type Callback = QueryCallback;
 
-/** What `connect(callback)` calls back with, as pg.Pool does. */
-type ConnectCallback = (error: Error | undefined, client: TenantClient | undefined, release: (error?: Error | boolean) => void) => void;
+/**
+ * What `connect(callback)` calls back with, as pg.Pool does: a release function also on failure.
+ *
+ * @example
+ * ```ts
+ * db.connect((error, client, release) => {
+ *   if (error) return release();
+ *   client!.query('select 1', () => release());
+ * });
+ * ```
+ */
+export type ConnectCallback = (error: Error | undefined, client: TenantClient | undefined, release: (error?: Error | boolean) => void) => void;
 
 const guarded = new WeakSet<object>();
 

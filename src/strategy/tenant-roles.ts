@@ -54,6 +54,7 @@ export interface TenantRoleNames {
   readonly tenantGroup: string;
   readonly loginGroup: string;
   readonly sharedTables: 'all' | readonly string[];
+  /** The name of a tenant's own role. */
   roleOf(tenantId: string): string;
 }
 

@@ -25,7 +25,7 @@ import { watchInterrupts } from '../watch-interrupts.js';
  * // scripts/recount.ts
  * import type { Tenant } from 'tenantry';
  * import type { TenantPool } from 'tenantry/pg';
- * export default async (tenant: Tenant, { db }: { db: TenantPool }) => (await db.query('select count(*)::int as n from products')).rows[0].n;
+ * export default async (tenant: Tenant, { db }: { db: TenantPool }) => (await db.query<{ n: number }>('select count(*)::int as n from products')).rows[0]?.n;
  * ```
  */
 export type TenantScript = (tenant: Tenant, tools: { readonly db: TenantPool; readonly signal: AbortSignal }) => unknown;
@@ -39,6 +39,8 @@ const SCRIPT_EXTENSIONS = new Set(['.sql', '.js', '.mjs', '.cjs', '.ts', '.mts',
  *
  * @example
  * ```ts
+ * import type { CommandContext } from '../command-context.js';
+ * declare const ctx: CommandContext;
  * await runCommand(ctx); // tenantry run scripts/backfill.sql --concurrency 8
  * ```
  */
