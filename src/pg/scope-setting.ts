@@ -36,6 +36,8 @@ export interface ScopeSetting {
   readonly tenantRole: boolean;
   /** The tenant's id, `null` for the shared scope (for the diagnostics channel). */
   readonly tenantId: string | null;
+  /** The sqlcommenter comment naming the scope, `\n/*tenant='acme'*\/`, for `tenantPool({ sqlComment: true })`. */
+  readonly comment: string;
 }
 
 /**
@@ -164,5 +166,7 @@ function makeSetting(owner: string, path: string, role: string | undefined, tena
     cleanSession: Object.freeze([...SESSION_CLEANUP, ...session]),
     tenantRole,
     tenantId,
+    // Tenant ids are checked DNS labels (a-z, 0-9, -): nothing in them can end the comment.
+    comment: tenantId === null ? "\n/*tenant_scope='shared'*/" : `\n/*tenant='${tenantId}'*/`,
   });
 }

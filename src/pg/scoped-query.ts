@@ -99,6 +99,8 @@ export interface ScopeRequest {
    * may carry state (`'detected'`), or whenever the owner changes (`'always'`); `false`: never.
    */
   readonly clean: 'detected' | 'always' | false;
+  /** Append the scope's sqlcommenter comment to the statement's text (unnamed statements only). */
+  readonly comment?: boolean;
 }
 
 /**
@@ -120,6 +122,8 @@ export class ScopedQuery {
   readonly #isPgQuery: boolean;
   /** How many of our own statements still have to complete before the wrapped query's messages. */
   #swallowing = 0;
+  /** The length of the statements put ahead of the query's own text (simple protocol), which an error's position counts. */
+  #prefixLength = 0;
 
   constructor(inner: Submittable, state: ConnectionState, request: ScopeRequest, isPgQuery: boolean) {
     this.#inner = inner;
@@ -191,6 +195,8 @@ export class ScopedQuery {
     // A named statement run again by name alone: what it does is the text it was prepared with.
     const name = this.#inner.name;
     const text = this.#inner.text ?? (name === undefined ? undefined : (connection.parsedStatements[name] ?? connection.submittedNamedStatements[name]));
+    // A named statement keeps its text: pg refuses one name prepared with two texts.
+    if (this.#request.comment === true && name === undefined && typeof this.#inner.text === 'string') this.#inner.text += setting.comment;
     if (!mustSet || state.status === 'E') {
       state.begin(undefined, text, false, setting.owner);
       return this.#inner.submit(connection);
@@ -201,7 +207,9 @@ export class ScopedQuery {
     state.begin(setting, text, local, setting.owner, clean);
     this.#swallowing = statements.length;
     if (this.#isPgQuery && !usesExtendedProtocol(this.#inner)) {
-      connection.query(prefixOf(statements) + (this.#inner.text ?? ''));
+      const prefix = prefixOf(statements);
+      this.#prefixLength = prefix.length;
+      connection.query(prefix + (this.#inner.text ?? ''));
       return null;
     }
     connection.stream.cork?.();
@@ -229,6 +237,8 @@ export class ScopedQuery {
       return undefined;
     }
     if (handler === 'handleError') {
+      // An error of the query's own text points into it, not into the statements sent ahead.
+      if (this.#swallowing === 0) positionInOwnText(args[0], this.#prefixLength);
       this.#swallowing = 0;
       const connection = args[1] as Connection | undefined;
       const name = this.#inner.name;
@@ -239,3 +249,10 @@ export class ScopedQuery {
   }
 }
 
+/** Moves a server error's `position` (1-based, in characters of the sent text) back by what was sent ahead of the query's text. */
+function positionInOwnText(error: unknown, prefixLength: number): void {
+  const located = error as { position?: unknown } | undefined;
+  if (prefixLength === 0 || typeof located?.position !== 'string') return;
+  const position = Number(located.position);
+  if (Number.isInteger(position) && position > prefixLength) located.position = String(position - prefixLength);
+}

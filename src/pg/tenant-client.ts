@@ -64,6 +64,7 @@ export class TenantClient extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #lifetime: ScopeLifetime;
   readonly #clean: ScopeRequest['clean'];
+  readonly #comment: boolean;
   readonly #onError = (error: Error): void => {
     if (this.#checkout === undefined) return;
     this.#checkout.broken = error;
@@ -74,12 +75,13 @@ export class TenantClient extends EventEmitter {
   #scope: TenantScope | undefined;
 
   /** @internal Made by tenantPool, once per pooled connection. */
-  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, lifetime: ScopeLifetime, clean: ScopeRequest['clean']) {
+  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, lifetime: ScopeLifetime, clean: ScopeRequest['clean'], comment = false) {
     super();
     this.#raw = raw as RawClient & pg.PoolClient;
     this.#tenancy = tenancy;
     this.#lifetime = lifetime;
     this.#clean = clean;
+    this.#comment = comment;
     for (const event of FORWARDED_EVENTS) this.#raw.on(event, (...args: unknown[]) => this.emit(event, ...args));
   }
 
@@ -271,7 +273,7 @@ export class TenantClient extends EventEmitter {
 
   /** How a statement is scoped: the scope's settings (the shared path for a statement tenantPlugin marked, with tenant roles). */
   #requestFor(checkout: Checkout, text: string | undefined): ScopeRequest {
-    return { setting: scopeSettingOf(this.#tenancy, checkout.scope, text), lifetime: this.#lifetime, clean: this.#clean };
+    return { setting: scopeSettingOf(this.#tenancy, checkout.scope, text), lifetime: this.#lifetime, clean: this.#clean, comment: this.#comment };
   }
 
   #wrap(checkout: Checkout, inner: Submittable, isPgQuery: boolean, request = this.#requestFor(checkout, inner.text)): ScopedQuery {

@@ -46,6 +46,14 @@ export interface TenantPoolOptions {
    * - `false`: never (settings an app makes with SET in a pool `connect` listener then survive).
    */
   readonly resetBetweenTenants?: boolean | 'always';
+  /**
+   * Appends a comment in sqlcommenter format naming the scope (`/*tenant='acme'*\/`, or
+   * `/*tenant_scope='shared'*\/`) to every statement tenantPool sends, so the server's logs and
+   * `pg_stat_activity` show whose statement it is (default off). Named prepared statements keep
+   * their text. `pg_stat_statements` groups statements by their plan's shape, comments aside, so
+   * its rows are not split per tenant.
+   */
+  readonly sqlComment?: boolean;
 }
 
 type Callback = QueryCallback;
@@ -96,6 +104,7 @@ export class TenantPool extends EventEmitter {
   readonly #pool: pg.Pool;
   readonly #lifetime: ScopeLifetime;
   readonly #clean: 'detected' | 'always' | false;
+  readonly #comment: boolean;
   readonly #held: HeldConnections;
   /** One client object per pooled connection: the same at every checkout and in every event. */
   readonly #clients = new WeakMap<RawClient, TenantClient>();
@@ -121,6 +130,10 @@ export class TenantPool extends EventEmitter {
       throw new InvalidConfigError(`tenantPool resetBetweenTenants must be true, false or 'always', got ${JSON.stringify(reset)}`);
     }
     this.#clean = mode !== 'session' || reset === false ? false : reset === 'always' ? 'always' : 'detected';
+    if (options.sqlComment !== undefined && typeof options.sqlComment !== 'boolean') {
+      throw new InvalidConfigError(`tenantPool sqlComment must be true or false, got ${JSON.stringify(options.sqlComment)}`);
+    }
+    this.#comment = options.sqlComment === true;
     this.#held = new HeldConnections(
       () => this.options.maxUses ?? Infinity,
       (event, raw, releasedBy) => this.emit(event, ...(event === 'release' ? [releasedBy] : []), this.#clientOf(raw)),
@@ -141,7 +154,7 @@ export class TenantPool extends EventEmitter {
   #clientOf(raw: RawClient): TenantClient {
     let client = this.#clients.get(raw);
     if (client === undefined) {
-      client = new TenantClient(raw, this.#tenancy, this.#lifetime, this.#clean);
+      client = new TenantClient(raw, this.#tenancy, this.#lifetime, this.#clean, this.#comment);
       this.#clients.set(raw, client);
     }
     return client;
@@ -345,7 +358,7 @@ export class TenantPool extends EventEmitter {
         done(undefined, result as pg.QueryResult);
       }
     };
-    const request = { setting: scopeSettingOf(this.#tenancy, scope, inner.text), lifetime: this.#lifetime, clean: this.#clean };
+    const request = { setting: scopeSettingOf(this.#tenancy, scope, inner.text), lifetime: this.#lifetime, clean: this.#clean, comment: this.#comment };
     connection.raw.query(new ScopedQuery(inner, connection.state, request, true));
   }
 
@@ -399,7 +412,7 @@ const wrappers = new WeakMap<pg.Pool, WeakMap<Tenancy, Map<string, TenantPool>>>
  * ```
  */
 export function tenantPool(tenancy: Tenancy, pool: pg.Pool, options?: TenantPoolOptions): TenantPool {
-  const mode = `${options?.mode ?? 'session'}:${options?.resetBetweenTenants ?? true}`;
+  const mode = `${options?.mode ?? 'session'}:${options?.resetBetweenTenants ?? true}:${options?.sqlComment ?? false}`;
   const made = wrappers.get(pool)?.get(tenancy)?.get(mode);
   if (made !== undefined) return made;
   const wrapper = new TenantPool(tenancy, pool, options);
