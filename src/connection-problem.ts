@@ -9,7 +9,8 @@ import { DatabaseUnavailableError } from './errors.js';
 /**
  * Why a connection failed: the server cannot be reached (`unreachable`, `timeout`), it refused
  * the login (`login`; `no-user` when no user name was sent at all, as with a pool made without
- * settings), the database does not exist (`no-database`), or the server is starting (`starting`).
+ * settings), the database does not exist (`no-database`), the server is starting (`starting`), or
+ * the client asked for SSL (`sslmode=require`, `ssl: true`) and the server does not accept it (`ssl`).
  *
  * @example
  * ```ts
@@ -17,8 +18,11 @@ import { DatabaseUnavailableError } from './errors.js';
  * ```
  */
 export interface ConnectionProblem {
-  readonly kind: 'unreachable' | 'timeout' | 'login' | 'no-user' | 'no-database' | 'starting';
-  /** The SQLSTATE or the network error code (`ECONNREFUSED`), or `ETIMEDOUT` for a timeout. */
+  readonly kind: 'unreachable' | 'timeout' | 'login' | 'no-user' | 'no-database' | 'starting' | 'ssl';
+  /**
+   * The SQLSTATE or the network error code (`ECONNREFUSED`), `ETIMEDOUT` for a timeout, or
+   * `ENOSSL` when the server does not accept SSL (node-postgres gives that error no code).
+   */
   readonly code: string;
   /** `host:port` the driver tried, when the error names it. */
   readonly address?: string | undefined;
@@ -50,6 +54,8 @@ export function connectionProblem(error: unknown): ConnectionProblem | undefined
     }
   }
   if (error instanceof Error && /timeout expired|connection timeout/i.test(error.message)) return { kind: 'timeout', code: 'ETIMEDOUT' };
+  // node-postgres's answer to the server's "N" (no SSL) to its SSLRequest: a plain Error, no code.
+  if (error instanceof Error && /^The server does not support SSL connections$/.test(error.message)) return { kind: 'ssl', code: 'ENOSSL' };
   return undefined;
 }
 
@@ -77,6 +83,7 @@ export function databaseUnavailable(error: unknown): DatabaseUnavailableError | 
     login: `PostgreSQL refused the login (${detail}): fix the user or password in DATABASE_URL`,
     'no-database': `The database does not exist (${detail}): create it, or set DATABASE_URL to one that exists`,
     starting: `PostgreSQL is not accepting connections yet (${detail}): try again shortly`,
+    ssl: `PostgreSQL does not accept SSL connections (${detail}): connect without SSL (remove sslmode=require from DATABASE_URL, or ssl from the pool's options), or enable ssl on the server`,
   }[problem.kind];
   return new DatabaseUnavailableError(message, { cause: error });
 }

@@ -50,7 +50,63 @@ export interface TenantryConfig extends Omit<TenancyOptions, 'pool'> {
 export type TenantryConfigInput = TenantryConfig | (() => TenantryConfig | Promise<TenantryConfig>);
 
 /**
+ * Every key a {@link TenantryConfig} may have, sorted. The command refuses a config file with any
+ * other key, naming it and these.
+ *
+ * @example
+ * ```ts
+ * CONFIG_KEYS.includes('migrations'); // true
+ * ```
+ */
+export const CONFIG_KEYS = [
+  'cache',
+  'connectionString',
+  'databaseUrl',
+  'migrations',
+  'pool',
+  'poolOptions',
+  'registry',
+  'resolver',
+  'schemaPrefix',
+  'sharedSchema',
+  'tenantRoles',
+  'tenants',
+] as const satisfies readonly (keyof TenantryConfig)[];
+
+// A key added to TenantryConfig (or to TenancyOptions) without a place in CONFIG_KEYS fails here.
+type MissingConfigKeys = Exclude<keyof TenantryConfig, (typeof CONFIG_KEYS)[number]>;
+const allConfigKeysListed: [MissingConfigKeys] extends [never] ? true : { readonly 'add to CONFIG_KEYS': MissingConfigKeys } = true;
+void allConfigKeysListed;
+
+/**
+ * A function that returns a configuration (possibly async), as {@link defineConfig} accepts it.
+ *
+ * @example
+ * ```ts
+ * const load: TenantryConfigFunction = async () => ({ connectionString: await readSecret('db-url') });
+ * ```
+ */
+export type TenantryConfigFunction = () => TenantryConfig | Promise<TenantryConfig>;
+
+/**
+ * `F` when the object it returns has only keys of {@link TenantryConfig}; otherwise a type no
+ * function matches, which names the unknown keys in the compiler's message.
+ *
+ * @example
+ * ```ts
+ * type Checked = KnownConfigKeysOnly<() => { connectionString: string }>; // () => { connectionString: string }
+ * ```
+ */
+export type KnownConfigKeysOnly<F extends TenantryConfigFunction> = [UnknownConfigKeys<F>] extends [never]
+  ? F
+  : { readonly 'tenantry: unknown config keys': UnknownConfigKeys<F> };
+
+type UnknownConfigKeys<F extends TenantryConfigFunction> = Exclude<keyof Awaited<ReturnType<F>>, keyof TenantryConfig>;
+
+/**
  * Types a `tenantry.config.ts`: returns what it is given, so an editor checks and completes it.
+ * A key that is not an option is a type error, in the object and in what a function returns;
+ * the command also refuses it at run time.
  *
  * @example
  * ```ts
@@ -63,6 +119,8 @@ export type TenantryConfigInput = TenantryConfig | (() => TenantryConfig | Promi
  * });
  * ```
  */
-export function defineConfig<T extends TenantryConfigInput>(config: T): T {
+export function defineConfig(config: TenantryConfig): TenantryConfig;
+export function defineConfig<F extends TenantryConfigFunction>(config: F & KnownConfigKeysOnly<F>): F;
+export function defineConfig(config: TenantryConfigInput): TenantryConfigInput {
   return config;
 }

@@ -142,6 +142,8 @@ function explainConnection(error: unknown, target: DatabaseTarget | undefined): 
     }
     case 'timeout':
       return explained(code, `Timed out connecting to ${where}: check that it is reachable from here, or ${SET_URL}`, ExitCode.usage);
+    case 'ssl':
+      return explained(code, `${where} does not accept SSL connections: connect without SSL (remove sslmode=require from the database URL, or ssl from poolOptions), or enable ssl on the server`, ExitCode.usage);
   }
 }
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from './cli-error.js';
-import type { TenantryConfig } from './define-config.js';
+import { CONFIG_KEYS, type TenantryConfig } from './define-config.js';
 
 /**
  * The file names looked for in the working directory, in this order.
@@ -38,7 +38,8 @@ export interface LoadedConfig {
  * Loads the config file: `explicitPath` (resolved against `cwd`), else the one
  * `tenantry.config.*` in `cwd`. Resolves `undefined` when there is none. A default export that
  * is a function is called (and awaited). Throws {@link ConfigError} when the file is missing,
- * does not load, or does not default-export an object, and when `cwd` holds several config files.
+ * does not load, does not default-export an object, or has a key that is not an option, and when
+ * `cwd` holds several config files.
  *
  * @example
  * ```ts
@@ -68,7 +69,17 @@ export async function loadConfig(cwd: string, explicitPath?: string): Promise<Lo
       `${basename(path)} must default-export the configuration object (or a function returning it), got ${exported === null ? 'null' : typeof exported}`,
     );
   }
+  checkKeys(exported, path);
   return { path, config: exported as TenantryConfig };
+}
+
+/** Refuses a key that is not an option (a typo such as `migration` would otherwise be ignored). */
+function checkKeys(config: object, path: string): void {
+  const known: readonly string[] = CONFIG_KEYS;
+  const unknown = Object.keys(config).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const names = unknown.map((key) => JSON.stringify(key)).join(', ');
+  throw new ConfigError(`Unknown ${unknown.length === 1 ? 'key' : 'keys'} ${names} in ${basename(path)}: the known keys are ${CONFIG_KEYS.join(', ')}`);
 }
 
 function findConfig(cwd: string): string | undefined {

@@ -87,6 +87,17 @@ export default async (): Promise<Config> => ({
     expect(missing.stderr).toBe(`tenantry: The config file ${join(two, 'nope.config.ts')} does not exist: check --config, or run tenantry init\n`);
   });
 
+  it('refuses a key that is not an option, naming it and the known keys (exit 2, one line)', async () => {
+    const cwd = await workspace({ 'tenantry.config.mjs': "export default async () => ({ migration: { tenant: './db/tenant' } });" });
+    const result = await cli(['status'], { cwd, databaseUrl: db.url });
+    expect(result.code).toBe(2);
+    expect(isOneLineError(result)).toBe(true);
+    expect(result.stderr).toBe(
+      'tenantry: Unknown key "migration" in tenantry.config.mjs: the known keys are cache, connectionString, databaseUrl, migrations, pool, ' +
+        'poolOptions, registry, resolver, schemaPrefix, sharedSchema, tenantRoles, tenants\n',
+    );
+  });
+
   it("refuses registry: 'memory', which would keep tenants in one process", async () => {
     const cwd = await workspace({ 'tenantry.config.mjs': "export default { registry: 'memory' };" });
     await writeFile(join(cwd, 'unused.txt'), '');

@@ -81,6 +81,23 @@ describe('tenantry configuration and database errors', () => {
     expect(result.stderr).toMatch(/^tenantry: Database "tenantry_no_such_db" does not exist on PostgreSQL at .+: create it, or set DATABASE_URL or pass --database-url to one that exists\n$/);
   });
 
+  it('says the server does not accept SSL when the URL asks for it (exit 2)', async ({ skip }) => {
+    const { rows } = await db.pool.query<{ ssl: string }>('SHOW ssl');
+    if (rows[0]?.ssl === 'on') skip('this server accepts SSL');
+    const url = new URL(db.url);
+    url.searchParams.set('sslmode', 'require');
+    const result = await cli(['status'], { cwd: await workspace(), databaseUrl: url.toString() });
+    expect(result.code).toBe(2);
+    // node-postgres prints its own warning about sslmode=require; the command's line is the last one.
+    expect(result.stderr).toMatch(
+      /(^|\n)tenantry: PostgreSQL at .+ does not accept SSL connections: connect without SSL \(remove sslmode=require from the database URL, or ssl from poolOptions\), or enable ssl on the server\n$/,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    const asJson = await cli(['status', '--json'], { cwd: await workspace(), databaseUrl: url.toString() });
+    expect(asJson.code).toBe(2);
+    expect(json<{ error: { code: string } }>(asJson).error.code).toBe('ENOSSL');
+  });
+
   it('says to run the shared migrations first when the registry is missing', async () => {
     const { flags, sharedSchema } = names('noreg');
     const result = await cli(['tenants', 'list', ...flags], { cwd: await workspace(), databaseUrl: db.url });

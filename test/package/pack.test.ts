@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,11 +177,26 @@ describe('the packed package', { timeout }, () => {
       expect(exportedFiles.some((file) => file.endsWith('.d.ts'))).toBe(true);
     });
 
-    it('holds no sources, tests or other repository files', () => {
+    it('holds no tests or other repository files; TypeScript only as declarations and under src/', () => {
       const list = paths();
-      expect(list.filter((path) => /^(src|test|bench|examples|scripts|docs)\//.test(path))).toEqual([]);
-      expect(list.filter((path) => !/^(dist\/|package\.json$|README\.md$|CHANGELOG\.md$|LICEN[CS]E(\.md)?$)/i.test(path))).toEqual([]);
-      expect(list.filter((path) => /\.ts$/.test(path) && !/\.d\.c?ts$/.test(path))).toEqual([]);
+      expect(list.filter((path) => /^(test|bench|examples|scripts|docs)\//.test(path))).toEqual([]);
+      expect(list.filter((path) => !/^(dist\/|src\/|package\.json$|README\.md$|CHANGELOG\.md$|LICEN[CS]E(\.md)?$)/i.test(path))).toEqual([]);
+      expect(list.filter((path) => /\.ts$/.test(path) && !/\.d\.c?ts$/.test(path) && !path.startsWith('src/'))).toEqual([]);
+    });
+
+    it('holds every source file the source maps name, so stack traces point at files that exist', () => {
+      const list = new Set(paths());
+      const maps = [...list].filter((path) => path.startsWith('dist/') && path.endsWith('.map'));
+      expect(maps.length).toBeGreaterThan(0);
+      const named = new Set<string>();
+      for (const map of maps) {
+        const { sources } = JSON.parse(readFileSync(join(project, 'node_modules', pkg.name, map), 'utf8')) as { sources: string[] };
+        for (const source of sources) named.add(posix.normalize(posix.join(posix.dirname(map), source)));
+      }
+      // The sources are src/**/*.ts, and package.json, which the CLI reads its version from.
+      expect([...named].filter((source) => source.startsWith('src/')).length).toBeGreaterThan(0);
+      expect([...named].filter((source) => !list.has(source))).toEqual([]);
+      for (const source of named) expect(existsSync(join(project, 'node_modules', pkg.name, source)), source).toBe(true);
     });
 
     it('installs as tenantry at this version', () => {
