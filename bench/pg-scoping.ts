@@ -10,7 +10,8 @@
  *   (c) tenantPool: `tenancy.run(tenant, () => db.query('select … from items where id = $1', [id]))`,
  *       given the Tenant object (no registry lookup), so the pool's own cost is what is measured;
  *   (r) tenantPool with tenant roles: as (c), through a tenancy with `tenantRoles` on (the role
- *       switches with the path, in the same exchange; a connection changing tenants is cleaned).
+ *       switches with the path, in the same exchange; a connection changing tenants is cleaned);
+ *   (s) tenantPool with `sqlComment: true`: as (c), every statement carrying `/*tenant='…'*\/`.
  * Workloads:
  *   W1  every query for a random tenant;
  *   W2  requests of 5 queries for one random tenant: (a) and (c) pool.query per query, (b) one
@@ -57,8 +58,8 @@ interface Target {
   readonly setPath: string;
 }
 
-type Variant = 'a' | 'b' | 'c' | 'r';
-const VARIANTS: readonly Variant[] = ['a', 'b', 'c', 'r'];
+type Variant = 'a' | 'b' | 'c' | 'r' | 's';
+const VARIANTS: readonly Variant[] = ['a', 'b', 'c', 'r', 's'];
 
 /** One unit of work (a query, or a request of 5) for one tenant; resolves to the queries it ran. */
 type Operation = (target: Target) => Promise<number>;
@@ -114,8 +115,10 @@ async function main(): Promise<void> {
     const variantsOn = (pool: pg.Pool): Record<Variant, Operation> => {
       const scoped = tenantPool(tenancy, pool);
       const roled = tenantPool(withRoles, pool);
+      const commented = tenantPool(tenancy, pool, { sqlComment: true });
       return {
         r: (t) => withRoles.run(t.tenant, async () => check(await roled.query(TEXT, [randomId()]), t)),
+        s: (t) => tenancy.run(t.tenant, async () => check(await commented.query(TEXT, [randomId()]), t)),
         a: async (t) => check(await pool.query(t.qualified, [randomId()]), t),
         b: async (t) => {
           const client = await pool.connect();
@@ -132,7 +135,13 @@ async function main(): Promise<void> {
     const requestsOn = (pool: pg.Pool): Record<Variant, Operation> => {
       const scoped = tenantPool(tenancy, pool);
       const roled = tenantPool(withRoles, pool);
+      const commented = tenantPool(tenancy, pool, { sqlComment: true });
       return {
+        s: (t) =>
+          tenancy.run(t.tenant, async () => {
+            for (let i = 0; i < REQUEST_QUERIES; i += 1) check(await commented.query(TEXT, [randomId()]), t);
+            return REQUEST_QUERIES;
+          }),
         r: (t) =>
           withRoles.run(t.tenant, async () => {
             for (let i = 0; i < REQUEST_QUERIES; i += 1) check(await roled.query(TEXT, [randomId()]), t);
@@ -191,9 +200,11 @@ async function main(): Promise<void> {
         formatRate(rate('b')),
         formatRate(rate('c')),
         formatRate(rate('r')),
+        formatRate(rate('s')),
         ratio('b').toFixed(2),
         ratio('c').toFixed(2),
         ratio('r').toFixed(2),
+        ratio('s').toFixed(2),
         `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`,
         `>= ${workload.target.toFixed(2)} ${ratio('c') >= workload.target ? 'met' : 'MISSED'} / ${ratio('r') >= workload.target ? 'met' : 'MISSED'}`,
       ]);
@@ -207,23 +218,25 @@ async function main(): Promise<void> {
         both('b'),
         both('c'),
         both('r'),
+        both('s'),
         (client('c') - client('a')).toFixed(1),
         Number.isNaN(server('a')) ? '?' : (server('c') - server('a')).toFixed(1),
         Number.isNaN(server('a')) ? '?' : (total('a') / total('b')).toFixed(2),
         Number.isNaN(server('a')) ? '?' : (total('a') / total('c')).toFixed(2),
         Number.isNaN(server('a')) ? '?' : (total('a') / total('r')).toFixed(2),
+        Number.isNaN(server('a')) ? '?' : (total('a') / total('s')).toFixed(2),
       ]);
       if (VERBOSE) console.error(`${workload.name} done`);
     }
     console.log('');
     console.log(`load average (1 min) of the machine: ${loadStart.toFixed(1)} before the measurements, ${loadavg()[0]!.toFixed(1)} after`);
     printTable(
-      ['workload', '(a) raw q/s', '(b) SET+query q/s', '(c) tenantPool q/s', '(r) with roles q/s', '(b)/(a)', '(c)/(a)', '(r)/(a)', '(c)/(a) per round', 'target (c) / (r)'],
+      ['workload', '(a) raw q/s', '(b) SET+query q/s', '(c) tenantPool q/s', '(r) with roles q/s', '(s) sqlComment q/s', '(b)/(a)', '(c)/(a)', '(r)/(a)', '(s)/(a)', '(c)/(a) per round', 'target (c) / (r)'],
       rows,
     );
     console.log('');
     console.log('CPU time per query, µs, client + server (client: this process, with the W3 proxy thread; server: the pool\'s backends, from /proc):');
-    printTable(['workload', '(a)', '(b)', '(c)', '(r)', '(c)−(a) client', '(c)−(a) server', 'CPU (a)/(b)', 'CPU (a)/(c)', 'CPU (a)/(r)'], cpuRows);
+    printTable(['workload', '(a)', '(b)', '(c)', '(r)', '(s)', '(c)−(a) client', '(c)−(a) server', 'CPU (a)/(b)', 'CPU (a)/(c)', 'CPU (a)/(r)', 'CPU (a)/(s)'], cpuRows);
   } finally {
     await Promise.all(pools.map((pool) => pool.end()));
     await proxy?.close();

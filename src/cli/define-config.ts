@@ -59,6 +59,7 @@ export type TenantryConfigInput = TenantryConfig | (() => TenantryConfig | Promi
  * ```
  */
 export const CONFIG_KEYS = [
+  'audit',
   'cache',
   'connectionString',
   'databaseUrl',
