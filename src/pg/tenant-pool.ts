@@ -136,14 +136,19 @@ export class TenantPool extends EventEmitter {
     this.#comment = options.sqlComment === true;
     this.#held = new HeldConnections(
       () => this.options.maxUses ?? Infinity,
-      (event, raw, releasedBy) => this.emit(event, ...(event === 'release' ? [releasedBy] : []), this.#clientOf(raw)),
+      (event, raw, releasedBy) => {
+        if (this.listenerCount(event) > 0) this.emit(event, ...(event === 'release' ? [releasedBy] : []), this.#clientOf(raw));
+      },
     );
     pool.on('connect', (client: pg.PoolClient) => guardClient(client));
+    // The client object is looked up (or made) only for an event someone listens to.
     pool.on('release', (error: Error | undefined, raw: RawClient) => {
-      if (!this.#held.repeatsRelease(raw)) this.emit('release', error, this.#clientOf(raw));
+      if (!this.#held.repeatsRelease(raw) && this.listenerCount('release') > 0) this.emit('release', error, this.#clientOf(raw));
     });
     for (const event of ['connect', 'acquire', 'remove'] as const) {
-      pool.on(event, (raw: RawClient) => this.emit(event, this.#clientOf(raw)));
+      pool.on(event, (raw: RawClient) => {
+        if (this.listenerCount(event) > 0) this.emit(event, this.#clientOf(raw));
+      });
     }
     pool.on('error', (error: Error, raw: RawClient) => {
       if (this.listenerCount('error') > 0) this.emit('error', error, this.#clientOf(raw));
