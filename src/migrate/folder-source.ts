@@ -67,7 +67,7 @@ async function moduleMigration(path: string, file: string): Promise<Migration> {
     // the process runs: the checksum in the URL makes it a new ES module (import() caches by
     // URL), and a CommonJS module is dropped from require's cache (keyed by file name).
     delete createRequire(path).cache[path];
-    loaded = (await import(`${pathToFileURL(path).href}?checksum=${checksum}`)) as Record<string, unknown>;
+    loaded = TYPESCRIPT_EXTENSIONS.has(extname(path)) ? await importTypeScript(path) : ((await import(`${pathToFileURL(path).href}?checksum=${checksum}`)) as Record<string, unknown>);
   } catch (error) {
     throw new InvalidConfigError(`Cannot load the migration module ${JSON.stringify(path)}`, { cause: error });
   }
@@ -81,6 +81,18 @@ async function moduleMigration(path: string, file: string): Promise<Migration> {
     checksum,
     up: (client) => Promise.resolve(up(client)),
   };
+}
+
+const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+
+/**
+ * A TypeScript migration through jiti, on any Node.js the package supports (Node's own type
+ * stripping needs 22.18+), loaded afresh each time (no module cache, no file cache).
+ */
+async function importTypeScript(path: string): Promise<Record<string, unknown>> {
+  const { createJiti } = await import('jiti');
+  const jiti = createJiti(path, { moduleCache: false, fsCache: false });
+  return jiti.import<Record<string, unknown>>(path);
 }
 
 /** Turns any accepted migrations input into a source. */

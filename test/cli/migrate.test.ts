@@ -73,6 +73,26 @@ describe('tenantry migrate', () => {
     });
   });
 
+  it('applies TypeScript migrations on the Node.js it runs on, with no loader (type annotations and an interface)', async () => {
+    const p = await project('mts', {
+      ...SHARED,
+      ...ITEMS,
+      'migrations/tenant/002_seed.ts': [
+        "interface Client { query(text: string, values?: unknown[]): Promise<unknown> }",
+        "const names: readonly string[] = ['bolt', 'nut'];",
+        'export async function up(client: Client): Promise<void> {',
+        "  for (const name of names) await client.query('INSERT INTO items (name) VALUES ($1)', [name satisfies string]);",
+        '}',
+      ].join('\n'),
+    });
+    expect((await p.run('migrate')).code).toBe(0);
+    const created = await p.run('tenants', 'create', 'acme');
+    expect(created.code, created.stderr).toBe(0);
+    expect(await recorded(db.pool, p.schemaOf('acme'))).toEqual(['001_items', '002_seed']);
+    const { rows } = await db.pool.query(`SELECT name FROM "${p.schemaOf('acme')}".items ORDER BY name`);
+    expect(rows).toEqual([{ name: 'bolt' }, { name: 'nut' }]);
+  });
+
   it('--dry-run lists what would be applied per schema and applies nothing', async () => {
     const p = await project('dry');
     await p.setup(['acme', 'globex']);
