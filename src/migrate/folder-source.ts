@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { InvalidConfigError } from '../errors.js';
 import type { Migration, MigrationSource } from './migration.js';
 import { checksumOf, orderMigrations } from './migration.js';
+import { locateSqlError } from './sql-error-location.js';
 
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 
@@ -53,7 +54,10 @@ async function sqlMigration(path: string, file: string): Promise<Migration> {
   return {
     name: file.slice(0, -'.sql'.length),
     checksum: checksumOf(text),
-    up: (client) => client.query(text),
+    up: (client) =>
+      client.query(text).catch((error: unknown) => {
+        throw locateSqlError(error, file, text);
+      }),
   };
 }
 

@@ -1,0 +1,53 @@
+/**
+ * Where in a SQL file its error is: PostgreSQL reports a character position in the text it got.
+ *
+ * @module
+ */
+
+/**
+ * The 1-based line and column of a 1-based character `position` in `text`.
+ *
+ * @example
+ * ```ts
+ * lineAndColumn('SELECT 1;\nSELEC 2;', 11); // { line: 2, column: 1 }
+ * ```
+ */
+export function lineAndColumn(text: string, position: number): { line: number; column: number } {
+  // PostgreSQL counts characters, not UTF-16 units: walk by code points.
+  let line = 1;
+  let column = 1;
+  let index = 1;
+  for (const character of text) {
+    if (index >= position) break;
+    if (character === '\n') {
+      line += 1;
+      column = 1;
+    } else {
+      column += 1;
+    }
+    index += 1;
+  }
+  return { line, column };
+}
+
+/**
+ * Adds the file, line and column to a PostgreSQL error raised by a SQL file's text (when the
+ * server gave a position), as `line` and `column` and at the end of its message, and returns it.
+ *
+ * @example
+ * ```ts
+ * await client.query(text).catch((error) => { throw locateSqlError(error, '002_sku.sql', text); });
+ * // error.message: 'syntax error at or near "SELEC" (002_sku.sql, line 2, column 1)'
+ * ```
+ */
+export function locateSqlError(error: unknown, file: string, text: string): unknown {
+  const located = error as { position?: unknown; message?: unknown; line?: number; column?: number } | null;
+  if (located === null || typeof located !== 'object' || typeof located.position !== 'string') return error;
+  const position = Number(located.position);
+  if (!Number.isInteger(position) || position < 1) return error;
+  const { line, column } = lineAndColumn(text, position);
+  located.line = line;
+  located.column = column;
+  if (typeof located.message === 'string') located.message = `${located.message} (${file}, line ${line}, column ${column})`;
+  return error;
+}
