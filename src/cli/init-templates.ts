@@ -15,12 +15,17 @@
  */
 export function configTemplate(language: 'ts' | 'js'): string {
   const loaded = language === 'ts' ? 'TypeScript, loaded as it is: no build step' : 'an ES module';
-  return `/**
+  // A type-only import: the editor checks the keys (an unknown one is an error), and nothing is
+  // imported when the command loads the file.
+  const typed = language === 'ts' ? "import type { TenantryConfig } from 'tenantry';\n\n" : '';
+  const head = language === 'ts' ? 'export default {' : "/** @type {import('tenantry').TenantryConfig} */\nexport default {";
+  const tail = language === 'ts' ? '} satisfies TenantryConfig;' : '};';
+  return `${typed}/**
  * Configuration of the tenantry command (tenantry migrate, tenantry status, tenantry tenants …),
  * ${loaded}. It default-exports the options of createTenancy(), with a
  * database URL instead of a pool; it may also export a function (possibly async) returning them.
  */
-export default {
+${head}
   // The database. --database-url overrides it; when it is unset, the DATABASE_URL environment
   // variable is used.
   connectionString: process.env.DATABASE_URL,
@@ -41,7 +46,7 @@ export default {
 
   // More options for the pg.Pool the command creates, for example TLS:
   // poolOptions: { ssl: { rejectUnauthorized: true } },
-};
+${tail}
 `;
 }
 

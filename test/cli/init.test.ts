@@ -1,10 +1,37 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/database.js';
 import { cli, lines, recorded, tableExists, workspace } from './cli-harness.js';
 
 const db = useTestDatabase();
+
+/** Type-checks a config file's text with `tenantry` resolved to this repository's sources. */
+function typeErrors(text: string): string[] {
+  const file = resolve('tenantry.config.generated.ts');
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    types: ['node'],
+    skipLibCheck: true,
+    baseUrl: resolve('.'),
+    paths: { tenantry: ['src/index.ts'] },
+  };
+  const host = ts.createCompilerHost(options);
+  const readFile = host.readFile.bind(host);
+  host.readFile = (name) => (resolve(name) === file ? text : readFile(name));
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => resolve(name) === file || fileExists(name);
+  const program = ts.createProgram([file], options, host);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .filter((diagnostic) => diagnostic.file?.fileName !== undefined && resolve(diagnostic.file.fileName) === file)
+    .map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+}
 
 describe('tenantry init', () => {
   it('writes a TypeScript config and the migrations folders; the project then migrates', async () => {
@@ -18,6 +45,9 @@ describe('tenantry init', () => {
     const config = await readFile(join(cwd, 'tenantry.config.ts'), 'utf8');
     expect(config).toContain("shared: './migrations/shared'");
     expect(config).toContain('connectionString: process.env.DATABASE_URL');
+    // Typed against tenantry's own config type: a misspelt key is a compile error in the editor.
+    expect(typeErrors(config)).toEqual([]);
+    expect(typeErrors(config.replace('migrations: {', 'migration: {'))).toEqual([expect.stringMatching(/'migration' does not exist in type 'TenantryConfig'/)]);
 
     // The generated files work as they are: the config (loaded with jiti) and both example migrations.
     const migrated = await cli(['migrate'], { cwd, databaseUrl: db.url });

@@ -204,6 +204,8 @@ DO $$ BEGIN IF current_schema() LIKE '%bad' THEN RAISE EXCEPTION 'no room for %'
     const accepted = await p.run('migrate', '--allow-changed');
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stdout).toContain('[1/1] acme: nothing to apply');
+    // The summary agrees with the line above: no tenant had anything applied.
+    expect(accepted.stdout).toContain('Tenants: 0 migrated, 1 up to date, 0 failed (of 1)');
 
     await writeFile(join(p.cwd, 'migrations/shared/001_plans.sql'), 'CREATE TABLE plans (id text PRIMARY KEY); -- edited');
     const shared = await p.run('migrate');

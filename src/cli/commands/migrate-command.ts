@@ -156,7 +156,12 @@ function printSummary(
   tenantsAsked: boolean,
 ): void {
   if (report !== null && report.total > 0) {
-    output.line(`Tenants: ${report.migrated.length} migrated, ${failures.length} failed${report.notStarted.length > 0 ? `, ${report.notStarted.length} not started` : ''} (of ${report.total})`);
+    // A tenant run with nothing applied (its edited migrations accepted with --allow-changed) is up to date, not migrated.
+    const applied = report.migrated.filter((outcome) => outcome.applied.length > 0).length;
+    const upToDate = report.migrated.length - applied;
+    output.line(
+      `Tenants: ${applied} migrated${upToDate > 0 ? `, ${upToDate} up to date` : ''}, ${failures.length} failed${report.notStarted.length > 0 ? `, ${report.notStarted.length} not started` : ''} (of ${report.total})`,
+    );
   }
   if (failures.length > 0) {
     output.warn(`${failures.length} tenant${failures.length === 1 ? '' : 's'} failed (rolled back; fix the cause and run tenantry migrate again):`);
