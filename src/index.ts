@@ -101,4 +101,5 @@ export type {
   HeaderResolverOptions,
 } from './resolvers/index.js';
 export { defineConfig } from './cli/define-config.js';
-export type { TenantryConfig, TenantryConfigInput } from './cli/define-config.js';
+export type { TenantryConfig, TenantryConfigInput, TenantryConfigFunction, KnownConfigKeysOnly, UnknownConfigKeys } from './cli/define-config.js';
+export { CONFIG_KEYS } from './cli/define-config.js';

@@ -84,6 +84,7 @@ void allConfigKeysListed;
  *
  * @example
  * ```ts
+ * declare function readSecret(name: string): Promise<string>;
  * const load: TenantryConfigFunction = async () => ({ connectionString: await readSecret('db-url') });
  * ```
  */
@@ -102,7 +103,15 @@ export type KnownConfigKeysOnly<F extends TenantryConfigFunction> = [UnknownConf
   ? F
   : { readonly 'tenantry: unknown config keys': UnknownConfigKeys<F> };
 
-type UnknownConfigKeys<F extends TenantryConfigFunction> = Exclude<keyof Awaited<ReturnType<F>>, keyof TenantryConfig>;
+/**
+ * The keys of what `F` returns that are not options of {@link TenantryConfig}.
+ *
+ * @example
+ * ```ts
+ * type Extra = UnknownConfigKeys<() => { sharedSchema: string; shemaPrefix: string }>; // 'shemaPrefix'
+ * ```
+ */
+export type UnknownConfigKeys<F extends TenantryConfigFunction> = Exclude<keyof Awaited<ReturnType<F>>, keyof TenantryConfig>;
 
 /**
  * Types a `tenantry.config.ts`: returns what it is given, so an editor checks and completes it.

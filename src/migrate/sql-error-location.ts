@@ -36,7 +36,10 @@ export function lineAndColumn(text: string, position: number): { line: number; c
  *
  * @example
  * ```ts
- * await client.query(text).catch((error) => { throw locateSqlError(error, '002_sku.sql', text); });
+ * declare const text: string;
+ * await client.query(text).catch((error: unknown) => {
+ *   throw locateSqlError(error, '002_sku.sql', text);
+ * });
  * // error.message: 'syntax error at or near "SELEC" (002_sku.sql, line 2, column 1)'
  * ```
  */
