@@ -7,7 +7,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type * as Pg from 'pg';
 import type { PoolLike } from '../db.js';
-import { toMigrationSource } from '../migrate/folder-source.js';
 import type { Migration, MigrationsInput } from '../migrate/migration.js';
 import type { Tenancy } from '../tenancy.js';
 import { createTenancy } from '../tenancy.js';
@@ -150,14 +149,13 @@ export async function openTenancy(settings: ResolvedSettings, { poolSize }: { re
     await pool.query('SELECT 1');
     const { connectionString: _url, databaseUrl: _alias, poolOptions: _poolOptions, ...options } = config;
     const tenancy = createTenancy({ ...options, pool, cache: false });
-    const shared = toMigrationSource(config.migrations?.shared);
     return {
       tenancy,
       pool,
       sharedSchema: tenancy.sharedSchema,
       target: settings.target,
       hasMigrations: config.migrations?.shared !== undefined || config.migrations?.tenant !== undefined,
-      sharedMigrations: async () => [...(tenancy.registry.sharedMigrations?.() ?? []), ...(await shared.load())],
+      sharedMigrations: () => tenancy.migrate.sharedMigrations(),
       tenantMigrations: () => tenancy.migrate.tenantMigrations(),
       close: end,
     };

@@ -90,6 +90,8 @@ export interface Migrator {
    * roles on, a marker that makes every tenant without its role's grants pending).
    */
   tenantMigrations(): Promise<readonly Migration[]>;
+  /** The shared migrations as `shared()` applies them: tenantry's own (the registry, the audit table when on), then yours. */
+  sharedMigrations(): Promise<readonly Migration[]>;
 }
 
 /** What {@link createMigrator} needs. */
@@ -166,11 +168,14 @@ export function createMigrator(options: MigratorOptions): Migrator {
     return { tenantId: tenant.id, applied: state.applied };
   };
 
+  const loadShared = async (): Promise<readonly Migration[]> => [...builtInShared, ...(await sharedMigrations.load())];
+
   return {
     tenantMigrations: () => tenantMigrations.load(),
+    sharedMigrations: loadShared,
 
     async shared({ allowChanged = false } = {}) {
-      const migrations = [...builtInShared, ...(await sharedMigrations.load())];
+      const migrations = await loadShared();
       const state = await withTransaction(requirePool(), async (client) => {
         const migrated = await migrateSchema(client, { schema: sharedSchema, migrations, allowChanged, createSchema: true });
         if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
