@@ -109,16 +109,36 @@ describe('inventory pages (Express)', () => {
     expect((await acme('/products/1')).text).toContain('$49.00');
   });
 
-  it('signs a business up from the platform form and sends the owner to its subdomain', async () => {
+  it('signs a business up from the platform form and logs the owner in on its subdomain', async () => {
     const fields = { name: 'Corner Shop', id: 'corner', plan: 'free', ownerName: 'Cora', email: 'cora@corner.test', password: 'corner-shop-1' };
     const created = await call({ path: '/businesses', ...form(fields) });
-    expect([created.status, created.headers.location]).toEqual([303, `http://corner.localhost:${server.port}/login?notice=business-created`]);
+    expect(created.status).toBe(303);
+    const welcome = new URL(created.headers.location!);
+    expect(welcome.origin + welcome.pathname).toBe(`http://corner.localhost:${server.port}/welcome`);
+    expect(created.cookies).toEqual([]); // the platform's host cannot set the business's cookie
+    // The business's host turns the one-time code into a session, as log-in does.
+    const landed = await call({ host: welcome.host, path: welcome.pathname + welcome.search });
+    expect([landed.status, landed.headers.location]).toEqual([303, '/?notice=business-ready']);
+    expect(landed.cookies[0]).toMatch(/^inventory_session=corner\.[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
+    const dashboard = await call({ host: welcome.host, path: '/?notice=business-ready', headers: { cookie: sessionCookieOf(landed) } });
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.text).toContain('you are logged in');
+    expect(dashboard.text).toContain('Cora');
+    // The code works once, and only for its business.
+    const again = await call({ host: welcome.host, path: welcome.pathname + welcome.search });
+    expect([again.status, again.headers.location, again.cookies]).toEqual([303, '/login?notice=business-created', []]);
+    const elsewhere = await call({ host: `acme.localhost:${server.port}`, path: welcome.pathname + welcome.search });
+    expect([elsewhere.status, elsewhere.headers.location, elsewhere.cookies]).toEqual([303, '/login?notice=business-created', []]);
+
     // From an IP address there are no subdomains: path routing instead.
     const byIp = await call({ host: `127.0.0.1:${server.port}`, path: '/businesses', ...form({ ...fields, id: 'corner-2' }) });
-    expect([byIp.status, byIp.headers.location]).toEqual([303, '/t/corner-2/login?notice=business-created']);
+    expect([byIp.status, byIp.headers.location]).toMatchObject([303, expect.stringMatching(/^\/t\/corner-2\/welcome\?code=[\w-]{43}$/)]);
+    const byIpLanded = await call({ host: `127.0.0.1:${server.port}`, path: byIp.headers.location! });
+    expect([byIpLanded.status, byIpLanded.headers.location]).toEqual([303, '/t/corner-2/?notice=business-ready']);
+    expect(byIpLanded.cookies[0]).toMatch(/^inventory_session=corner-2\.[^;]+; Path=\/t\/corner-2;/);
     // A forged Host cannot send anyone elsewhere.
     const forged = await call({ host: 'evil.test', path: '/businesses', ...form({ ...fields, id: 'corner-3' }) });
-    expect(forged.headers.location).toBe('/t/corner-3/login?notice=business-created');
+    expect(forged.headers.location).toMatch(/^\/t\/corner-3\/welcome\?code=/);
 
     const taken = await call({ path: '/businesses', ...form(fields) });
     expect(taken.status).toBe(409);

@@ -13,6 +13,7 @@ import { createCategory, deleteCategory, listCategories } from '../domain/catego
 import { dashboard } from '../domain/dashboard.js';
 import { InventoryError, isInventoryError } from '../domain/errors.js';
 import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, type Product, updateProduct } from '../domain/products.js';
+import { createHandoff, redeemHandoff } from '../domain/session-handoffs.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
 import { listMovements, recordMovement } from '../domain/stock.js';
 import { inviteCode, listUsers, logIn, sameSecret, signUp } from '../domain/users.js';
@@ -65,8 +66,10 @@ function platformRoutes(inventory: Inventory): Router {
   router.post('/businesses', async (req, res) => {
     const form = formOf(req);
     try {
-      const { business } = await createBusiness(inventory, pick(form, ['id', 'name', 'plan', 'ownerName', 'email', 'password']));
-      res.redirect(303, businessUrl(inventory, req.headers.host, business.id, '/login?notice=business-created'));
+      const { business, owner } = await createBusiness(inventory, pick(form, ['id', 'name', 'plan', 'ownerName', 'email', 'password']));
+      // The owner is logged in on the business's host: its cookie cannot be set from here (see session-handoffs.ts).
+      const code = await inventory.tenancy.run(business.id, () => createHandoff(inventory, owner.id));
+      res.redirect(303, businessUrl(inventory, req.headers.host, business.id, `/welcome?code=${code}`));
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
       await show(req, res, error.status, { signup: failedForm(form, error) });
@@ -150,6 +153,14 @@ function businessRoutes(inventory: Inventory): Router {
       if (!isInventoryError(error)) throw error;
       res.status(error.status).type('html').send(signupPage(frame(req), failedForm(form, error)));
     }
+  });
+  // The new owner arrives from the platform's sign-up form with a one-time code.
+  router.get('/welcome', async (req, res) => {
+    const user = await redeemHandoff(inventory, queryValue(req.query, 'code') ?? '');
+    if (user === undefined) return redirect(req, res, '/login?notice=business-created');
+    const { token } = await startSession(inventory, user);
+    res.append('Set-Cookie', sessionCookie(req.tenant!.id, token, scopeOf(req)));
+    redirect(req, res, '/?notice=business-ready');
   });
   router.post('/logout', member, async (req, res) => {
     await endSession(inventory, sessions.get(req)!.token);
