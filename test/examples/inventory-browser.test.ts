@@ -107,6 +107,11 @@ describe.skipIf(!available)(`inventory in Chromium${available ? '' : ` (skipped:
     await submit(page, '#record-movement');
     expect(await text(page, '#record-movement .error-box')).toContain('Only 4 of BIKE-ROAD-1 in stock');
     expect(await text(page, '#stock')).toBe('4');
+    // Redirected back to the product's page: a reload shows it again and posts nothing.
+    expect(new URL(page.url()).pathname).toMatch(/^\/products\/\d+$/);
+    await page.reload();
+    expect(await text(page, '#stock')).toBe('4');
+    expect(await page.locator('#record-movement .error-box').count()).toBe(0);
 
     // The dashboard shows it.
     await follow(page, 'header nav >> text=Dashboard');

@@ -27,6 +27,15 @@ describe('inventory pages (Express)', () => {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
   const csrfOf = (reply: Reply): string => /name="_csrf" value="([^"]+)"/.exec(reply.text)?.[1] ?? '';
+  /** Follows a failed post's redirect (303) the way a browser does: the same cookies, plus the flash cookie it set. */
+  const redirected = async (reply: Reply, request: Omit<Send, 'path'> & { cookie?: string } = {}): Promise<Reply> => {
+    expect(reply.status, reply.text).toBe(303);
+    const flash = reply.cookies.find((value) => value.startsWith('inventory_flash='))?.split(';')[0];
+    expect(flash).toBeDefined();
+    const cookie = [request.cookie, flash].filter(Boolean).join('; ');
+    const location = new URL(reply.headers.location!, 'http://x');
+    return call({ ...(request.host === undefined ? {} : { host: request.host }), path: location.pathname + location.search, headers: { cookie } });
+  };
 
   beforeAll(async () => {
     server = await startExpress(fixture.inventory, { port: 0, host: '127.0.0.1' });
@@ -68,9 +77,13 @@ describe('inventory pages (Express)', () => {
     expect(dashboard.text).toContain('href="/t/globex/products"');
 
     const wrong = await call({ path: '/t/globex/login', ...form({ email: GLOBEX.owner.email, password: 'not the password' }) });
-    expect(wrong.status).toBe(401);
-    expect(wrong.text).toContain('Wrong email or password');
-    expect(wrong.text).not.toContain('not the password');
+    expect([wrong.status, wrong.headers.location]).toEqual([303, '/t/globex/login']);
+    expect(wrong.cookies[0]).toMatch(/^inventory_flash=[\w-]+; Path=\/t\/globex; Max-Age=60; HttpOnly; SameSite=Lax$/);
+    const shown = await redirected(wrong);
+    expect(shown.status).toBe(401);
+    expect(shown.text).toContain('Wrong email or password');
+    expect(shown.text).toContain(`value="${GLOBEX.owner.email}"`);
+    expect(shown.text).not.toContain('not the password');
   });
 
   it('escapes what users type', async () => {
@@ -99,14 +112,33 @@ describe('inventory pages (Express)', () => {
   it('shows form errors with the values typed, and keeps the stock', async () => {
     const page = await acme('/products/1');
     const token = csrfOf(page);
+    const host = `acme.localhost:${server.port}`;
     const tooMany = await acme('/products/1/movements', form({ _csrf: token, kind: 'out', quantity: '100000', note: 'too many' }));
-    expect(tooMany.status).toBe(400);
-    expect(tooMany.text).toContain('Only 12 of ACME-ANVIL in stock');
+    expect(tooMany.headers.location).toBe('/products/1');
+    const tooManyShown = await redirected(tooMany, { host, cookie: acmeCookie });
+    expect(tooManyShown.status).toBe(400);
+    expect(tooManyShown.text).toContain('Only 12 of ACME-ANVIL in stock');
+    expect(tooManyShown.text).toContain('value="too many"');
     const badPrice = await acme('/products/1', form({ _csrf: token, sku: 'ACME-ANVIL', name: 'Anvil', price: 'cheap', categoryId: '', lowStockThreshold: '5' }));
-    expect(badPrice.status).toBe(400);
-    expect(badPrice.text).toContain('must be an amount like 12.50');
-    expect(badPrice.text).toContain('value="cheap"');
-    expect((await acme('/products/1')).text).toContain('$49.00');
+    expect(badPrice.headers.location).toBe('/products/1');
+    const badPriceShown = await redirected(badPrice, { host, cookie: acmeCookie });
+    expect(badPriceShown.status).toBe(400);
+    expect(badPriceShown.text).toContain('must be an amount like 12.50');
+    expect(badPriceShown.text).toContain('value="cheap"');
+    // Shown once: the same flash again (a reload) gives the plain page; and only on its own product.
+    const flash = flashCookieOf(badPrice);
+    const reload = await acme('/products/1', { headers: { cookie: `${acmeCookie}; ${flash}` } });
+    expect(reload.status).toBe(200);
+    expect(reload.text).not.toContain('value="cheap"');
+    expect(reload.text).toContain('$49.00');
+    const newProduct = await acme('/products', form({ _csrf: token, sku: '', name: 'No SKU', price: '1.00', categoryId: '', lowStockThreshold: '1' }));
+    expect(newProduct.headers.location).toBe('/products');
+    const elsewhere = await acme('/products/2', { headers: { cookie: `${acmeCookie}; ${flashCookieOf(newProduct)}` } });
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.text).not.toContain('No SKU');
+    const category = await acme('/categories', form({ _csrf: token, name: '' }));
+    expect(category.headers.location).toBe('/categories');
+    expect((await redirected(category, { host, cookie: acmeCookie })).status).toBe(400);
   });
 
   it('signs a business up from the platform form and logs the owner in on its subdomain', async () => {
@@ -140,11 +172,17 @@ describe('inventory pages (Express)', () => {
     const forged = await call({ host: 'evil.test', path: '/businesses', ...form({ ...fields, id: 'corner-3' }) });
     expect(forged.headers.location).toMatch(/^\/t\/corner-3\/welcome\?code=/);
 
-    const taken = await call({ path: '/businesses', ...form(fields) });
+    const takenPost = await call({ path: '/businesses', ...form(fields) });
+    expect(takenPost.headers.location).toBe('/');
+    const taken = await redirected(takenPost);
     expect(taken.status).toBe(409);
     expect(taken.text).toContain('is taken');
     expect(taken.text).toContain('value="Corner Shop"');
     expect(taken.text).not.toContain('corner-shop-1');
+    // Another business's pages do not show the platform's flash.
+    const flashElsewhere = await call({ path: '/t/acme/login', headers: { cookie: flashCookieOf(takenPost) } });
+    expect(flashElsewhere.status).toBe(200);
+    expect(flashElsewhere.text).not.toContain('Corner Shop');
   });
 
   it('opens a business by its address', async () => {
@@ -167,3 +205,7 @@ describe('inventory pages (Express)', () => {
     expect(tooBig.status).toBe(413);
   });
 });
+
+function flashCookieOf(reply: Reply): string {
+  return reply.cookies.find((value) => value.startsWith('inventory_flash='))!.split(';')[0]!;
+}

@@ -1,7 +1,8 @@
 /**
  * The server-rendered pages (Express): the platform's page on the main host, and each
  * business's pages on its own host (or path). The pages call the same domain modules as the
- * JSON API; forms post back, and a success redirects (303) so a reload does not post again.
+ * JSON API; forms post back, and every post redirects (303), a failed one to its form's page
+ * with what was typed and the issues (form-flash.ts), so a reload never posts again.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { platformPage } from '../views/platform.js';
 import { productPage, productsPage } from '../views/products.js';
 import { teamPage } from '../views/team.js';
 import { basePathOf, businessUrl, platformUrl } from './request-info.js';
+import { clearedFlashCookie, type Flash, FormFlashes, hasFlashCookie } from './form-flash.js';
 import { clearedSessionCookie, type CookieScope, readSessionCookie, sessionCookie } from './session-cookie.js';
 
 type Member = Frame & { readonly member: NonNullable<Frame['member']> };
@@ -43,11 +45,40 @@ type Member = Frame & { readonly member: NonNullable<Frame['member']> };
  * ```
  */
 export function pageRoutes(inventory: Inventory): { platform: Router; business: Router } {
-  return { platform: platformRoutes(inventory), business: businessRoutes(inventory) };
+  const flashes = new FormFlashes();
+  return { platform: platformRoutes(inventory, flashes), business: businessRoutes(inventory, flashes) };
 }
 
-function platformRoutes(inventory: Inventory): Router {
+/**
+ * Post/Redirect/Get for failed forms (see form-flash.ts), for the platform (`owner` ``) or a
+ * business: `fail` keeps the form and redirects to its page, `take` gives that page the form once.
+ */
+function formFlashes(inventory: Inventory, flashes: FormFlashes) {
+  const scopeOf = (req: Request): CookieScope => ({ basePath: baseOf(req), secure: inventory.secureCookies });
+  const ownerOf = (req: Request): string => req.tenant?.id ?? '';
+  return {
+    fail(req: Request, res: Response, path: string, form: string, error: InventoryError, state: FormState): void {
+      res.append('Set-Cookie', flashes.put(ownerOf(req), { form, status: error.status, state }, scopeOf(req)));
+      res.redirect(303, `${baseOf(req)}${path}`);
+    },
+    /** The failed form waiting for this page, one of `forms`; a flash for another form is dropped. */
+    take(req: Request, res: Response, forms: readonly string[]): Flash | undefined {
+      if (!hasFlashCookie(req.headers.cookie)) return undefined;
+      res.append('Set-Cookie', clearedFlashCookie(scopeOf(req)));
+      const flash = flashes.take(req.headers.cookie, ownerOf(req));
+      return flash !== undefined && forms.includes(flash.form) ? flash : undefined;
+    },
+  };
+}
+
+/** The form's state from the flash when the flash is for this form. */
+function stateOf(flash: Flash | undefined, form: string, otherwise: FormState): FormState {
+  return flash?.form === form ? flash.state : otherwise;
+}
+
+function platformRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   const router = express.Router();
+  const flash = formFlashes(inventory, flashes);
 
   // What frames the address field: `` and `.localhost:3000`, or `127.0.0.1:3000/t/` and `/`.
   const address = (req: Request): { before: string; after: string } => {
@@ -55,10 +86,11 @@ function platformRoutes(inventory: Inventory): Router {
     if (home.startsWith('/')) return { before: `${req.headers.host ?? ''}${PATH_PREFIX}/`, after: '/' };
     return { before: '', after: new URL(home).host.slice('id'.length) };
   };
-  const show = async (req: Request, res: Response, status: number, forms: { signup?: FormState; open?: FormState } = {}): Promise<void> => {
+  const show = async (req: Request, res: Response, status: number, forms: { open?: FormState } = {}): Promise<void> => {
+    const failed = flash.take(req, res, ['signup']);
     const plans = await listPlans(inventory);
-    const view = { plans, address: address(req), signup: forms.signup ?? blankForm({ plan: 'free' }), open: forms.open ?? blankForm() };
-    res.status(status).type('html').send(platformPage(view));
+    const view = { plans, address: address(req), signup: stateOf(failed, 'signup', blankForm({ plan: 'free' })), open: forms.open ?? blankForm() };
+    res.status(failed?.status ?? status).type('html').send(platformPage(view));
   };
 
   router.get('/', (req, res) => show(req, res, 200));
@@ -72,7 +104,7 @@ function platformRoutes(inventory: Inventory): Router {
       res.redirect(303, businessUrl(inventory, req.headers.host, business.id, `/welcome?code=${code}`));
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await show(req, res, error.status, { signup: failedForm(form, error) });
+      flash.fail(req, res, '/', 'signup', error, failedForm(form, error));
     }
   });
 
@@ -88,8 +120,9 @@ function platformRoutes(inventory: Inventory): Router {
   return router;
 }
 
-function businessRoutes(inventory: Inventory): Router {
+function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   const router = express.Router();
+  const flash = formFlashes(inventory, flashes);
   const sessions = new WeakMap<Request, { session: Session; token: string }>();
   const scopeOf = (req: Request): CookieScope => ({ basePath: baseOf(req), secure: inventory.secureCookies });
 
@@ -128,7 +161,13 @@ function businessRoutes(inventory: Inventory): Router {
   };
 
   // Log in, sign up, log out.
-  router.get('/login', (req, res) => (sessions.has(req) ? redirect(req, res, '/') : void res.type('html').send(loginPage(frame(req), blankForm()))));
+  const showAccountForm = (req: Request, res: Response, form: 'login' | 'signup'): void => {
+    if (form === 'login' && sessions.has(req)) return redirect(req, res, '/');
+    const failed = flash.take(req, res, [form]);
+    const render = form === 'login' ? loginPage : signupPage;
+    res.status(failed?.status ?? 200).type('html').send(render(frame(req), stateOf(failed, form, blankForm())));
+  };
+  router.get('/login', (req, res) => showAccountForm(req, res, 'login'));
   router.post('/login', async (req, res) => {
     const form = formOf(req);
     try {
@@ -138,10 +177,10 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, '/?notice=welcome');
     } catch (error) {
       if (!isInventoryError(error)) throw error;
-      res.status(error.status).type('html').send(loginPage(frame(req), failedForm(form, error)));
+      flash.fail(req, res, '/login', 'login', error, failedForm(form, error));
     }
   });
-  router.get('/signup', (req, res) => void res.type('html').send(signupPage(frame(req), blankForm())));
+  router.get('/signup', (req, res) => showAccountForm(req, res, 'signup'));
   router.post('/signup', async (req, res) => {
     const form = formOf(req);
     try {
@@ -151,7 +190,7 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, '/?notice=welcome');
     } catch (error) {
       if (!isInventoryError(error)) throw error;
-      res.status(error.status).type('html').send(signupPage(frame(req), failedForm(form, error)));
+      flash.fail(req, res, '/signup', 'signup', error, failedForm(form, error));
     }
   });
   // The new owner arrives from the platform's sign-up form with a one-time code.
@@ -172,12 +211,13 @@ function businessRoutes(inventory: Inventory): Router {
   router.get('/', member, async (req, res) => void res.type('html').send(dashboardPage(memberFrame(req), await dashboard(inventory))));
 
   // Products.
-  const showProducts = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
+  router.get('/products', member, async (req, res) => {
+    const failed = flash.take(req, res, ['product']);
     const filter = parseProductFilter(req.query);
     const [products, categories] = await Promise.all([listProducts(inventory, filter), listCategories(inventory)]);
-    res.status(status).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form }));
-  };
-  router.get('/products', member, (req, res) => showProducts(req, res, 200, blankForm({ lowStockThreshold: '5' })));
+    const form = stateOf(failed, 'product', blankForm({ lowStockThreshold: '5' }));
+    res.status(failed?.status ?? 200).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form }));
+  });
   router.post('/products', member, async (req, res) => {
     const form = formOf(req);
     const { input, issues } = productInput(form);
@@ -186,18 +226,19 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, `/products/${product.id}?notice=product-created`);
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showProducts(req, res, error.status, failedForm(form, error, issues));
+      flash.fail(req, res, '/products', 'product', error, failedForm(form, error, issues));
     }
   });
 
-  const showProduct = async (req: Request, res: Response, status: number, forms: { edit?: FormState; movement?: FormState } = {}): Promise<void> => {
+  router.get('/products/:id', member, async (req, res) => {
     const id = parseId(req.params.id);
+    const failed = flash.take(req, res, [`edit-${id}`, `movement-${id}`]);
     const product = await getProduct(inventory, id);
     const [categories, movements] = await Promise.all([listCategories(inventory), listMovements(inventory, { productId: id, limit: 50 })]);
-    const view = { product, categories, movements, edit: forms.edit ?? blankForm(productValues(product)), movement: forms.movement ?? blankForm({ kind: 'in' }) };
-    res.status(status).type('html').send(productPage(memberFrame(req), view));
-  };
-  router.get('/products/:id', member, (req, res) => showProduct(req, res, 200));
+    const edit = stateOf(failed, `edit-${id}`, blankForm(productValues(product)));
+    const view = { product, categories, movements, edit, movement: stateOf(failed, `movement-${id}`, blankForm({ kind: 'in' })) };
+    res.status(failed?.status ?? 200).type('html').send(productPage(memberFrame(req), view));
+  });
   router.post('/products/:id', member, async (req, res) => {
     const id = parseId(req.params.id);
     const form = formOf(req);
@@ -207,7 +248,7 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, `/products/${id}?notice=product-updated`);
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showProduct(req, res, error.status, { edit: failedForm(form, error, issues) });
+      flash.fail(req, res, `/products/${id}`, `edit-${id}`, error, failedForm(form, error, issues));
     }
   });
   router.post('/products/:id/delete', member, async (req, res) => {
@@ -222,15 +263,16 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, `/products/${id}?notice=movement-recorded`);
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showProduct(req, res, error.status, { movement: failedForm(form, error) });
+      flash.fail(req, res, `/products/${id}`, `movement-${id}`, error, failedForm(form, error));
     }
   });
 
   // Categories.
-  const showCategories = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
-    res.status(status).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form));
-  };
-  router.get('/categories', member, (req, res) => showCategories(req, res, 200, blankForm()));
+  router.get('/categories', member, async (req, res) => {
+    const failed = flash.take(req, res, ['category']);
+    const form = stateOf(failed, 'category', blankForm());
+    res.status(failed?.status ?? 200).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form));
+  });
   router.post('/categories', member, async (req, res) => {
     const form = formOf(req);
     try {
@@ -238,7 +280,7 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, '/categories?notice=category-created');
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showCategories(req, res, error.status, failedForm(form, error));
+      flash.fail(req, res, '/categories', 'category', error, failedForm(form, error));
     }
   });
   router.post('/categories/:id/delete', member, async (req, res) => {
