@@ -141,6 +141,29 @@ describe('inventory pages (Express)', () => {
     expect((await redirected(category, { host, cookie: acmeCookie })).status).toBe(400);
   });
 
+  it('deletes a product only once its SKU is typed to confirm', async () => {
+    const host = `acme.localhost:${server.port}`;
+    const token = csrfOf(await acme('/products'));
+    const created = await acme('/products', form({ _csrf: token, sku: 'DEL-ME', name: 'Doomed', price: '2.00', categoryId: '', lowStockThreshold: '1' }));
+    const path = new URL(created.headers.location!, 'http://x').pathname;
+    const shown = await acme(path);
+    expect(shown.text).toContain('Type DEL-ME to confirm');
+    expect(shown.text).toMatch(/<input name="confirm" type="text" value="" required/);
+
+    for (const confirm of [undefined, '', 'del-m', 'ACME-ANVIL']) {
+      const refused = await acme(`${path}/delete`, form(confirm === undefined ? { _csrf: token } : { _csrf: token, confirm }));
+      expect(refused.headers.location).toBe(path);
+      const again = await redirected(refused, { host, cookie: acmeCookie });
+      expect(again.status).toBe(400);
+      expect(again.text).toContain('must be DEL-ME to delete this product');
+    }
+    expect((await acme(path)).status).toBe(200);
+
+    const deleted = await acme(`${path}/delete`, form({ _csrf: token, confirm: ' del-me ' }));
+    expect([deleted.status, deleted.headers.location]).toEqual([303, '/products?notice=product-deleted']);
+    expect((await acme(path)).status).toBe(404);
+  });
+
   it('signs a business up from the platform form and logs the owner in on its subdomain', async () => {
     const fields = { name: 'Corner Shop', id: 'corner', plan: 'free', ownerName: 'Cora', email: 'cora@corner.test', password: 'corner-shop-1' };
     const created = await call({ path: '/businesses', ...form(fields) });

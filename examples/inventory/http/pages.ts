@@ -12,7 +12,7 @@ import { isTenancyError, type TenancyError, tenantIdProblem } from '../../../src
 import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
 import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
-import { InventoryError, isInventoryError } from '../domain/errors.js';
+import { InventoryError, invalidInput, isInventoryError } from '../domain/errors.js';
 import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, type Product, updateProduct } from '../domain/products.js';
 import { createHandoff, redeemHandoff } from '../domain/session-handoffs.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
@@ -232,11 +232,12 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
 
   router.get('/products/:id', member, async (req, res) => {
     const id = parseId(req.params.id);
-    const failed = flash.take(req, res, [`edit-${id}`, `movement-${id}`]);
+    const failed = flash.take(req, res, [`edit-${id}`, `movement-${id}`, `delete-${id}`]);
     const product = await getProduct(inventory, id);
     const [categories, movements] = await Promise.all([listCategories(inventory), listMovements(inventory, { productId: id, limit: 50 })]);
     const edit = stateOf(failed, `edit-${id}`, blankForm(productValues(product)));
-    const view = { product, categories, movements, edit, movement: stateOf(failed, `movement-${id}`, blankForm({ kind: 'in' })) };
+    const movement = stateOf(failed, `movement-${id}`, blankForm({ kind: 'in' }));
+    const view = { product, categories, movements, edit, movement, remove: stateOf(failed, `delete-${id}`, blankForm()) };
     res.status(failed?.status ?? 200).type('html').send(productPage(memberFrame(req), view));
   });
   router.post('/products/:id', member, async (req, res) => {
@@ -251,8 +252,18 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
       flash.fail(req, res, `/products/${id}`, `edit-${id}`, error, failedForm(form, error, issues));
     }
   });
+  // Deleting cannot be undone: the form asks for the product's SKU (checked here, not only by the
+  // browser's `required`). The API's DELETE needs no such step.
   router.post('/products/:id/delete', member, async (req, res) => {
-    await deleteProduct(inventory, parseId(req.params.id));
+    const id = parseId(req.params.id);
+    const form = formOf(req);
+    const product = await getProduct(inventory, id);
+    const typed = (form.confirm ?? '').trim();
+    if (typed.toUpperCase() !== product.sku.toUpperCase()) {
+      const error = invalidInput({ confirm: `must be ${product.sku} to delete this product` });
+      return flash.fail(req, res, `/products/${id}`, `delete-${id}`, error, failedForm({ confirm: typed }, error));
+    }
+    await deleteProduct(inventory, id);
     redirect(req, res, '/products?notice=product-deleted');
   });
   router.post('/products/:id/movements', member, async (req, res) => {

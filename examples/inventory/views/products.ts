@@ -84,6 +84,8 @@ export interface ProductView {
   readonly movements: readonly Movement[];
   readonly edit: FormState;
   readonly movement: FormState;
+  /** The delete form: the SKU typed to confirm. */
+  readonly remove: FormState;
 }
 
 /** One product's page. */
@@ -138,10 +140,15 @@ export function productPage(frame: Frame & { readonly member: NonNullable<Frame[
         </table>`,
       )}
     </section>
-    <section class="card">
+    <section class="card" id="delete-product">
       <h2>Delete</h2>
       <p class="muted">Deletes ${product.sku} and all its stock movements. This cannot be undone.</p>
-      <form method="post" action="${path}/delete">${csrfField(member.csrfToken)}<button type="submit" class="danger">Delete product</button></form>
+      ${formErrors(view.remove, ['confirm'])}
+      <form class="stack" method="post" action="${path}/delete">
+        ${csrfField(member.csrfToken)}
+        ${field(view.remove, { label: `Type ${product.sku} to confirm`, name: 'confirm', required: true, placeholder: product.sku })}
+        <div class="actions"><button type="submit" class="danger">Delete product</button></div>
+      </form>
     </section>`,
   );
 }
