@@ -152,6 +152,36 @@ export function inventoryApiSuite(name: 'express' | 'fastify' | 'koa', start: St
         expectProblem(await on('acme', '/api/products', { cookie }), 401, 'session_expired');
       });
 
+      it('throttles log-ins per account and per address, with Retry-After, before hashing', async () => {
+        // Another loopback address is another client: the other tests' address keeps its budget.
+        const user = { name: 'Wile E.', email: `coyote-${name}@globex.test`, password: 'acme-rockets-1' };
+        const joined = await on('globex', '/api/users', { method: 'POST', json: { ...user, inviteCode: fixture.inviteCodes.get('globex') }, cookie: null });
+        expect(joined.status, joined.text).toBe(201);
+        const attempt = (password: string, localAddress: string, email = user.email): Promise<Reply> =>
+          on('globex', '/api/session', { method: 'POST', json: { email, password }, cookie: null, localAddress });
+
+        // 30 wrong passwords at once: 5 are checked, 25 refused before any hashing.
+        const wrong = await Promise.all(Array.from({ length: 30 }, (_, index) => attempt(`wrong password ${index}`, '127.0.0.2')));
+        expect(wrong.filter((reply) => reply.status === 401)).toHaveLength(5);
+        const refused = wrong.filter((reply) => reply.status === 429);
+        expect(refused).toHaveLength(25);
+        for (const reply of refused) {
+          expectProblem(reply, 429, 'too_many_attempts');
+          expect(Number(reply.headers['retry-after'])).toBeGreaterThan(800);
+          expect(Number(reply.headers['retry-after'])).toBeLessThanOrEqual(900);
+        }
+        // The account stays locked for every address, even with the right password.
+        expectProblem(await attempt(user.password, '127.0.0.3'), 429, 'too_many_attempts');
+
+        // Per address: 20 failures over many accounts lock the address, not the accounts.
+        const spread = await Promise.all(Array.from({ length: 20 }, (_, index) => attempt('wrong password', '127.0.0.4', `nobody-${index}@globex.test`)));
+        expect(spread.map((reply) => reply.status)).toEqual(Array.from({ length: 20 }, () => 401));
+        const locked = await attempt(GLOBEX.owner.password, '127.0.0.4', GLOBEX.owner.email);
+        expectProblem(locked, 429, 'too_many_attempts');
+        expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+        expect((await attempt(GLOBEX.owner.password, '127.0.0.5', GLOBEX.owner.email)).status).toBe(200);
+      });
+
       it('signs a colleague up with the invite code only', async () => {
         const code = fixture.inviteCodes.get('acme')!;
         const user = { name: 'Road Runner', email: `runner-${name}@acme.test`, password: 'beep-beep-beep' };

@@ -86,6 +86,18 @@ describe('inventory pages (Express)', () => {
     expect(shown.text).not.toContain('not the password');
   });
 
+  it('throttles failed log-ins with a 429 page and Retry-After', async () => {
+    const wrong = (localAddress: string): Promise<Reply> =>
+      call({ path: '/t/acme/login', localAddress, ...form({ email: 'nobody@acme.test', password: 'not the password' }) });
+    const replies = await Promise.all(Array.from({ length: 8 }, () => wrong('127.0.0.6')));
+    expect(replies.map((reply) => reply.status).sort()).toEqual([303, 303, 303, 303, 303, 429, 429, 429]);
+    const throttled = replies.find((reply) => reply.status === 429)!;
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(800);
+    expect(throttled.text).toContain('Too many failed log-ins: try again in 15 minutes');
+    expect(throttled.text).toContain('value="nobody@acme.test"');
+    expect(throttled.text).not.toContain('not the password');
+  });
+
   it('escapes what users type', async () => {
     const evil = '<img src=x onerror="alert(1)">';
     const products = await acme('/products');

@@ -33,6 +33,8 @@ export interface ApiRequest {
   readonly tenant: Tenant | null;
   /** `/t/acme` under path routing, else `` (see request-info.ts). */
   readonly basePath: string;
+  /** The client's address (the socket's; no proxy header is trusted). */
+  readonly address: string;
 }
 
 /** What a route answers. */
@@ -44,6 +46,8 @@ export interface ApiResponse {
   readonly problem?: boolean;
   /** Set-Cookie values. */
   readonly cookies?: readonly string[];
+  /** Other headers (`Retry-After`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A mounted route. */
@@ -118,7 +122,7 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       path: '/api/session',
       scope: 'visitor',
       run: async ({ request, tenant }) => {
-        const user = await logIn(inventory, request.body);
+        const user = await logIn(inventory, request.body, { address: request.address });
         const { token } = await startSession(inventory, user);
         return { status: 200, body: { user, business: businessOf(tenant) }, cookies: [sessionCookie(tenant.id, token, cookieScope(request))] };
       },
@@ -255,7 +259,10 @@ async function answer(inventory: Inventory, spec: RouteSpec, request: ApiRequest
  * ```
  */
 export function errorResponse(error: unknown, logError: (error: unknown) => void): ApiResponse {
-  if (isInventoryError(error)) return problem(error.status, error.code, error.message, error.issues);
+  if (isInventoryError(error)) {
+    const answer = problem(error.status, error.code, error.message, error.issues);
+    return error.retryAfterSeconds === undefined ? answer : { ...answer, headers: { 'Retry-After': String(error.retryAfterSeconds) } };
+  }
   if (isTenancyError(error) && error.httpStatus >= 400 && error.httpStatus < 500) return problem(error.httpStatus, error.code, error.message);
   const status = clientStatus(error);
   if (status !== undefined) {
@@ -294,6 +301,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
 

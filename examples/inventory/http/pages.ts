@@ -171,12 +171,17 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   router.post('/login', async (req, res) => {
     const form = formOf(req);
     try {
-      const user = await logIn(inventory, pick(form, ['email', 'password']));
+      const user = await logIn(inventory, pick(form, ['email', 'password']), { address: req.socket.remoteAddress ?? '' });
       const { token } = await startSession(inventory, user);
       res.append('Set-Cookie', sessionCookie(req.tenant!.id, token, scopeOf(req)));
       redirect(req, res, '/?notice=welcome');
     } catch (error) {
       if (!isInventoryError(error)) throw error;
+      if (error.retryAfterSeconds !== undefined) {
+        // Throttled: answered here (a reload is refused the same way, without hashing anything).
+        res.set('Retry-After', String(error.retryAfterSeconds));
+        return void res.status(error.status).type('html').send(loginPage(frame(req), failedForm(form, error)));
+      }
       flash.fail(req, res, '/login', 'login', error, failedForm(form, error));
     }
   });
