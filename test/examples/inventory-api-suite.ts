@@ -79,6 +79,31 @@ export function inventoryApiSuite(name: 'express' | 'fastify' | 'koa', start: St
         expect(skus(routed).sort()).toEqual(skus(globex).sort());
       });
 
+      it('pages the product list by SKU: ?limit=&after=, `next` and a Link header', async () => {
+        for (const sku of ['PAGE-C', 'PAGE-A', 'PAGE-B']) {
+          expect((await on('acme', '/api/products', { method: 'POST', json: { sku, name: `Paged ${sku}`, unitPriceCents: 1 } })).status).toBe(201);
+        }
+        const first = await on('acme', '/api/products?q=page-&limit=2', { routing: 'path' });
+        expect(skus(first)).toEqual(['PAGE-A', 'PAGE-B']);
+        expect(first.json.next).toBe('PAGE-B');
+        expect(first.headers.link).toBe('</t/acme/api/products?q=page-&limit=2&after=PAGE-B>; rel="next"');
+        const second = await on('acme', '/api/products?q=page-&limit=2&after=PAGE-B', { routing: 'path' });
+        expect(skus(second)).toEqual(['PAGE-C']);
+        expect(second.json.next).toBeNull();
+        expect(second.headers.link).toBeUndefined();
+        // Without ?limit= a page holds 100; the body keeps `products` and adds `next`.
+        const all = await on('acme', '/api/products');
+        expect(all.json.next).toBeNull();
+        expect(skus(all)).toEqual(expect.arrayContaining(['PAGE-A', 'PAGE-B', 'PAGE-C']));
+        expectProblem(await on('acme', '/api/products?limit=0'), 400, 'invalid_input');
+        expectProblem(await on('acme', '/api/products?limit=501'), 400, 'invalid_input');
+        expectProblem(await on('acme', '/api/products?after=%3Cx%3E'), 400, 'invalid_input');
+        for (const sku of ['PAGE-A', 'PAGE-B', 'PAGE-C']) {
+          const id = (await on('acme', `/api/products?q=${sku}`)).json.products[0].id;
+          expect((await on('acme', `/api/products/${id}`, { method: 'DELETE' })).status).toBe(204);
+        }
+      });
+
       it('creates a product in one business that the other cannot see or reach', async () => {
         const created = await on('acme', '/api/products', { method: 'POST', json: { sku: 'acme-only', name: 'Only at Acme', unitPriceCents: 100 } });
         expect(created.status, created.text).toBe(201);

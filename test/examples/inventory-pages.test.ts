@@ -98,6 +98,19 @@ describe('inventory pages (Express)', () => {
     expect(throttled.text).not.toContain('not the password');
   });
 
+  it('pages the product list with next and first links that keep the filter', async () => {
+    const first = await acme('/products?limit=1&lowStock=');
+    const next = /<a href="([^"]+)" rel="next">Next page<\/a>/.exec(first.text)?.[1];
+    expect(next).toMatch(/^\/products\?limit=1&amp;after=[\w.-]+$/);
+    const second = await acme(next!.replaceAll('&amp;', '&'));
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('<a href="/products?limit=1" rel="first">First page</a>');
+    const skuOf = (reply: Reply): string | undefined => /<td><a href="\/products\/\d+">([^<]+)<\/a><\/td>/.exec(reply.text)?.[1];
+    expect(skuOf(second)).not.toBe(skuOf(first));
+    expect((await acme('/products')).text).not.toContain('rel="next"');
+    expect((await acme('/products?limit=abc')).status).toBe(400);
+  });
+
   it('escapes what users type', async () => {
     const evil = '<img src=x onerror="alert(1)">';
     const products = await acme('/products');

@@ -10,13 +10,13 @@ import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
 import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
 import { InventoryError, isInventoryError, type Issues } from '../domain/errors.js';
-import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, updateProduct } from '../domain/products.js';
+import { createProduct, deleteProduct, getProduct, listProductPage, parseProductFilter, parseProductPage, updateProduct } from '../domain/products.js';
+import { parseId } from '../domain/validate.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
 import { listMovements, parseMovementQuery, recordMovement } from '../domain/stock.js';
 import { inviteCode, listUsers, logIn, signUp } from '../domain/users.js';
-import { parseId } from '../domain/validate.js';
 import type { Inventory } from '../inventory.js';
-import { businessUrl, first, sameOrigin } from './request-info.js';
+import { businessUrl, first, pageQuery, sameOrigin } from './request-info.js';
 import { clearedSessionCookie, type CookieScope, readSessionCookie, sessionCookie } from './session-cookie.js';
 
 /** A request as the API routes read it, whatever the framework. */
@@ -164,7 +164,18 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       },
     },
 
-    { method: 'GET', path: '/api/products', scope: 'member', run: async ({ request }) => ok({ products: await listProducts(inventory, parseProductFilter(request.query)) }) },
+    {
+      method: 'GET',
+      path: '/api/products',
+      scope: 'member',
+      run: async ({ request }) => {
+        const page = await listProductPage(inventory, parseProductFilter(request.query), parseProductPage(request.query));
+        if (page.next === null) return ok({ ...page });
+        // The same list from the next SKU on: as `next` in the body, and as a Link header (RFC 8288).
+        const link = `${request.basePath}/api/products?${pageQuery(request.query, page.next)}`;
+        return { ...ok({ ...page }), headers: { Link: `<${link}>; rel="next"` } };
+      },
+    },
     { method: 'POST', path: '/api/products', scope: 'member', run: async ({ request }) => ok({ product: await createProduct(inventory, request.body) }, 201) },
     { method: 'GET', path: '/api/products/:id', scope: 'member', run: async (context) => ok({ product: await getProduct(inventory, id(context)) }) },
     {

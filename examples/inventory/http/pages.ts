@@ -13,7 +13,7 @@ import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
 import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
 import { InventoryError, invalidInput, isInventoryError } from '../domain/errors.js';
-import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, type Product, updateProduct } from '../domain/products.js';
+import { createProduct, deleteProduct, getProduct, listProductPage, parseProductFilter, parseProductPage, type Product, updateProduct } from '../domain/products.js';
 import { createHandoff, redeemHandoff } from '../domain/session-handoffs.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
 import { listMovements, recordMovement } from '../domain/stock.js';
@@ -28,7 +28,7 @@ import { blankForm, centsToInput, type FormState, type Frame } from '../views/la
 import { platformPage } from '../views/platform.js';
 import { productPage, productsPage } from '../views/products.js';
 import { teamPage } from '../views/team.js';
-import { basePathOf, businessUrl, platformUrl } from './request-info.js';
+import { basePathOf, businessUrl, pageQuery, platformUrl } from './request-info.js';
 import { clearedFlashCookie, type Flash, FormFlashes, hasFlashCookie } from './form-flash.js';
 import { clearedSessionCookie, type CookieScope, readSessionCookie, sessionCookie } from './session-cookie.js';
 
@@ -219,9 +219,14 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   router.get('/products', member, async (req, res) => {
     const failed = flash.take(req, res, ['product']);
     const filter = parseProductFilter(req.query);
-    const [products, categories] = await Promise.all([listProducts(inventory, filter), listCategories(inventory)]);
+    const query = parseProductPage(req.query);
+    const [{ products, next }, categories] = await Promise.all([listProductPage(inventory, filter, query), listCategories(inventory)]);
     const form = stateOf(failed, 'product', blankForm({ lowStockThreshold: '5' }));
-    res.status(failed?.status ?? 200).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form }));
+    const pages = {
+      next: next === null ? undefined : `/products?${pageQuery(req.query, next)}`,
+      first: query.after === undefined ? undefined : `/products?${pageQuery(req.query)}`,
+    };
+    res.status(failed?.status ?? 200).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form, pages }));
   });
   router.post('/products', member, async (req, res) => {
     const form = formOf(req);

@@ -30,6 +30,8 @@ export interface ProductsView {
   readonly categories: readonly Category[];
   readonly filter: ProductFilter;
   readonly form: FormState;
+  /** Links to the next and to the first page (paths after the base), when there are. */
+  readonly pages?: { readonly next?: string | undefined; readonly first?: string | undefined };
 }
 
 /** The products page. */
@@ -69,6 +71,12 @@ export function productsPage(frame: Frame & { readonly member: NonNullable<Frame
           )}</tbody>
         </table>`,
       )}
+      ${view.pages?.next || view.pages?.first
+        ? html`<nav class="actions" aria-label="Pages">
+            ${view.pages.first ? html`<a href="${base}${view.pages.first}" rel="first">First page</a>` : ''}
+            ${view.pages.next ? html`<a href="${base}${view.pages.next}" rel="next">Next page</a>` : ''}
+          </nav>`
+        : ''}
     </section>
     <section class="card" id="new-product">
       <h2>New product</h2>
