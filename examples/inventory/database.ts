@@ -60,6 +60,12 @@ export interface SessionTable {
   expires_at: Date;
 }
 
+export interface SessionHandoffTable {
+  code_hash: string;
+  user_id: number;
+  expires_at: Date;
+}
+
 export interface SettingsTable {
   id: Generated<boolean>;
   invite_code: string;
@@ -73,6 +79,7 @@ export interface Database {
   stock_movements: StockMovementTable;
   users: UserTable;
   sessions: SessionTable;
+  session_handoffs: SessionHandoffTable;
   settings: SettingsTable;
 }
 

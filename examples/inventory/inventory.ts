@@ -14,6 +14,7 @@ import { chainResolvers, createTenancy, headerResolver, pathResolver, subdomainR
 import { tenantPlugin } from '../../src/kysely/index.js';
 import { tenantPool } from '../../src/pg/index.js';
 import { type Database, type Db, SHARED_TABLES } from './database.js';
+import { LoginThrottle, type LoginThrottleOptions } from './domain/login-throttle.js';
 
 /** The path prefix of path routing: `localhost:3000/t/acme/products`. */
 export const PATH_PREFIX = '/t';
@@ -45,6 +46,8 @@ export interface InventoryOptions {
    * cluster-wide, so two copies of the app on one server need prefixes of their own.
    */
   readonly rolePrefix?: string;
+  /** Log-in throttling (default: 5 failures per account and 20 per address in 15 minutes). */
+  readonly loginThrottle?: LoginThrottleOptions;
 }
 
 /**
@@ -63,6 +66,8 @@ export interface Inventory {
   readonly baseDomain: string;
   readonly secureCookies: boolean;
   readonly logError: (error: unknown) => void;
+  /** Failed log-ins per account and per address, in this process's memory. */
+  readonly loginThrottle: LoginThrottle;
   /** Stops the tenancy's registry listener. The pool is the caller's: end it after this. */
   close(): Promise<void>;
 }
@@ -106,6 +111,7 @@ export function createInventory(pool: pg.Pool, options: InventoryOptions = {}): 
     baseDomain,
     secureCookies: options.secureCookies ?? false,
     logError: options.logError ?? ((error) => console.error('inventory: unexpected error', error)),
+    loginThrottle: new LoginThrottle(options.loginThrottle),
     // Not db.destroy(): that would end the caller's pool.
     close: () => tenancy.close(),
   };

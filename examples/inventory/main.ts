@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { RunningServer } from './http/server.js';
@@ -76,9 +77,49 @@ function onSignal(signal: NodeJS.Signals): void {
   );
 }
 
+/**
+ * A port another program (a second demo) already listens on: said before PostgreSQL starts, with
+ * the way out. Listening can still fail later (a race); the same message is printed then.
+ */
+class PortInUseError extends Error {
+  override name = 'PortInUseError';
+  constructor(port: number, host: string, options: Options) {
+    const suggested = options.port + 10;
+    super(
+      [
+        `port ${port} on ${host} is already in use (is another demo running?).`,
+        `  The demo needs ${options.port} (Express), ${options.port + 1} (Fastify) and ${options.port + 2} (Koa).`,
+        `  Stop the other program, or choose other ports: npm run demo -- --port ${suggested}`,
+      ].join('\n'),
+    );
+  }
+}
+
+/** Throws {@link PortInUseError} when one of the demo's ports is taken. */
+async function checkPorts(options: Options): Promise<void> {
+  if (options.port === 0) return;
+  for (const port of [options.port, options.port + 1, options.port + 2]) {
+    await new Promise<void>((resolve, reject) => {
+      const probe = createServer();
+      probe.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, options.host, options) : error));
+      probe.listen(port, options.host, () => probe.close(() => resolve()));
+    });
+  }
+}
+
+/** The error to report: EADDRINUSE from a server's listen becomes {@link PortInUseError}. */
+function explain(error: unknown, options: Options | undefined): unknown {
+  const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
+  if (code !== 'EADDRINUSE' || options === undefined) return error;
+  return new PortInUseError(typeof port === 'number' ? port : options.port, options.host, options);
+}
+
+let parsed: Options | undefined;
+
 async function main(): Promise<void> {
-  const options = readOptions();
+  const options = (parsed = readOptions());
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  await checkPorts(options);
 
   console.log('Starting PostgreSQL…');
   running.database = await startDemoDatabase({ persist: options.persist, log: (line) => console.log(`  ${line}`) });
@@ -139,7 +180,8 @@ function printBanner(database: DemoDatabase, seeded: readonly SeededBusiness[], 
   console.log(lines.join('\n'));
 }
 
-main().catch(async (error: unknown) => {
+main().catch(async (caught: unknown) => {
+  const error = explain(caught, parsed);
   console.error(error instanceof Error ? `Could not start: ${error.message}` : error);
   await stop().catch(() => undefined);
   process.exit(1);

@@ -11,6 +11,8 @@ export interface Send {
   readonly json?: unknown;
   /** A raw body, sent as it is. */
   readonly raw?: string;
+  /** The client's address (another 127.x.y.z is another client to the server; default 127.0.0.1). */
+  readonly localAddress?: string;
 }
 
 /** A response: status, headers, the body as text and, when it is JSON, parsed. */
@@ -33,7 +35,8 @@ export function send(port: number, request: Send): Promise<Reply> {
     headers['content-type'] ??= 'application/json';
   }
   return new Promise((resolve, reject) => {
-    const outgoing = http.request({ host: '127.0.0.1', port, method: request.method ?? 'GET', path: request.path, headers, agent: false }, (response) => {
+    const options = { host: '127.0.0.1', port, method: request.method ?? 'GET', path: request.path, headers, agent: false, localAddress: request.localAddress ?? '127.0.0.1' };
+    const outgoing = http.request(options, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);

@@ -79,6 +79,31 @@ export function inventoryApiSuite(name: 'express' | 'fastify' | 'koa', start: St
         expect(skus(routed).sort()).toEqual(skus(globex).sort());
       });
 
+      it('pages the product list by SKU: ?limit=&after=, `next` and a Link header', async () => {
+        for (const sku of ['PAGE-C', 'PAGE-A', 'PAGE-B']) {
+          expect((await on('acme', '/api/products', { method: 'POST', json: { sku, name: `Paged ${sku}`, unitPriceCents: 1 } })).status).toBe(201);
+        }
+        const first = await on('acme', '/api/products?q=page-&limit=2', { routing: 'path' });
+        expect(skus(first)).toEqual(['PAGE-A', 'PAGE-B']);
+        expect(first.json.next).toBe('PAGE-B');
+        expect(first.headers.link).toBe('</t/acme/api/products?q=page-&limit=2&after=PAGE-B>; rel="next"');
+        const second = await on('acme', '/api/products?q=page-&limit=2&after=PAGE-B', { routing: 'path' });
+        expect(skus(second)).toEqual(['PAGE-C']);
+        expect(second.json.next).toBeNull();
+        expect(second.headers.link).toBeUndefined();
+        // Without ?limit= a page holds 100; the body keeps `products` and adds `next`.
+        const all = await on('acme', '/api/products');
+        expect(all.json.next).toBeNull();
+        expect(skus(all)).toEqual(expect.arrayContaining(['PAGE-A', 'PAGE-B', 'PAGE-C']));
+        expectProblem(await on('acme', '/api/products?limit=0'), 400, 'invalid_input');
+        expectProblem(await on('acme', '/api/products?limit=501'), 400, 'invalid_input');
+        expectProblem(await on('acme', '/api/products?after=%3Cx%3E'), 400, 'invalid_input');
+        for (const sku of ['PAGE-A', 'PAGE-B', 'PAGE-C']) {
+          const id = (await on('acme', `/api/products?q=${sku}`)).json.products[0].id;
+          expect((await on('acme', `/api/products/${id}`, { method: 'DELETE' })).status).toBe(204);
+        }
+      });
+
       it('creates a product in one business that the other cannot see or reach', async () => {
         const created = await on('acme', '/api/products', { method: 'POST', json: { sku: 'acme-only', name: 'Only at Acme', unitPriceCents: 100 } });
         expect(created.status, created.text).toBe(201);
@@ -150,6 +175,36 @@ export function inventoryApiSuite(name: 'express' | 'fastify' | 'koa', start: St
         expect(out.status).toBe(204);
         expect(out.cookies[0]).toMatch(/^inventory_session=; Path=\/; Max-Age=0/);
         expectProblem(await on('acme', '/api/products', { cookie }), 401, 'session_expired');
+      });
+
+      it('throttles log-ins per account and per address, with Retry-After, before hashing', async () => {
+        // Another loopback address is another client: the other tests' address keeps its budget.
+        const user = { name: 'Wile E.', email: `coyote-${name}@globex.test`, password: 'acme-rockets-1' };
+        const joined = await on('globex', '/api/users', { method: 'POST', json: { ...user, inviteCode: fixture.inviteCodes.get('globex') }, cookie: null });
+        expect(joined.status, joined.text).toBe(201);
+        const attempt = (password: string, localAddress: string, email = user.email): Promise<Reply> =>
+          on('globex', '/api/session', { method: 'POST', json: { email, password }, cookie: null, localAddress });
+
+        // 30 wrong passwords at once: 5 are checked, 25 refused before any hashing.
+        const wrong = await Promise.all(Array.from({ length: 30 }, (_, index) => attempt(`wrong password ${index}`, '127.0.0.2')));
+        expect(wrong.filter((reply) => reply.status === 401)).toHaveLength(5);
+        const refused = wrong.filter((reply) => reply.status === 429);
+        expect(refused).toHaveLength(25);
+        for (const reply of refused) {
+          expectProblem(reply, 429, 'too_many_attempts');
+          expect(Number(reply.headers['retry-after'])).toBeGreaterThan(800);
+          expect(Number(reply.headers['retry-after'])).toBeLessThanOrEqual(900);
+        }
+        // The account stays locked for every address, even with the right password.
+        expectProblem(await attempt(user.password, '127.0.0.3'), 429, 'too_many_attempts');
+
+        // Per address: 20 failures over many accounts lock the address, not the accounts.
+        const spread = await Promise.all(Array.from({ length: 20 }, (_, index) => attempt('wrong password', '127.0.0.4', `nobody-${index}@globex.test`)));
+        expect(spread.map((reply) => reply.status)).toEqual(Array.from({ length: 20 }, () => 401));
+        const locked = await attempt(GLOBEX.owner.password, '127.0.0.4', GLOBEX.owner.email);
+        expectProblem(locked, 429, 'too_many_attempts');
+        expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+        expect((await attempt(GLOBEX.owner.password, '127.0.0.5', GLOBEX.owner.email)).status).toBe(200);
       });
 
       it('signs a colleague up with the invite code only', async () => {

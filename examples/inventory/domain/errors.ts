@@ -10,7 +10,7 @@
 export type Issues = Readonly<Record<string, string>>;
 
 /** The statuses the domain answers with. */
-export type InventoryStatus = 400 | 401 | 403 | 404 | 409 | 415;
+export type InventoryStatus = 400 | 401 | 403 | 404 | 409 | 415 | 429;
 
 /**
  * An error the app answers with a 4xx status.
@@ -27,12 +27,15 @@ export class InventoryError extends Error {
   readonly code: string;
   /** For `invalid_input`: what is wrong with each field. */
   readonly issues: Issues | undefined;
+  /** For a 429: when to try again (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: InventoryStatus, code: string, message: string, options: { issues?: Issues; cause?: unknown } = {}) {
+  constructor(status: InventoryStatus, code: string, message: string, options: { issues?: Issues; cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = status;
     this.code = code;
     this.issues = options.issues;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

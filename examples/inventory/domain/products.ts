@@ -74,15 +74,69 @@ export function parseProductFilter(query: Readonly<Record<string, unknown>>): Pr
  * ```
  */
 export async function listProducts(inventory: Inventory, filter: ProductFilter = {}): Promise<Product[]> {
-  let query = selectProducts(inventory.db);
+  const rows = await filteredProducts(inventory.db, filter).orderBy('products.sku').execute();
+  return rows.map(toProduct);
+}
+
+/** A page of a product list: `limit` products after the SKU `after` (keyset pagination). */
+export interface ProductPageQuery {
+  readonly limit: number;
+  /** The last SKU of the previous page (the `next` of its answer); none for the first page. */
+  readonly after?: string;
+}
+
+/** Products per page when `?limit=` is not given, and the most one page can hold. */
+export const PRODUCT_PAGE = { defaultLimit: 100, maxLimit: 500 } as const;
+
+/**
+ * Reads `?limit=&after=` (bad values are a 400).
+ *
+ * @example
+ * ```ts
+ * parseProductPage({ limit: '50', after: 'ACME-ANVIL' }); // { limit: 50, after: 'ACME-ANVIL' }
+ * ```
+ */
+export function parseProductPage(query: Readonly<Record<string, unknown>>): ProductPageQuery {
+  const limit = queryValue(query, 'limit')?.trim();
+  const after = queryValue(query, 'after')?.trim();
+  if (limit !== undefined && limit !== '' && !(/^[0-9]{1,4}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= PRODUCT_PAGE.maxLimit)) {
+    throw invalidInput({ limit: `must be a whole number from 1 to ${PRODUCT_PAGE.maxLimit}` });
+  }
+  if (after !== undefined && after !== '' && (after.length > 40 || !SKU_PATTERN.test(after))) throw invalidInput({ after: 'must be a SKU (the `next` of the previous page)' });
+  return { limit: limit ? Number(limit) : PRODUCT_PAGE.defaultLimit, ...(after ? { after: after.toUpperCase() } : {}) };
+}
+
+/**
+ * One page of the products matching a filter, by SKU, and `next`: the SKU to pass as `after`
+ * for the following page (`null` on the last one). Keyset pagination: each page is one index
+ * range scan of the SKUs, however deep it is, and a product added or deleted meanwhile does not
+ * shift the pages.
+ *
+ * @example
+ * ```ts
+ * const first = await listProductPage(inventory, {}, { limit: 50 });
+ * const second = await listProductPage(inventory, {}, { limit: 50, after: first.next! });
+ * // … where "products"."sku" > $1 order by "products"."sku" limit $2
+ * ```
+ */
+export async function listProductPage(inventory: Inventory, filter: ProductFilter, page: ProductPageQuery): Promise<{ products: Product[]; next: string | null }> {
+  let query = filteredProducts(inventory.db, filter);
+  if (page.after !== undefined) query = query.where('products.sku', '>', page.after);
+  // One more than the page: whether there is a next page, without counting.
+  const rows = await query.orderBy('products.sku').limit(page.limit + 1).execute();
+  const products = rows.slice(0, page.limit).map(toProduct);
+  return { products, next: rows.length > page.limit ? products.at(-1)!.sku : null };
+}
+
+function filteredProducts(db: Db, filter: ProductFilter) {
+  let query = selectProducts(db);
   if (filter.q !== undefined) {
     const pattern = `%${filter.q.replace(/[\\%_]/g, '\\$&')}%`;
     query = query.where((eb) => eb.or([eb('products.sku', 'ilike', pattern), eb('products.name', 'ilike', pattern)]));
   }
   if (filter.categoryId !== undefined) query = query.where('products.category_id', '=', filter.categoryId);
   if (filter.lowStock === true) query = query.whereRef('products.stock', '<=', 'products.low_stock_threshold');
-  const rows = await query.orderBy('products.sku').execute();
-  return rows.map(toProduct);
+  return query;
 }
 
 /** One product; 404 when the business has none with that id. */

@@ -98,17 +98,20 @@ export async function signUp(inventory: Inventory, body: unknown): Promise<User>
 /**
  * Checks an email and password against the active business's users: the user, or a 401 that
  * does not say which of the two was wrong. Unknown emails take as long as wrong passwords.
+ * Too many failures for the account or from the client's address: a 429 before any hashing
+ * (see login-throttle.ts).
  *
  * @example
  * ```ts
- * const user = await logIn(inventory, { email: 'owner@acme.test', password: '…' });
+ * const user = await logIn(inventory, { email: 'owner@acme.test', password: '…' }, { address: '203.0.113.7' });
  * ```
  */
-export async function logIn(inventory: Inventory, body: unknown): Promise<User> {
+export async function logIn(inventory: Inventory, body: unknown, client: { readonly address: string }): Promise<User> {
   const fields = new Fields(objectBody(body, ['email', 'password']));
   const email = fields.email('email');
   const password = fields.secret('password', { min: 1, max: PASSWORD_RULE.max });
   fields.done();
+  const attempt = inventory.loginThrottle.begin({ account: `${inventory.tenancy.require().id} ${email}`, address: client.address });
   const row = await inventory.db
     .selectFrom('users')
     .select(['id', 'email', 'name', 'created_at', 'password_hash'])
@@ -117,6 +120,7 @@ export async function logIn(inventory: Inventory, body: unknown): Promise<User> 
   if (row === undefined) {
     await burnVerification(password);
   } else if (await verifyPassword(password, row.password_hash)) {
+    attempt.succeeded();
     return toUser(row);
   }
   throw unauthenticated('login_failed', 'Wrong email or password');

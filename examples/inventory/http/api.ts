@@ -10,13 +10,13 @@ import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
 import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
 import { InventoryError, isInventoryError, type Issues } from '../domain/errors.js';
-import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, updateProduct } from '../domain/products.js';
+import { createProduct, deleteProduct, getProduct, listProductPage, parseProductFilter, parseProductPage, updateProduct } from '../domain/products.js';
+import { parseId } from '../domain/validate.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
 import { listMovements, parseMovementQuery, recordMovement } from '../domain/stock.js';
 import { inviteCode, listUsers, logIn, signUp } from '../domain/users.js';
-import { parseId } from '../domain/validate.js';
 import type { Inventory } from '../inventory.js';
-import { businessUrl, first, sameOrigin } from './request-info.js';
+import { businessUrl, first, pageQuery, sameOrigin } from './request-info.js';
 import { clearedSessionCookie, type CookieScope, readSessionCookie, sessionCookie } from './session-cookie.js';
 
 /** A request as the API routes read it, whatever the framework. */
@@ -33,6 +33,8 @@ export interface ApiRequest {
   readonly tenant: Tenant | null;
   /** `/t/acme` under path routing, else `` (see request-info.ts). */
   readonly basePath: string;
+  /** The client's address (the socket's; no proxy header is trusted). */
+  readonly address: string;
 }
 
 /** What a route answers. */
@@ -44,6 +46,8 @@ export interface ApiResponse {
   readonly problem?: boolean;
   /** Set-Cookie values. */
   readonly cookies?: readonly string[];
+  /** Other headers (`Retry-After`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A mounted route. */
@@ -118,7 +122,7 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       path: '/api/session',
       scope: 'visitor',
       run: async ({ request, tenant }) => {
-        const user = await logIn(inventory, request.body);
+        const user = await logIn(inventory, request.body, { address: request.address });
         const { token } = await startSession(inventory, user);
         return { status: 200, body: { user, business: businessOf(tenant) }, cookies: [sessionCookie(tenant.id, token, cookieScope(request))] };
       },
@@ -160,7 +164,18 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       },
     },
 
-    { method: 'GET', path: '/api/products', scope: 'member', run: async ({ request }) => ok({ products: await listProducts(inventory, parseProductFilter(request.query)) }) },
+    {
+      method: 'GET',
+      path: '/api/products',
+      scope: 'member',
+      run: async ({ request }) => {
+        const page = await listProductPage(inventory, parseProductFilter(request.query), parseProductPage(request.query));
+        if (page.next === null) return ok({ ...page });
+        // The same list from the next SKU on: as `next` in the body, and as a Link header (RFC 8288).
+        const link = `${request.basePath}/api/products?${pageQuery(request.query, page.next)}`;
+        return { ...ok({ ...page }), headers: { Link: `<${link}>; rel="next"` } };
+      },
+    },
     { method: 'POST', path: '/api/products', scope: 'member', run: async ({ request }) => ok({ product: await createProduct(inventory, request.body) }, 201) },
     { method: 'GET', path: '/api/products/:id', scope: 'member', run: async (context) => ok({ product: await getProduct(inventory, id(context)) }) },
     {
@@ -255,7 +270,10 @@ async function answer(inventory: Inventory, spec: RouteSpec, request: ApiRequest
  * ```
  */
 export function errorResponse(error: unknown, logError: (error: unknown) => void): ApiResponse {
-  if (isInventoryError(error)) return problem(error.status, error.code, error.message, error.issues);
+  if (isInventoryError(error)) {
+    const answer = problem(error.status, error.code, error.message, error.issues);
+    return error.retryAfterSeconds === undefined ? answer : { ...answer, headers: { 'Retry-After': String(error.retryAfterSeconds) } };
+  }
   if (isTenancyError(error) && error.httpStatus >= 400 && error.httpStatus < 500) return problem(error.httpStatus, error.code, error.message);
   const status = clientStatus(error);
   if (status !== undefined) {
@@ -294,6 +312,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
 

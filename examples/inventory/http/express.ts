@@ -105,11 +105,13 @@ function apiRequestOf(req: Request): ApiRequest {
     headers: req.headers,
     tenant: req.tenant ?? null,
     basePath: basePathOf(req.originalUrl, req.url, req.tenant ?? null),
+    address: req.socket.remoteAddress ?? '',
   };
 }
 
 function send(res: Response, answer: ApiResponse): void {
   for (const cookie of answer.cookies ?? []) res.append('Set-Cookie', cookie);
+  res.set(answer.headers ?? {});
   res.status(answer.status);
   if (answer.body === undefined) return void res.end();
   res.type(answer.problem ? PROBLEM_TYPE : 'application/json').send(JSON.stringify(answer.body));

@@ -65,11 +65,13 @@ function apiRequestOf(request: FastifyRequest): ApiRequest {
     headers: request.headers,
     tenant: request.tenant,
     basePath: basePathOf(request.originalUrl, request.url, request.tenant),
+    address: request.socket.remoteAddress ?? '',
   };
 }
 
 function send(reply: FastifyReply, answer: ApiResponse): FastifyReply {
   if (answer.cookies !== undefined && answer.cookies.length > 0) reply.header('set-cookie', [...answer.cookies]);
+  reply.headers({ ...answer.headers });
   reply.code(answer.status);
   if (answer.body === undefined) return reply.send();
   return reply.type(answer.problem ? PROBLEM_TYPE : 'application/json').send(JSON.stringify(answer.body));

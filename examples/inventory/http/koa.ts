@@ -64,11 +64,13 @@ function apiRequestOf(ctx: Context): ApiRequest {
     headers: ctx.headers,
     tenant: ctx.state.tenant ?? null,
     basePath: basePathOf(ctx.originalUrl, ctx.url, ctx.state.tenant ?? null),
+    address: ctx.req.socket.remoteAddress ?? '',
   };
 }
 
 function send(ctx: Context, answer: ApiResponse): void {
   if (answer.cookies !== undefined && answer.cookies.length > 0) ctx.set('Set-Cookie', [...answer.cookies]);
+  ctx.set({ ...answer.headers });
   ctx.status = answer.status;
   if (answer.body === undefined) {
     ctx.body = null;

@@ -1,7 +1,8 @@
 /**
  * The server-rendered pages (Express): the platform's page on the main host, and each
  * business's pages on its own host (or path). The pages call the same domain modules as the
- * JSON API; forms post back, and a success redirects (303) so a reload does not post again.
+ * JSON API; forms post back, and every post redirects (303), a failed one to its form's page
+ * with what was typed and the issues (form-flash.ts), so a reload never posts again.
  *
  * @module
  */
@@ -11,8 +12,9 @@ import { isTenancyError, type TenancyError, tenantIdProblem } from '../../../src
 import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
 import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
-import { InventoryError, isInventoryError } from '../domain/errors.js';
-import { createProduct, deleteProduct, getProduct, listProducts, parseProductFilter, type Product, updateProduct } from '../domain/products.js';
+import { InventoryError, invalidInput, isInventoryError } from '../domain/errors.js';
+import { createProduct, deleteProduct, getProduct, listProductPage, parseProductFilter, parseProductPage, type Product, updateProduct } from '../domain/products.js';
+import { createHandoff, redeemHandoff } from '../domain/session-handoffs.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
 import { listMovements, recordMovement } from '../domain/stock.js';
 import { inviteCode, listUsers, logIn, sameSecret, signUp } from '../domain/users.js';
@@ -26,7 +28,8 @@ import { blankForm, centsToInput, type FormState, type Frame } from '../views/la
 import { platformPage } from '../views/platform.js';
 import { productPage, productsPage } from '../views/products.js';
 import { teamPage } from '../views/team.js';
-import { basePathOf, businessUrl, platformUrl } from './request-info.js';
+import { basePathOf, businessUrl, pageQuery, platformUrl } from './request-info.js';
+import { clearedFlashCookie, type Flash, FormFlashes, hasFlashCookie } from './form-flash.js';
 import { clearedSessionCookie, type CookieScope, readSessionCookie, sessionCookie } from './session-cookie.js';
 
 type Member = Frame & { readonly member: NonNullable<Frame['member']> };
@@ -42,11 +45,40 @@ type Member = Frame & { readonly member: NonNullable<Frame['member']> };
  * ```
  */
 export function pageRoutes(inventory: Inventory): { platform: Router; business: Router } {
-  return { platform: platformRoutes(inventory), business: businessRoutes(inventory) };
+  const flashes = new FormFlashes();
+  return { platform: platformRoutes(inventory, flashes), business: businessRoutes(inventory, flashes) };
 }
 
-function platformRoutes(inventory: Inventory): Router {
+/**
+ * Post/Redirect/Get for failed forms (see form-flash.ts), for the platform (`owner` ``) or a
+ * business: `fail` keeps the form and redirects to its page, `take` gives that page the form once.
+ */
+function formFlashes(inventory: Inventory, flashes: FormFlashes) {
+  const scopeOf = (req: Request): CookieScope => ({ basePath: baseOf(req), secure: inventory.secureCookies });
+  const ownerOf = (req: Request): string => req.tenant?.id ?? '';
+  return {
+    fail(req: Request, res: Response, path: string, form: string, error: InventoryError, state: FormState): void {
+      res.append('Set-Cookie', flashes.put(ownerOf(req), { form, status: error.status, state }, scopeOf(req)));
+      res.redirect(303, `${baseOf(req)}${path}`);
+    },
+    /** The failed form waiting for this page, one of `forms`; a flash for another form is dropped. */
+    take(req: Request, res: Response, forms: readonly string[]): Flash | undefined {
+      if (!hasFlashCookie(req.headers.cookie)) return undefined;
+      res.append('Set-Cookie', clearedFlashCookie(scopeOf(req)));
+      const flash = flashes.take(req.headers.cookie, ownerOf(req));
+      return flash !== undefined && forms.includes(flash.form) ? flash : undefined;
+    },
+  };
+}
+
+/** The form's state from the flash when the flash is for this form. */
+function stateOf(flash: Flash | undefined, form: string, otherwise: FormState): FormState {
+  return flash?.form === form ? flash.state : otherwise;
+}
+
+function platformRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   const router = express.Router();
+  const flash = formFlashes(inventory, flashes);
 
   // What frames the address field: `` and `.localhost:3000`, or `127.0.0.1:3000/t/` and `/`.
   const address = (req: Request): { before: string; after: string } => {
@@ -54,10 +86,11 @@ function platformRoutes(inventory: Inventory): Router {
     if (home.startsWith('/')) return { before: `${req.headers.host ?? ''}${PATH_PREFIX}/`, after: '/' };
     return { before: '', after: new URL(home).host.slice('id'.length) };
   };
-  const show = async (req: Request, res: Response, status: number, forms: { signup?: FormState; open?: FormState } = {}): Promise<void> => {
+  const show = async (req: Request, res: Response, status: number, forms: { open?: FormState } = {}): Promise<void> => {
+    const failed = flash.take(req, res, ['signup']);
     const plans = await listPlans(inventory);
-    const view = { plans, address: address(req), signup: forms.signup ?? blankForm({ plan: 'free' }), open: forms.open ?? blankForm() };
-    res.status(status).type('html').send(platformPage(view));
+    const view = { plans, address: address(req), signup: stateOf(failed, 'signup', blankForm({ plan: 'free' })), open: forms.open ?? blankForm() };
+    res.status(failed?.status ?? status).type('html').send(platformPage(view));
   };
 
   router.get('/', (req, res) => show(req, res, 200));
@@ -65,11 +98,13 @@ function platformRoutes(inventory: Inventory): Router {
   router.post('/businesses', async (req, res) => {
     const form = formOf(req);
     try {
-      const { business } = await createBusiness(inventory, pick(form, ['id', 'name', 'plan', 'ownerName', 'email', 'password']));
-      res.redirect(303, businessUrl(inventory, req.headers.host, business.id, '/login?notice=business-created'));
+      const { business, owner } = await createBusiness(inventory, pick(form, ['id', 'name', 'plan', 'ownerName', 'email', 'password']));
+      // The owner is logged in on the business's host: its cookie cannot be set from here (see session-handoffs.ts).
+      const code = await inventory.tenancy.run(business.id, () => createHandoff(inventory, owner.id));
+      res.redirect(303, businessUrl(inventory, req.headers.host, business.id, `/welcome?code=${code}`));
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await show(req, res, error.status, { signup: failedForm(form, error) });
+      flash.fail(req, res, '/', 'signup', error, failedForm(form, error));
     }
   });
 
@@ -85,8 +120,9 @@ function platformRoutes(inventory: Inventory): Router {
   return router;
 }
 
-function businessRoutes(inventory: Inventory): Router {
+function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   const router = express.Router();
+  const flash = formFlashes(inventory, flashes);
   const sessions = new WeakMap<Request, { session: Session; token: string }>();
   const scopeOf = (req: Request): CookieScope => ({ basePath: baseOf(req), secure: inventory.secureCookies });
 
@@ -125,20 +161,31 @@ function businessRoutes(inventory: Inventory): Router {
   };
 
   // Log in, sign up, log out.
-  router.get('/login', (req, res) => (sessions.has(req) ? redirect(req, res, '/') : void res.type('html').send(loginPage(frame(req), blankForm()))));
+  const showAccountForm = (req: Request, res: Response, form: 'login' | 'signup'): void => {
+    if (form === 'login' && sessions.has(req)) return redirect(req, res, '/');
+    const failed = flash.take(req, res, [form]);
+    const render = form === 'login' ? loginPage : signupPage;
+    res.status(failed?.status ?? 200).type('html').send(render(frame(req), stateOf(failed, form, blankForm())));
+  };
+  router.get('/login', (req, res) => showAccountForm(req, res, 'login'));
   router.post('/login', async (req, res) => {
     const form = formOf(req);
     try {
-      const user = await logIn(inventory, pick(form, ['email', 'password']));
+      const user = await logIn(inventory, pick(form, ['email', 'password']), { address: req.socket.remoteAddress ?? '' });
       const { token } = await startSession(inventory, user);
       res.append('Set-Cookie', sessionCookie(req.tenant!.id, token, scopeOf(req)));
       redirect(req, res, '/?notice=welcome');
     } catch (error) {
       if (!isInventoryError(error)) throw error;
-      res.status(error.status).type('html').send(loginPage(frame(req), failedForm(form, error)));
+      if (error.retryAfterSeconds !== undefined) {
+        // Throttled: answered here (a reload is refused the same way, without hashing anything).
+        res.set('Retry-After', String(error.retryAfterSeconds));
+        return void res.status(error.status).type('html').send(loginPage(frame(req), failedForm(form, error)));
+      }
+      flash.fail(req, res, '/login', 'login', error, failedForm(form, error));
     }
   });
-  router.get('/signup', (req, res) => void res.type('html').send(signupPage(frame(req), blankForm())));
+  router.get('/signup', (req, res) => showAccountForm(req, res, 'signup'));
   router.post('/signup', async (req, res) => {
     const form = formOf(req);
     try {
@@ -148,8 +195,16 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, '/?notice=welcome');
     } catch (error) {
       if (!isInventoryError(error)) throw error;
-      res.status(error.status).type('html').send(signupPage(frame(req), failedForm(form, error)));
+      flash.fail(req, res, '/signup', 'signup', error, failedForm(form, error));
     }
+  });
+  // The new owner arrives from the platform's sign-up form with a one-time code.
+  router.get('/welcome', async (req, res) => {
+    const user = await redeemHandoff(inventory, queryValue(req.query, 'code') ?? '');
+    if (user === undefined) return redirect(req, res, '/login?notice=business-created');
+    const { token } = await startSession(inventory, user);
+    res.append('Set-Cookie', sessionCookie(req.tenant!.id, token, scopeOf(req)));
+    redirect(req, res, '/?notice=business-ready');
   });
   router.post('/logout', member, async (req, res) => {
     await endSession(inventory, sessions.get(req)!.token);
@@ -161,12 +216,18 @@ function businessRoutes(inventory: Inventory): Router {
   router.get('/', member, async (req, res) => void res.type('html').send(dashboardPage(memberFrame(req), await dashboard(inventory))));
 
   // Products.
-  const showProducts = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
+  router.get('/products', member, async (req, res) => {
+    const failed = flash.take(req, res, ['product']);
     const filter = parseProductFilter(req.query);
-    const [products, categories] = await Promise.all([listProducts(inventory, filter), listCategories(inventory)]);
-    res.status(status).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form }));
-  };
-  router.get('/products', member, (req, res) => showProducts(req, res, 200, blankForm({ lowStockThreshold: '5' })));
+    const query = parseProductPage(req.query);
+    const [{ products, next }, categories] = await Promise.all([listProductPage(inventory, filter, query), listCategories(inventory)]);
+    const form = stateOf(failed, 'product', blankForm({ lowStockThreshold: '5' }));
+    const pages = {
+      next: next === null ? undefined : `/products?${pageQuery(req.query, next)}`,
+      first: query.after === undefined ? undefined : `/products?${pageQuery(req.query)}`,
+    };
+    res.status(failed?.status ?? 200).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form, pages }));
+  });
   router.post('/products', member, async (req, res) => {
     const form = formOf(req);
     const { input, issues } = productInput(form);
@@ -175,18 +236,20 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, `/products/${product.id}?notice=product-created`);
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showProducts(req, res, error.status, failedForm(form, error, issues));
+      flash.fail(req, res, '/products', 'product', error, failedForm(form, error, issues));
     }
   });
 
-  const showProduct = async (req: Request, res: Response, status: number, forms: { edit?: FormState; movement?: FormState } = {}): Promise<void> => {
+  router.get('/products/:id', member, async (req, res) => {
     const id = parseId(req.params.id);
+    const failed = flash.take(req, res, [`edit-${id}`, `movement-${id}`, `delete-${id}`]);
     const product = await getProduct(inventory, id);
     const [categories, movements] = await Promise.all([listCategories(inventory), listMovements(inventory, { productId: id, limit: 50 })]);
-    const view = { product, categories, movements, edit: forms.edit ?? blankForm(productValues(product)), movement: forms.movement ?? blankForm({ kind: 'in' }) };
-    res.status(status).type('html').send(productPage(memberFrame(req), view));
-  };
-  router.get('/products/:id', member, (req, res) => showProduct(req, res, 200));
+    const edit = stateOf(failed, `edit-${id}`, blankForm(productValues(product)));
+    const movement = stateOf(failed, `movement-${id}`, blankForm({ kind: 'in' }));
+    const view = { product, categories, movements, edit, movement, remove: stateOf(failed, `delete-${id}`, blankForm()) };
+    res.status(failed?.status ?? 200).type('html').send(productPage(memberFrame(req), view));
+  });
   router.post('/products/:id', member, async (req, res) => {
     const id = parseId(req.params.id);
     const form = formOf(req);
@@ -196,11 +259,21 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, `/products/${id}?notice=product-updated`);
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showProduct(req, res, error.status, { edit: failedForm(form, error, issues) });
+      flash.fail(req, res, `/products/${id}`, `edit-${id}`, error, failedForm(form, error, issues));
     }
   });
+  // Deleting cannot be undone: the form asks for the product's SKU (checked here, not only by the
+  // browser's `required`). The API's DELETE needs no such step.
   router.post('/products/:id/delete', member, async (req, res) => {
-    await deleteProduct(inventory, parseId(req.params.id));
+    const id = parseId(req.params.id);
+    const form = formOf(req);
+    const product = await getProduct(inventory, id);
+    const typed = (form.confirm ?? '').trim();
+    if (typed.toUpperCase() !== product.sku.toUpperCase()) {
+      const error = invalidInput({ confirm: `must be ${product.sku} to delete this product` });
+      return flash.fail(req, res, `/products/${id}`, `delete-${id}`, error, failedForm({ confirm: typed }, error));
+    }
+    await deleteProduct(inventory, id);
     redirect(req, res, '/products?notice=product-deleted');
   });
   router.post('/products/:id/movements', member, async (req, res) => {
@@ -211,15 +284,16 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, `/products/${id}?notice=movement-recorded`);
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showProduct(req, res, error.status, { movement: failedForm(form, error) });
+      flash.fail(req, res, `/products/${id}`, `movement-${id}`, error, failedForm(form, error));
     }
   });
 
   // Categories.
-  const showCategories = async (req: Request, res: Response, status: number, form: FormState): Promise<void> => {
-    res.status(status).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form));
-  };
-  router.get('/categories', member, (req, res) => showCategories(req, res, 200, blankForm()));
+  router.get('/categories', member, async (req, res) => {
+    const failed = flash.take(req, res, ['category']);
+    const form = stateOf(failed, 'category', blankForm());
+    res.status(failed?.status ?? 200).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form));
+  });
   router.post('/categories', member, async (req, res) => {
     const form = formOf(req);
     try {
@@ -227,7 +301,7 @@ function businessRoutes(inventory: Inventory): Router {
       redirect(req, res, '/categories?notice=category-created');
     } catch (error) {
       if (!isInventoryError(error) || error.status === 404) throw error;
-      await showCategories(req, res, error.status, failedForm(form, error));
+      flash.fail(req, res, '/categories', 'category', error, failedForm(form, error));
     }
   });
   router.post('/categories/:id/delete', member, async (req, res) => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseHost, type Tenant } from '../../../src/index.js';
+import { queryValue } from '../domain/validate.js';
 import { type Inventory, PATH_PREFIX } from '../inventory.js';
 
 /**
@@ -77,6 +78,26 @@ export function platformUrl(inventory: Inventory, host: string | undefined): str
   if (parsed === undefined || parsed.ip || !parsed.hostname.endsWith(`.${inventory.baseDomain}`)) return '/';
   const port = /:([0-9]{1,5})$/.exec(host!)?.[1];
   return `${inventory.secureCookies ? 'https' : 'http'}://${inventory.baseDomain}${port === undefined ? '' : `:${port}`}/`;
+}
+
+/**
+ * The query of another page of a product list: the request's filter and limit, and `after`
+ * (none: the first page).
+ *
+ * @example
+ * ```ts
+ * pageQuery({ q: 'anvil', limit: '2', after: 'A' }, 'ACME-B'); // 'q=anvil&limit=2&after=ACME-B'
+ * pageQuery({ q: 'anvil', limit: '2', after: 'A' });           // 'q=anvil&limit=2'
+ * ```
+ */
+export function pageQuery(query: Readonly<Record<string, unknown>>, after?: string): string {
+  const params = new URLSearchParams();
+  for (const key of ['q', 'categoryId', 'lowStock', 'limit']) {
+    const value = queryValue(query, key);
+    if (value !== undefined && value !== '') params.set(key, value);
+  }
+  if (after !== undefined) params.set('after', after);
+  return params.toString();
 }
 
 /** The first value of a header. */

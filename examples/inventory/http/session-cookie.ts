@@ -73,7 +73,7 @@ function serialize(value: string, maxAge: number, scope: CookieScope): string {
 }
 
 /** The values of every cookie called `name` in a Cookie header. */
-function cookieValues(header: string | undefined, name: string): string[] {
+export function cookieValues(header: string | undefined, name: string): string[] {
   if (header === undefined) return [];
   const values: string[] = [];
   for (const pair of header.split(';')) {

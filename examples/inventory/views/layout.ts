@@ -24,6 +24,7 @@ export interface Frame {
 /** Messages shown after a redirect; only these fixed texts can appear, whatever the query says. */
 export const NOTICES: Readonly<Record<string, string>> = {
   'business-created': 'Your business is ready. Log in with the email and password you just chose.',
+  'business-ready': 'Your business is ready, and you are logged in.',
   'logged-out': 'You are logged out.',
   welcome: 'Welcome!',
   'product-created': 'Product created. Record an “in” movement to put it in stock.',

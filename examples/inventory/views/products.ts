@@ -30,6 +30,8 @@ export interface ProductsView {
   readonly categories: readonly Category[];
   readonly filter: ProductFilter;
   readonly form: FormState;
+  /** Links to the next and to the first page (paths after the base), when there are. */
+  readonly pages?: { readonly next?: string | undefined; readonly first?: string | undefined };
 }
 
 /** The products page. */
@@ -69,6 +71,12 @@ export function productsPage(frame: Frame & { readonly member: NonNullable<Frame
           )}</tbody>
         </table>`,
       )}
+      ${view.pages?.next || view.pages?.first
+        ? html`<nav class="actions" aria-label="Pages">
+            ${view.pages.first ? html`<a href="${base}${view.pages.first}" rel="first">First page</a>` : ''}
+            ${view.pages.next ? html`<a href="${base}${view.pages.next}" rel="next">Next page</a>` : ''}
+          </nav>`
+        : ''}
     </section>
     <section class="card" id="new-product">
       <h2>New product</h2>
@@ -84,6 +92,8 @@ export interface ProductView {
   readonly movements: readonly Movement[];
   readonly edit: FormState;
   readonly movement: FormState;
+  /** The delete form: the SKU typed to confirm. */
+  readonly remove: FormState;
 }
 
 /** One product's page. */
@@ -138,10 +148,15 @@ export function productPage(frame: Frame & { readonly member: NonNullable<Frame[
         </table>`,
       )}
     </section>
-    <section class="card">
+    <section class="card" id="delete-product">
       <h2>Delete</h2>
       <p class="muted">Deletes ${product.sku} and all its stock movements. This cannot be undone.</p>
-      <form method="post" action="${path}/delete">${csrfField(member.csrfToken)}<button type="submit" class="danger">Delete product</button></form>
+      ${formErrors(view.remove, ['confirm'])}
+      <form class="stack" method="post" action="${path}/delete">
+        ${csrfField(member.csrfToken)}
+        ${field(view.remove, { label: `Type ${product.sku} to confirm`, name: 'confirm', required: true, placeholder: product.sku })}
+        <div class="actions"><button type="submit" class="danger">Delete product</button></div>
+      </form>
     </section>`,
   );
 }
