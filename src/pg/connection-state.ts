@@ -9,6 +9,7 @@ import type { EventEmitter } from 'node:events';
 import { InvalidConfigError } from '../errors.js';
 import { cleanBeforeRawUse } from './raw-use-cleanup.js';
 import type { ScopeSetting } from './scope-setting.js';
+import { rolePrefixOfOwner } from './scope-setting.js';
 import { samePath } from './search-path.js';
 
 /** The transaction status of ReadyForQuery: idle, in a transaction block, in a failed one. */
@@ -148,6 +149,9 @@ export class ConnectionState {
   mustClean(owner: string, when: 'detected' | 'always'): boolean {
     if (this.status !== 'I') return false;
     if (this.#stateOf !== undefined && this.#stateOf !== owner) return true;
+    // Last served through a tenancy with other tenant roles (or none): the role it set stays on the
+    // session unless cleaned, and this owner's own statements may not set a role at all.
+    if (this.#lastOwner !== undefined && rolePrefixOfOwner(this.#lastOwner) !== rolePrefixOfOwner(owner)) return true;
     return when === 'always' && this.#lastOwner !== undefined && this.#lastOwner !== owner;
   }
 

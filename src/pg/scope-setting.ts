@@ -116,6 +116,20 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
 }
 
 /**
+ * The tenant-role prefix an owner was made with (`''` without tenant roles): the part of the
+ * owner before its first NUL.
+ *
+ * @example
+ * ```ts
+ * rolePrefixOfOwner('app_\0acme\0tenant_acme'); // 'app_'
+ * ```
+ */
+export function rolePrefixOfOwner(owner: string): string {
+  const end = owner.indexOf('\0');
+  return end === -1 ? owner : owner.slice(0, end);
+}
+
+/**
  * The statements of a setting for a lifetime, after the session cleanup when `clean`.
  *
  * @example
