@@ -73,6 +73,8 @@ export class TenantClient extends EventEmitter {
   };
   #checkout: Checkout | undefined;
   #scope: TenantScope | undefined;
+  /** True while the pool's `connect` listeners run for this connection. */
+  #connecting = false;
 
   /** @internal Made by tenantPool, once per pooled connection. */
   constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, lifetime: ScopeLifetime, clean: ScopeRequest['clean'], comment = false) {
@@ -94,6 +96,19 @@ export class TenantClient extends EventEmitter {
     this.#checkout = { scope, state, giveBack, broken: undefined };
     this.#raw.on('error', this.#onError);
     return this;
+  }
+
+  /**
+   * @internal Runs the pool's `connect` listeners: queries they make meanwhile run as pg runs a
+   * new connection's setup, unscoped (the session is cleaned before a tenant uses it).
+   */
+  whileConnecting(emit: () => void): void {
+    this.#connecting = true;
+    try {
+      emit();
+    } finally {
+      this.#connecting = false;
+    }
   }
 
   /** The scope this client serves (undefined before its first checkout, in a pool `connect` listener). */
@@ -161,8 +176,8 @@ export class TenantClient extends EventEmitter {
     }
     const cb = callback as Callback | undefined;
     const checkout = this.#checkout;
-    if (checkout === undefined && this.#scope === undefined) {
-      // In a pool `connect` listener, before the first checkout: a plain query, as pg runs it.
+    if (checkout === undefined && this.#connecting) {
+      // In a pool `connect` listener: a plain query, as pg runs it.
       return (this.#raw.query as (...args: unknown[]) => unknown)(config, values, callback);
     }
     const refusal = this.#refusal(checkout);
@@ -264,7 +279,13 @@ export class TenantClient extends EventEmitter {
   }
 
   #refusal(checkout: Checkout | undefined): Error | undefined {
-    if (checkout === undefined) return new Error('Client was released to the pool and cannot run queries');
+    if (checkout === undefined) {
+      return new Error(
+        this.#scope === undefined
+          ? 'Client is not checked out: only a client from connect() runs queries (a connect listener may, while it runs)'
+          : 'Client was released to the pool and cannot run queries',
+      );
+    }
     const active = this.#tenancy.scope();
     if (active === undefined) return new NoTenantError('A query on a tenant client');
     if (!sameScope(active, checkout.scope)) return new TenantMismatchError(describeScope(checkout.scope), describeScope(active));

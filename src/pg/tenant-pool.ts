@@ -145,7 +145,12 @@ export class TenantPool extends EventEmitter {
     pool.on('release', (error: Error | undefined, raw: RawClient) => {
       if (!this.#held.repeatsRelease(raw) && this.listenerCount('release') > 0) this.emit('release', error, this.#clientOf(raw));
     });
-    for (const event of ['connect', 'acquire', 'remove'] as const) {
+    pool.on('connect', (raw: RawClient) => {
+      if (this.listenerCount('connect') === 0) return;
+      const client = this.#clientOf(raw);
+      client.whileConnecting(() => this.emit('connect', client));
+    });
+    for (const event of ['acquire', 'remove'] as const) {
       pool.on(event, (raw: RawClient) => {
         if (this.listenerCount(event) > 0) this.emit(event, this.#clientOf(raw));
       });

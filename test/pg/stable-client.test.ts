@@ -156,4 +156,28 @@ describe('one client object per pooled connection', () => {
     expect(checkedOut.size).toBe(1);
     expect([...inEvents]).toEqual([...checkedOut]);
   });
+
+  it('refuses queries on a client that is not checked out: from an acquire or release listener, or kept after the connect listener returned', async () => {
+    const raw = rawPool(1);
+    const pool = tenantPool(tenancy, raw);
+    const outcomes: string[] = [];
+    const probe = (client: TenantClient, where: string) =>
+      void client.query<{ owner: string }>('select owner from items').then(
+        (result) => outcomes.push(`${where}: rows ${JSON.stringify(result.rows)}`),
+        (error: Error) => outcomes.push(`${where}: ${error.message}`),
+      );
+    let kept: TenantClient | undefined;
+    pool.on('connect', (client: TenantClient) => (kept = client));
+    pool.on('acquire', (client: TenantClient) => probe(client, 'acquire'));
+    pool.on('release', (_error: unknown, client: TenantClient) => probe(client, 'release'));
+    const rows = await tenancy.run('tenant-2', async () => (await pool.query<{ owner: string }>('select owner from items')).rows);
+    expect(rows).toEqual([{ owner: 'tenant-2' }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await tenancy.run('tenant-1', () => kept!.query('select owner from items')).then(
+      () => outcomes.push('kept: ran'),
+      (error: Error) => outcomes.push(`kept: ${error.message}`),
+    );
+    expect(outcomes).toHaveLength(3);
+    for (const outcome of outcomes) expect(outcome).toMatch(/: Client is not checked out/);
+  });
 });
