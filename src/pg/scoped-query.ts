@@ -90,9 +90,16 @@ function usesExtendedProtocol(query: Submittable): boolean {
   );
 }
 
-/** How a scoped query prepares the session: the scope's settings, and whether a session another owner used is cleaned first. */
-export interface ScopeRequest {
-  readonly setting: ScopeSetting;
+/**
+ * How a pool scopes its queries, whatever the scope: for the session or the transaction, when it
+ * cleans a session, whether it comments statements.
+ *
+ * @example
+ * ```ts
+ * const policy: ScopePolicy = { lifetime: 'session', clean: 'detected', comment: false };
+ * ```
+ */
+export interface ScopePolicy {
   readonly lifetime: ScopeLifetime;
   /**
    * Session mode: clean the session (SESSION_CLEANUP) before a query for another owner when it
@@ -101,6 +108,11 @@ export interface ScopeRequest {
   readonly clean: 'detected' | 'always' | false;
   /** Append the scope's sqlcommenter comment to the statement's text (unnamed statements only). */
   readonly comment?: boolean;
+}
+
+/** How a scoped query prepares the session: the pool's policy and the scope's settings. */
+export interface ScopeRequest extends ScopePolicy {
+  readonly setting: ScopeSetting;
 }
 
 /**

@@ -9,11 +9,10 @@ import type { TenantScope } from '../context.js';
 import { InvalidConfigError, NoTenantError, TenantMismatchError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { ConnectionState, RawClient } from './connection-state.js';
-import type { ScopeLifetime, Submittable } from './scoped-query.js';
+import type { ScopePolicy, ScopeRequest, Submittable } from './scoped-query.js';
 import { connectionReusable } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { scopeSettingOf } from './scope-setting.js';
-import type { ScopeRequest } from './scoped-query.js';
+import { scopeRequestOf } from './scope-setting.js';
 import { describeScope, sameScope } from './search-path.js';
 
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
@@ -62,9 +61,7 @@ export type GiveBack = (raw: RawClient, state: ConnectionState, error: Error | b
 export class TenantClient extends EventEmitter {
   readonly #raw: RawClient & pg.PoolClient;
   readonly #tenancy: Tenancy;
-  readonly #lifetime: ScopeLifetime;
-  readonly #clean: ScopeRequest['clean'];
-  readonly #comment: boolean;
+  readonly #policy: ScopePolicy;
   readonly #onError = (error: Error): void => {
     if (this.#checkout === undefined) return;
     this.#checkout.broken = error;
@@ -77,13 +74,11 @@ export class TenantClient extends EventEmitter {
   #connecting = false;
 
   /** @internal Made by tenantPool, once per pooled connection. */
-  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, lifetime: ScopeLifetime, clean: ScopeRequest['clean'], comment = false) {
+  constructor(raw: pg.PoolClient | RawClient, tenancy: Tenancy, policy: ScopePolicy) {
     super();
     this.#raw = raw as RawClient & pg.PoolClient;
     this.#tenancy = tenancy;
-    this.#lifetime = lifetime;
-    this.#clean = clean;
-    this.#comment = comment;
+    this.#policy = policy;
     for (const event of FORWARDED_EVENTS) this.#raw.on(event, (...args: unknown[]) => this.emit(event, ...args));
   }
 
@@ -199,7 +194,7 @@ export class TenantClient extends EventEmitter {
     }
 
     const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
-    if (needsOwnTransaction(inner.text) || (this.#lifetime === 'session' && runsAlone(inner.text))) return this.#ownTransaction(checkout!, inner, cb);
+    if (needsOwnTransaction(inner.text) || (this.#policy.lifetime === 'session' && runsAlone(inner.text))) return this.#ownTransaction(checkout!, inner, cb);
     return this.#submit(checkout!, inner, cb);
   }
 
@@ -294,7 +289,7 @@ export class TenantClient extends EventEmitter {
 
   /** How a statement is scoped: the scope's settings (the shared path for a statement tenantPlugin marked, with tenant roles). */
   #requestFor(checkout: Checkout, text: string | undefined): ScopeRequest {
-    return { setting: scopeSettingOf(this.#tenancy, checkout.scope, text), lifetime: this.#lifetime, clean: this.#clean, comment: this.#comment };
+    return scopeRequestOf(this.#tenancy, checkout.scope, text, this.#policy);
   }
 
   #wrap(checkout: Checkout, inner: Submittable, isPgQuery: boolean, request = this.#requestFor(checkout, inner.text)): ScopedQuery {
@@ -319,7 +314,7 @@ export class TenantClient extends EventEmitter {
    */
   #ownTransaction(checkout: Checkout, inner: Submittable, cb: Callback | undefined): Promise<pg.QueryResult> | undefined {
     const run = async (): Promise<pg.QueryResult> => {
-      if (this.#lifetime === 'transaction') {
+      if (this.#policy.lifetime === 'transaction') {
         throw new InvalidConfigError(
           `${inner.text?.trim().split(/\s+/, 3).join(' ')} cannot run inside a transaction, so transaction-pooler mode cannot scope it; schema-qualify it and run it in tenancy.runShared()`,
         );

@@ -13,9 +13,9 @@ import type { ConnectionState, RawClient } from './connection-state.js';
 import { connectionState } from './connection-state.js';
 import { type Connection, HeldConnections } from './held-connections.js';
 import { releaseConnection } from './release.js';
-import type { ScopeLifetime, Submittable } from './scoped-query.js';
+import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { scopeSettingOf } from './scope-setting.js';
+import { scopeRequestOf } from './scope-setting.js';
 import type { QueryCallback, QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
 
@@ -102,9 +102,7 @@ function ignoreClientError(): void {}
 export class TenantPool extends EventEmitter {
   readonly #tenancy: Tenancy;
   readonly #pool: pg.Pool;
-  readonly #lifetime: ScopeLifetime;
-  readonly #clean: 'detected' | 'always' | false;
-  readonly #comment: boolean;
+  readonly #policy: ScopePolicy;
   readonly #held: HeldConnections;
   /** One client object per pooled connection: the same at every checkout and in every event. */
   readonly #clients = new WeakMap<RawClient, TenantClient>();
@@ -124,16 +122,15 @@ export class TenantPool extends EventEmitter {
     }
     this.#tenancy = tenancy;
     this.#pool = pool;
-    this.#lifetime = mode;
     const reset = options.resetBetweenTenants ?? true;
     if (typeof reset !== 'boolean' && reset !== 'always') {
       throw new InvalidConfigError(`tenantPool resetBetweenTenants must be true, false or 'always', got ${JSON.stringify(reset)}`);
     }
-    this.#clean = mode !== 'session' || reset === false ? false : reset === 'always' ? 'always' : 'detected';
+    const clean = mode !== 'session' || reset === false ? false : reset === 'always' ? 'always' : 'detected';
     if (options.sqlComment !== undefined && typeof options.sqlComment !== 'boolean') {
       throw new InvalidConfigError(`tenantPool sqlComment must be true or false, got ${JSON.stringify(options.sqlComment)}`);
     }
-    this.#comment = options.sqlComment === true;
+    this.#policy = { lifetime: mode, clean, comment: options.sqlComment === true };
     this.#held = new HeldConnections(
       () => this.options.maxUses ?? Infinity,
       (event, raw, releasedBy) => {
@@ -164,7 +161,7 @@ export class TenantPool extends EventEmitter {
   #clientOf(raw: RawClient): TenantClient {
     let client = this.#clients.get(raw);
     if (client === undefined) {
-      client = new TenantClient(raw, this.#tenancy, this.#lifetime, this.#clean, this.#comment);
+      client = new TenantClient(raw, this.#tenancy, this.#policy);
       this.#clients.set(raw, client);
     }
     return client;
@@ -231,7 +228,7 @@ export class TenantPool extends EventEmitter {
       return undefined;
     }
     const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
-    if (needsOwnTransaction(inner.text) || (this.#lifetime === 'session' && runsAlone(inner.text))) {
+    if (needsOwnTransaction(inner.text) || (this.#policy.lifetime === 'session' && runsAlone(inner.text))) {
       return this.#queryAlone(config as QueryInput, values as unknown[] | undefined, done);
     }
     if (done !== undefined) {
@@ -368,8 +365,7 @@ export class TenantPool extends EventEmitter {
         done(undefined, result as pg.QueryResult);
       }
     };
-    const request = { setting: scopeSettingOf(this.#tenancy, scope, inner.text), lifetime: this.#lifetime, clean: this.#clean, comment: this.#comment };
-    connection.raw.query(new ScopedQuery(inner, connection.state, request, true));
+    connection.raw.query(new ScopedQuery(inner, connection.state, scopeRequestOf(this.#tenancy, scope, inner.text, this.#policy), true));
   }
 
   /** VACUUM, CREATE INDEX CONCURRENTLY, CALL, DO…: through a checked-out client, which runs them alone. */
