@@ -20,6 +20,7 @@ export type {
   TenantMigrationEvent,
   ProvisioningEvent,
   ImpersonationEvent,
+  PoolDecisionEvent,
 } from './diagnostics.js';
 export { TenantContext } from './context.js';
 export type { TenantScope } from './context.js';
