@@ -45,6 +45,7 @@ export {
   RegistryNotMigratedError,
   DatabaseUnavailableError,
   TenantsFailedError,
+  RowSecurityBypassedError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {

@@ -34,6 +34,7 @@ import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
+import { createRowLevelProvisioner, rowLevelMigration, type TenancyStrategy } from './strategy/row-level.js';
 
 /**
  * Options of {@link createTenancy}.
@@ -79,6 +80,13 @@ export interface TenancyOptions {
    * recording that fails stops the impersonation before it runs.
    */
   readonly audit?: boolean;
+  /**
+   * How tenants are kept apart: `'schema'` (default), a schema per tenant; or `'rls'`, shared
+   * tables with a tenant column that PostgreSQL's row-level security filters on the active
+   * tenant (docs/rls.md). Under `'rls'` there are no tenant migrations: tenant-scoped tables are
+   * made in the shared migrations with `tenantry_tenant_table('products')`.
+   */
+  readonly strategy?: TenancyStrategy;
 }
 
 /**
@@ -127,6 +135,8 @@ export interface Tenancy {
   readonly sharedSchema: string;
   /** The tenant roles' names, or `undefined` when `tenantRoles` is off. */
   readonly tenantRoles: TenantRoleNames | undefined;
+  /** How tenants are kept apart: a schema each, or shared tables under row-level security. */
+  readonly strategy: TenancyStrategy;
   /**
    * Runs `fn` with a tenant active. An id is looked up in the registry: an invalid id throws
    * `InvalidTenantIdError`, an unknown one `TenantNotFoundError`, a suspended one
@@ -250,9 +260,15 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   if (sharedSchema !== 'public') assertSchemaName(sharedSchema);
   assertSchemaName(`${schemaPrefix}x`);
 
+  const strategy = strategyOf(options);
   const roles = tenantRoleNames(options.tenantRoles);
   const tenantMigrations = withRoleMarker(toMigrationSource(options.migrations?.tenant), roles);
-  const provisioner = pool === undefined ? undefined : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
+  const provisioner =
+    pool === undefined
+      ? undefined
+      : strategy === 'rls'
+        ? createRowLevelProvisioner({ pool, sharedSchema })
+        : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
   const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, onChange);
@@ -270,10 +286,15 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     pool,
     registry,
     sharedSchema,
-    builtInShared: [...(registry.sharedMigrations?.() ?? []), ...(options.audit === true ? [auditMigration(sharedSchema)] : [])],
+    builtInShared: [
+      ...(registry.sharedMigrations?.() ?? []),
+      ...(options.audit === true ? [auditMigration(sharedSchema)] : []),
+      ...(strategy === 'rls' ? [rowLevelMigration(sharedSchema)] : []),
+    ],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
     roles,
+    strategy,
   };
   const migrate = createMigrator(migratorOptions);
 
@@ -334,6 +355,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     migrate,
     sharedSchema,
     tenantRoles: roles,
+    strategy,
     // No async function: a run given a Tenant object or a cached id starts `fn` at once and
     // creates no promise of its own beyond the one it returns (each costs an async hook).
     run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>> {
@@ -436,4 +458,23 @@ function makeRegistry(
     return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, onChange, ...(provisioner ? { provisioner } : {}) });
   }
   throw new InvalidConfigError(`registry must be 'postgres', 'memory' or a registry object, got ${JSON.stringify(kind)}`);
+}
+
+/** The strategy option, checked: row-level tenants have no migrations or roles of their own (yet). */
+function strategyOf(options: TenancyOptions): TenancyStrategy {
+  const strategy = options.strategy ?? 'schema';
+  if (strategy !== 'schema' && strategy !== 'rls') {
+    throw new InvalidConfigError(`createTenancy strategy must be 'schema' or 'rls', got ${JSON.stringify(strategy)}`);
+  }
+  if (strategy === 'rls' && options.migrations?.tenant !== undefined) {
+    throw new InvalidConfigError(
+      "createTenancy({ strategy: 'rls' }) takes no tenant migrations: tenants share the tables of the shared migrations, made tenant-scoped with tenantry_tenant_table() (docs/rls.md)",
+    );
+  }
+  if (strategy === 'rls' && options.tenantRoles !== undefined && options.tenantRoles !== false) {
+    throw new InvalidConfigError(
+      "createTenancy({ strategy: 'rls' }) does not combine with tenantRoles yet: connect as a role that is neither a superuser nor BYPASSRLS, and the policies apply (docs/rls.md)",
+    );
+  }
+  return strategy;
 }

@@ -16,6 +16,7 @@ import type { Migration, MigrationSource } from './migration.js';
 import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
 import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-grants.js';
+import type { TenancyStrategy } from '../strategy/row-level.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 
 /** What one schema's run applied. */
@@ -105,6 +106,8 @@ export interface MigratorOptions {
   readonly tenantMigrations: MigrationSource;
   /** The tenant roles' names, when tenant roles are on: grants follow every migration run. */
   readonly roles?: TenantRoleNames | undefined;
+  /** How the tenancy keeps tenants apart (default `'schema'`): the start-up checks differ. */
+  readonly strategy?: TenancyStrategy | undefined;
 }
 
 /**

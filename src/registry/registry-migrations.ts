@@ -13,7 +13,17 @@ export const DOMAINS_TABLE = 'tenantry_domains';
 /** The audit table of `tenancy.impersonate`, made when `createTenancy({ audit: true })`. */
 export const AUDIT_TABLE = 'tenantry_audit';
 
-function sqlMigration(name: string, build: (schema: string) => string): (schema: string) => Migration {
+/**
+ * A built-in shared migration from SQL text written for a quoted schema name; its checksum is
+ * that of the text for the placeholder `$schema`, so it does not depend on the schema's name.
+ *
+ * @example
+ * ```ts
+ * const createThings = sqlMigration('tenantry:0900_things', (s) => `CREATE TABLE ${s}.things (id int)`);
+ * createThings('public').name; // 'tenantry:0900_things'
+ * ```
+ */
+export function sqlMigration(name: string, build: (schema: string) => string): (schema: string) => Migration {
   return (schema) => {
     const text = build(quoteIdent(schema));
     return { name, checksum: checksumOf(build('$schema')), up: (client) => client.query(text) };
