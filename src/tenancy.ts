@@ -34,7 +34,7 @@ import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
-import { createRowLevelProvisioner, rowLevelMigration, type TenancyStrategy } from './strategy/row-level.js';
+import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration, type TenancyStrategy } from './strategy/row-level.js';
 
 /**
  * Options of {@link createTenancy}.
@@ -262,12 +262,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const strategy = strategyOf(options);
   const roles = tenantRoleNames(options.tenantRoles);
-  const tenantMigrations = withRoleMarker(toMigrationSource(options.migrations?.tenant), roles);
+  // Row-level tenants have no migrations of their own, and their roles need no schema grants.
+  const tenantMigrations = strategy === 'rls' ? toMigrationSource(undefined) : withRoleMarker(toMigrationSource(options.migrations?.tenant), roles);
   const provisioner =
     pool === undefined
       ? undefined
       : strategy === 'rls'
-        ? createRowLevelProvisioner({ pool, sharedSchema })
+        ? createRowLevelProvisioner({ pool, sharedSchema, roles })
         : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
@@ -290,6 +291,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       ...(registry.sharedMigrations?.() ?? []),
       ...(options.audit === true ? [auditMigration(sharedSchema)] : []),
       ...(strategy === 'rls' ? [rowLevelMigration(sharedSchema)] : []),
+      ...(strategy === 'rls' && roles !== undefined ? [rowLevelRolesMigration(sharedSchema, roles)] : []),
     ],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
@@ -460,7 +462,7 @@ function makeRegistry(
   throw new InvalidConfigError(`registry must be 'postgres', 'memory' or a registry object, got ${JSON.stringify(kind)}`);
 }
 
-/** The strategy option, checked: row-level tenants have no migrations or roles of their own (yet). */
+/** The strategy option, checked: row-level tenants have no migrations of their own. */
 function strategyOf(options: TenancyOptions): TenancyStrategy {
   const strategy = options.strategy ?? 'schema';
   if (strategy !== 'schema' && strategy !== 'rls') {
@@ -469,11 +471,6 @@ function strategyOf(options: TenancyOptions): TenancyStrategy {
   if (strategy === 'rls' && options.migrations?.tenant !== undefined) {
     throw new InvalidConfigError(
       "createTenancy({ strategy: 'rls' }) takes no tenant migrations: tenants share the tables of the shared migrations, made tenant-scoped with tenantry_tenant_table() (docs/rls.md)",
-    );
-  }
-  if (strategy === 'rls' && options.tenantRoles !== undefined && options.tenantRoles !== false) {
-    throw new InvalidConfigError(
-      "createTenancy({ strategy: 'rls' }) does not combine with tenantRoles yet: connect as a role that is neither a superuser nor BYPASSRLS, and the policies apply (docs/rls.md)",
     );
   }
   return strategy;

@@ -8,7 +8,7 @@
 import type { Queryable } from '../db.js';
 import { quoteIdent } from '../identifiers.js';
 import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
-import type { TenantRoleNames } from '../strategy/tenant-roles.js';
+import { TENANT_ROLES_TABLE, type TenantRoleNames } from '../strategy/tenant-roles.js';
 
 /**
  * What a tenant role may do on its own tables: read and write them. Not TRIGGER: a trigger a
@@ -59,6 +59,25 @@ export async function ensureGroupRoles(client: Queryable, roles: TenantRoleNames
 }
 
 /**
+ * Creates a tenant's role (if missing) and puts it in both groups: the tenant group (the shared
+ * tables) and, as a role its members may switch to, the login group. Returns the quoted name.
+ *
+ * @example
+ * ```ts
+ * declare const roles: import('../strategy/tenant-roles.js').TenantRoleNames;
+ * await createTenantRole(client, roles, 'acme'); // '"tenantry_acme"'
+ * ```
+ */
+export async function createTenantRole(client: Queryable, roles: TenantRoleNames, tenantId: string): Promise<string> {
+  const quotedRole = quoteIdent(roles.roleOf(tenantId));
+  await ensureGroupRoles(client, roles);
+  await client.query(createRoleSql(roles.roleOf(tenantId), 'NOLOGIN'));
+  await client.query(`GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`);
+  await client.query(`GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`);
+  return quotedRole;
+}
+
+/**
  * Creates a tenant's role (if missing), puts it in both groups, and grants it its own schema:
  * USAGE on the schema, DML on every table and sequence in it (read-only on tenantry's migration
  * table), and nothing else. Run inside the provisioning or migration transaction, after the
@@ -71,13 +90,8 @@ export async function ensureGroupRoles(client: Queryable, roles: TenantRoleNames
  * ```
  */
 export async function grantTenantRole(client: Queryable, roles: TenantRoleNames, tenant: { readonly id: string; readonly schema: string }): Promise<void> {
-  const role = roles.roleOf(tenant.id);
-  const quotedRole = quoteIdent(role);
+  const quotedRole = await createTenantRole(client, roles, tenant.id);
   const schema = quoteIdent(tenant.schema);
-  await ensureGroupRoles(client, roles);
-  await client.query(createRoleSql(role, 'NOLOGIN'));
-  await client.query(`GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`);
-  await client.query(`GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`);
   await client.query(
     `GRANT USAGE ON SCHEMA ${schema} TO ${quotedRole};
      GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${quotedRole};
@@ -125,6 +139,8 @@ export async function grantSharedTables(client: Queryable, roles: TenantRoleName
     if (row.kind !== 'S') statements.push(`REVOKE ALL ON ${schema}.${quoteIdent(row.name)} FROM ${group}`);
   }
   for (const row of tables) statements.push(`GRANT ${SHARED_TABLE_PRIVILEGES} ON ${schema}.${quoteIdent(row.name)} TO ${group}`);
+  // The row-level strategy's restrictive policy reads which tenant a role is.
+  if (rows.some((row) => row.name === TENANT_ROLES_TABLE)) statements.push(`GRANT SELECT ON ${schema}.${TENANT_ROLES_TABLE} TO ${group}`);
   for (const row of owned) statements.push(`GRANT USAGE, SELECT ON SEQUENCE ${schema}.${quoteIdent(row.name)} TO ${group}`);
   await client.query(statements.join(';\n'));
 }

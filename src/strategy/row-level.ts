@@ -14,6 +14,8 @@ import { digestOf } from '../migrate/migration.js';
 import { sqlMigration } from '../registry/registry-migrations.js';
 import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
 import type { PoolLike } from '../db.js';
+import { createTenantRole, dropTenantRole, ensureGroupRoles } from '../provision/tenant-role-grants.js';
+import { TENANT_ROLES_TABLE, type TenantRoleNames } from './tenant-roles.js';
 
 /**
  * How a tenancy keeps tenants apart: a schema per tenant (`'schema'`, the default), or shared
@@ -45,8 +47,18 @@ export const TENANT_TABLE_FUNCTION = 'tenantry_tenant_table';
 /** The registry table listing the tenant-scoped tables and their tenant columns. */
 export const TENANT_TABLES_TABLE = 'tenantry_tenant_tables';
 
+export { TENANT_ROLES_TABLE } from './tenant-roles.js';
+
+/** The restrictive policy that, with tenant roles, ties rows to the role a query runs as. */
+export const TENANT_ROLE_POLICY = 'tenantry_tenant_role';
+
 /** The function, in the shared schema, that deletes one tenant's rows from every tenant-scoped table. */
 export const DELETE_ROWS_FUNCTION = 'tenantry_delete_tenant_rows';
+
+/** The tenant of the role a query runs as (NULL for any other role), as policy text in a format() string. */
+function roleTenant(s: string): string {
+  return `(SELECT r.tenant_id FROM ${s.replaceAll("'", "''")}.${TENANT_ROLES_TABLE} r WHERE r.role_name = current_user)`;
+}
 
 /** The statements of the row-level migration, with `$schema` standing for the quoted shared schema. */
 function rowLevelSql(s: string): string {
@@ -72,6 +84,10 @@ BEGIN
   EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
   EXECUTE format('DROP POLICY IF EXISTS ${TENANT_POLICY} ON %s', target);
   EXECUTE format('CREATE POLICY ${TENANT_POLICY} ON %s USING (%I = ${active}) WITH CHECK (%I = ${active})', target, tenant_column, tenant_column);
+  EXECUTE format('DROP POLICY IF EXISTS ${TENANT_ROLE_POLICY} ON %s', target);
+  IF to_regclass('${s}.${TENANT_ROLES_TABLE}') IS NOT NULL THEN
+    EXECUTE format('CREATE POLICY ${TENANT_ROLE_POLICY} ON %s AS RESTRICTIVE USING (%I = ${roleTenant(s)}) WITH CHECK (%I = ${roleTenant(s)})', target, tenant_column, tenant_column);
+  END IF;
   INSERT INTO ${s}.${TENANT_TABLES_TABLE} (table_oid, table_name, tenant_column) VALUES (target, target::text, tenant_column)
     ON CONFLICT (table_oid) DO UPDATE SET table_name = excluded.table_name, tenant_column = excluded.tenant_column;
 END
@@ -113,6 +129,40 @@ $fn$;
  */
 export const rowLevelMigration: (schema: string) => Migration = sqlMigration('tenantry:0201_row_level', rowLevelSql);
 
+/** The statements of the row-level roles migration: the role table, and the restrictive policy on tables made before it. */
+function rowLevelRolesSql(s: string): string {
+  return `
+CREATE TABLE ${s}.${TENANT_ROLES_TABLE} (
+  role_name name PRIMARY KEY,
+  tenant_id text NOT NULL UNIQUE
+);
+SELECT ${s}.${TENANT_TABLE_FUNCTION}(table_oid::regclass, tenant_column) FROM ${s}.${TENANT_TABLES_TABLE};
+`;
+}
+
+/**
+ * The shared migration the row-level strategy adds with tenant roles: a table naming each tenant
+ * role's tenant, readable by the tenant group, and on every tenant-scoped table (also those made
+ * later) a restrictive policy that keeps a query to the rows of the tenant whose role it runs
+ * as, whatever the `tenantry.tenant_id` setting says.
+ *
+ * @example
+ * ```ts
+ * declare const roles: import('./tenant-roles.js').TenantRoleNames;
+ * rowLevelRolesMigration('public', roles).name; // 'tenantry:0202_row_level_roles'
+ * ```
+ */
+export function rowLevelRolesMigration(schema: string, roles: TenantRoleNames): Migration {
+  const migration = sqlMigration('tenantry:0202_row_level_roles', rowLevelRolesSql)(schema);
+  return {
+    ...migration,
+    up: async (client) => {
+      await ensureGroupRoles(client, roles);
+      await migration.up(client);
+    },
+  };
+}
+
 /**
  * What deleting a tenant removed from one tenant-scoped table.
  *
@@ -146,25 +196,35 @@ export async function deleteTenantRows(client: Queryable, sharedSchema: string, 
 
 /**
  * The provisioner of the row-level strategy: creating a tenant is its registry row alone (no
- * DDL); removing it deletes its rows from every tenant-scoped table in the registry's transaction.
+ * DDL), and with tenant roles its role and the row naming its tenant; removing it deletes its
+ * rows from every tenant-scoped table, and its role, in the registry's transaction.
  *
  * @example
  * ```ts
  * const provisioner = createRowLevelProvisioner({ pool, sharedSchema: 'public' });
  * ```
  */
-export function createRowLevelProvisioner(options: { readonly pool: PoolLike; readonly sharedSchema: string }): Provisioner {
-  const { pool, sharedSchema } = options;
+export function createRowLevelProvisioner(options: { readonly pool: PoolLike; readonly sharedSchema: string; readonly roles?: TenantRoleNames | undefined }): Provisioner {
+  const { pool, sharedSchema, roles } = options;
   const mark: MigrationMark = { version: null, digest: digestOf([]) };
+  const rolesTable = `${quoteIdent(sharedSchema)}.${TENANT_ROLES_TABLE}`;
   return {
     pool,
-    async provision() {
+    async provision(client, tenant) {
+      if (roles !== undefined) {
+        await createTenantRole(client, roles, tenant.id);
+        await client.query(`INSERT INTO ${rolesTable} (role_name, tenant_id) VALUES ($1, $2)`, [roles.roleOf(tenant.id), tenant.id]);
+      }
       return mark;
     },
     async dropSchema() {},
     async remove(client, tenant) {
       await deleteTenantRows(client, sharedSchema, tenant.id);
+      if (roles !== undefined) {
+        await client.query(`DELETE FROM ${rolesTable} WHERE tenant_id = $1`, [tenant.id]);
+        await dropTenantRole(client, roles, tenant, { schemaDropped: true });
+      }
     },
-    roles: undefined,
+    roles,
   };
 }

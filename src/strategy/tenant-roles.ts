@@ -11,6 +11,17 @@ import { assertTenantId } from '../identifiers.js';
 import type { Migration, MigrationSource } from '../migrate/migration.js';
 
 const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * With tenant roles under the row-level strategy: the shared table naming each tenant role's
+ * tenant, which the tenant group may read (its restrictive policy does).
+ *
+ * @example
+ * ```ts
+ * const table = `public.${TENANT_ROLES_TABLE}`; // 'public.tenantry_tenant_roles'
+ * ```
+ */
+export const TENANT_ROLES_TABLE = 'tenantry_tenant_roles';
 const PREFIX = /^[a-z][a-z0-9_]{0,29}$/;
 
 /**

@@ -121,11 +121,15 @@ const MARKERS_BY_KIND = 'SELECT owner, kind FROM items WHERE kind = $1';
  */
 async function withClient(ctx: Context, body: (client: TenantClient) => Promise<void>): Promise<void> {
   const client = await ctx.scoped.connect();
+  let failed: ((error: Error) => void) | undefined;
   try {
-    await Promise.race([body(client), new Promise<never>((_, reject) => client.once('error', reject))]);
+    await Promise.race([body(client), new Promise<never>((_, reject) => client.once('error', (failed = reject)))]);
   } catch (error) {
     client.release(error as Error);
     throw error;
+  } finally {
+    // The client object is the connection's for good (as pg.Pool's): a listener left on it piles up.
+    if (failed !== undefined) client.removeListener('error', failed);
   }
   client.release();
 }
@@ -494,7 +498,7 @@ describe(`tenantPool isolation under faults (seed ${SEED})`, () => {
     // synchronous_commit off: a commit is visible at once all the same (and survives a killed
     // backend); only its WAL flush is deferred, which keeps a run of many small commits fast.
     const pool = new pg.Pool({ connectionString: db.url, max: POOL_MAX, application_name: APPLICATION, options: '-c synchronous_commit=off' });
-    const scoped = tenantPool(tenancy, pool);
+    const scoped = tenantPool(tenancy, pool, { affinity: process.env.TENANTRY_ISOLATION_AFFINITY !== '0' });
     const poolErrors: Error[] = [];
     scoped.on('error', (error: Error) => poolErrors.push(error));
 

@@ -159,9 +159,65 @@ describe("strategy: 'rls'", () => {
     }
   });
 
-  it('refuses tenant migrations and tenant roles, which the row-level strategy has no use for yet', () => {
+  it('refuses tenant migrations, which the row-level strategy has no use for, and an unknown strategy', () => {
     expect(() => createTenancy({ pool: db.pool, strategy: 'rls', migrations: { tenant: [] } })).toThrow(InvalidConfigError);
-    expect(() => createTenancy({ pool: db.pool, strategy: 'rls', tenantRoles: true })).toThrow(InvalidConfigError);
     expect(() => createTenancy({ pool: db.pool, strategy: 'rows' as never })).toThrow(InvalidConfigError);
+  });
+});
+
+describe("strategy: 'rls' with tenant roles", () => {
+  const rolesDb = useTestDatabase();
+  let tenancy: Tenancy;
+  let admin: Tenancy;
+  let appPool: pg.Pool;
+  let scoped: TenantPool;
+  const rows = async (id: string, text: string) =>
+    tenancy.run(id, async () => {
+      const result = (await scoped.query(text)) as unknown as pg.QueryResult<{ name: string }> | pg.QueryResult<{ name: string }>[];
+      return (Array.isArray(result) ? result.at(-1)! : result).rows.map((row) => row.name);
+    });
+
+  beforeAll(async () => {
+    const tenantRoles = { prefix: rolesDb.rolePrefix };
+    admin = createTenancy({ pool: rolesDb.pool, strategy: 'rls', tenantRoles, migrations: { shared: SHARED_MIGRATIONS } });
+    await admin.migrate.shared();
+    for (const id of ['acme', 'globex']) await admin.registry.create({ id });
+    const app = `${rolesDb.rolePrefix}app`;
+    await rolesDb.pool.query(`CREATE ROLE "${app}" LOGIN; GRANT "${rolesDb.rolePrefix}login_group" TO "${app}"`);
+    await rolesDb.pool.query(`GRANT SELECT ON tenantry_tenants, tenantry_domains TO "${app}"`);
+    const url = new URL(rolesDb.url);
+    url.username = app;
+    appPool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    tenancy = createTenancy({ pool: appPool, strategy: 'rls', tenantRoles });
+    scoped = tenantPool(tenancy, appPool);
+    for (const id of ['acme', 'globex']) await tenancy.run(id, () => scoped.query('INSERT INTO products (name) VALUES ($1)', [`${id} bolt`]));
+    return () => appPool.end();
+  });
+
+  it('runs each tenant as its role, and its rows stay its own', async () => {
+    expect(await rows('acme', 'SELECT name FROM products')).toEqual(['acme bolt']);
+    expect(await rows('globex', 'SELECT current_user AS name')).toEqual([`${rolesDb.rolePrefix}globex`]);
+    expect(await rows('globex', 'SELECT name FROM products')).toEqual(['globex bolt']);
+  });
+
+  it("keeps a statement that moves the setting, or resets the role, from another tenant's rows", async () => {
+    expect(await rows('acme', "SELECT set_config('tenantry.tenant_id', 'globex', false) AS name; SELECT name FROM products")).toEqual([]);
+    // The login role holds no privilege on the tables: a permission error, never rows.
+    await expect(rows('acme', 'RESET ROLE; SELECT name FROM products')).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      tenancy.run('acme', () => scoped.query("SELECT set_config('tenantry.tenant_id', 'globex', false); INSERT INTO products (name) VALUES ('planted')")),
+    ).rejects.toMatchObject({ code: '42501' });
+    expect(await rows('acme', 'SELECT name FROM products')).toEqual(['acme bolt']);
+    expect(await rows('globex', 'SELECT name FROM products')).toEqual(['globex bolt']);
+  });
+
+  it('drops the role and its rows with the tenant', async () => {
+    await admin.registry.create({ id: 'gone' });
+    await tenancy.run('gone', () => scoped.query("INSERT INTO products (name) VALUES ('g')"));
+    await admin.registry.delete('gone');
+    const role = await rolesDb.pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${rolesDb.rolePrefix}gone`]);
+    expect(role.rowCount).toBe(0);
+    expect((await rolesDb.pool.query("SELECT count(*)::int AS n FROM products WHERE tenant_id = 'gone'")).rows[0].n).toBe(0);
+    expect((await rolesDb.pool.query("SELECT count(*)::int AS n FROM tenantry_tenant_roles WHERE tenant_id = 'gone'")).rows[0].n).toBe(0);
   });
 });
