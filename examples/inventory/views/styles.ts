@@ -37,7 +37,7 @@ h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
 .stat .label { color: var(--muted); font-size: .85rem; text-transform: uppercase; letter-spacing: .04em; }
 .stat .value { font-size: 1.7rem; font-weight: 700; }
 table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:hover { background: #fafbfe; }
@@ -46,8 +46,14 @@ tbody tr:hover { background: #fafbfe; }
 .badge.out { background: #ffebee; color: var(--bad); }
 .badge.in { background: #e8f5e9; color: var(--good); }
 .badge.adjustment { background: #e8eaf6; color: var(--brand); }
+.badge.role { background: #eef0f7; color: var(--ink); font-weight: 500; }
 form.stack { display: grid; gap: .8rem; }
 form.inline { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
+form.inline.compact { align-items: center; flex-wrap: nowrap; gap: .4rem; margin: 0; }
+form.inline.compact input { flex: 1; min-width: 7rem; }
+form.inline.compact input, form.inline.compact select, td button { padding: .3rem .55rem; }
+input.invalid { border-color: var(--bad); }
+input[type=file] { padding: .4rem; }
 label { display: grid; gap: .25rem; font-weight: 600; font-size: .9rem; }
 label .hint { font-weight: 400; color: var(--muted); font-size: .8rem; }
 input, select { font: inherit; font-weight: 400; padding: .5rem .6rem; border: 1px solid #c3c9d5; border-radius: 6px; background: #fff; min-width: 0; }
