@@ -26,8 +26,7 @@ export function teamPage(frame: Frame & { readonly member: NonNullable<Frame['me
     { ...frame, title: 'Team', active: 'team' },
     html`<h1>Team</h1>
     ${formErrors(view.form, [])}
-    <div class="grid">
-      <section class="card" id="team-list">
+    <section class="card" id="team-list">
         <table>
           <thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Since</th>${owner ? html`<th></th>` : ''}</tr></thead>
           <tbody>${view.users.map((user) => {
@@ -59,8 +58,8 @@ export function teamPage(frame: Frame & { readonly member: NonNullable<Frame['me
           })}</tbody>
         </table>
         <p class="muted">Owners manage the team and may delete products; staff work the catalogue and the stock.</p>
-      </section>
-      <section class="card" id="invite">
+    </section>
+    <section class="card narrow-left" id="invite">
         <h2>Invite a colleague</h2>
         ${
           view.inviteCode === undefined
@@ -76,7 +75,6 @@ export function teamPage(frame: Frame & { readonly member: NonNullable<Frame['me
               </form>`
             : ''
         }
-      </section>
-    </div>`,
+    </section>`,
   );
 }
