@@ -103,6 +103,16 @@ const noContent: ApiResponse = { status: 204 };
 export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
   const cookieScope = (request: ApiRequest): CookieScope => ({ basePath: request.basePath, secure: inventory.secureCookies });
   const id = (context: MemberContext, name = 'id'): number => parseId(context.request.params[name], name);
+  /** `DELETE path` (with `:id`): 204 once `remove` is done. */
+  const deleting = (path: string, remove: (context: MemberContext, id: number) => Promise<void>): RouteSpec => ({
+    method: 'DELETE',
+    path,
+    scope: 'member',
+    run: async (context) => {
+      await remove(context, id(context));
+      return noContent;
+    },
+  });
 
   const specs: RouteSpec[] = [
     // The platform (main host, shared scope).
@@ -154,15 +164,7 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
     { method: 'GET', path: '/api/team', scope: 'member', run: async () => ok({ users: await listUsers(inventory), inviteCode: (await inviteCode(inventory)) ?? null }) },
     // Owners only (a 403 `owner_only` for staff).
     { method: 'PATCH', path: '/api/team/:id', scope: 'member', run: async (context) => ok({ user: await changeRole(inventory, context.session.user, id(context), context.request.body) }) },
-    {
-      method: 'DELETE',
-      path: '/api/team/:id',
-      scope: 'member',
-      run: async (context) => {
-        await removeMember(inventory, context.session.user, id(context));
-        return noContent;
-      },
-    },
+    deleting('/api/team/:id', ({ session }, userId) => removeMember(inventory, session.user, userId)),
     { method: 'POST', path: '/api/team/invite-code', scope: 'member', run: async ({ session }) => ok({ inviteCode: await regenerateInviteCode(inventory, session.user) }) },
     { method: 'GET', path: '/api/dashboard', scope: 'member', run: async () => ok(await dashboard(inventory)) },
     {
@@ -179,15 +181,7 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
     { method: 'GET', path: '/api/categories', scope: 'member', run: async () => ok({ categories: await listCategories(inventory) }) },
     { method: 'POST', path: '/api/categories', scope: 'member', run: async ({ request }) => ok({ category: await createCategory(inventory, request.body) }, 201) },
     { method: 'PATCH', path: '/api/categories/:id', scope: 'member', run: async (context) => ok({ category: await renameCategory(inventory, id(context), context.request.body) }) },
-    {
-      method: 'DELETE',
-      path: '/api/categories/:id',
-      scope: 'member',
-      run: async (context) => {
-        await deleteCategory(inventory, id(context));
-        return noContent;
-      },
-    },
+    deleting('/api/categories/:id', (_context, categoryId) => deleteCategory(inventory, categoryId)),
 
     {
       method: 'GET',
@@ -209,15 +203,7 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       scope: 'member',
       run: async (context) => ok({ product: await updateProduct(inventory, id(context), context.request.body) }),
     },
-    {
-      method: 'DELETE',
-      path: '/api/products/:id',
-      scope: 'member',
-      run: async (context) => {
-        await deleteProduct(inventory, context.session.user, id(context));
-        return noContent;
-      },
-    },
+    deleting('/api/products/:id', ({ session }, productId) => deleteProduct(inventory, session.user, productId)),
     {
       method: 'GET',
       path: '/api/products/:id/movements',
