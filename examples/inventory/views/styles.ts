@@ -53,12 +53,13 @@ form.stack { display: grid; gap: .8rem; }
 form.inline { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
 form.inline.compact { align-items: center; flex-wrap: nowrap; gap: .4rem; margin: 0; }
 form.inline.compact input { flex: 1; min-width: 7rem; }
-form.inline.compact input, form.inline.compact select, td button { padding: .3rem .55rem; }
+form.inline.compact input, form.inline.compact select, td button { padding: .3rem .55rem; height: 2.1rem; }
 input.invalid { border-color: var(--bad); }
 input[type=file] { padding: .4rem; }
 label { display: grid; gap: .25rem; font-weight: 600; font-size: .9rem; }
 label .hint { font-weight: 400; color: var(--muted); font-size: .8rem; }
 input, select { font: inherit; font-weight: 400; padding: .5rem .6rem; border: 1px solid #c3c9d5; border-radius: 6px; background: #fff; min-width: 0; }
+input:not([type=file]), select { height: 2.4rem; }
 input:focus, select:focus { outline: 2px solid #9fa8da; border-color: var(--brand); }
 .field-error { color: var(--bad); font-weight: 400; font-size: .85rem; }
 label.invalid input, label.invalid select { border-color: var(--bad); }
@@ -79,5 +80,6 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 .empty { color: var(--muted); font-style: italic; }
 code.pill { background: #eef0f7; border-radius: 6px; padding: .15rem .45rem; font-size: .95rem; letter-spacing: .05em; }
 .actions { display: flex; gap: .5rem; align-items: center; }
+nav.actions { margin-top: .75rem; }
 footer { text-align: center; color: var(--muted); font-size: .85rem; padding: 1rem; }
 `;
