@@ -2,6 +2,8 @@
  * The inventory's domain and database rules, below HTTP: fail-closed scoping, the stock rules
  * the database enforces by itself, passwords, and HTML escaping.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTenancyError, quoteIdent } from '../../src/index.js';
 import { dashboard } from '../../examples/inventory/domain/dashboard.js';
@@ -71,6 +73,27 @@ describe('inventory domain', () => {
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(2);
     for (const result of results.filter((each) => each.status === 'rejected')) {
       expect(result.reason).toMatchObject({ status: 403, code: 'plan_limit_reached' });
+    }
+  });
+
+  it('makes the first user of a business from before roles its owner (tenant migration 006)', async () => {
+    const folder = fileURLToPath(new URL('../../examples/inventory/migrations/tenant/', import.meta.url));
+    const files = (await readdir(folder)).filter((name) => name.endsWith('.sql')).sort();
+    const connection = await fixture.pool.connect();
+    try {
+      await connection.query('CREATE SCHEMA legacy_business; SET search_path TO legacy_business');
+      for (const file of files.filter((name) => name < '006')) await connection.query(await readFile(`${folder}${file}`, 'utf8'));
+      await connection.query("INSERT INTO users (email, name, password_hash) VALUES ('first@legacy.test', 'First', 'x'), ('second@legacy.test', 'Second', 'x')");
+      await connection.query(await readFile(`${folder}${files.find((name) => name.startsWith('006'))!}`, 'utf8'));
+      const { rows } = await connection.query('SELECT email, role FROM users ORDER BY id');
+      expect(rows).toEqual([
+        { email: 'first@legacy.test', role: 'owner' },
+        { email: 'second@legacy.test', role: 'staff' },
+      ]);
+      await expect(connection.query("UPDATE users SET role = 'admin'")).rejects.toMatchObject({ code: '23514' });
+    } finally {
+      await connection.query('DROP SCHEMA legacy_business CASCADE');
+      connection.release(true); // its search_path was changed by hand
     }
   });
 
