@@ -3,12 +3,15 @@
  * the database enforces by itself, passwords, and HTML escaping.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTenancyError, quoteIdent } from '../../src/index.js';
 import { dashboard } from '../../examples/inventory/domain/dashboard.js';
 import { hashPassword, verifyPassword } from '../../examples/inventory/domain/passwords.js';
 import { createBusiness } from '../../examples/inventory/domain/businesses.js';
+import { listCategories } from '../../examples/inventory/domain/categories.js';
+import { importProductsCsv, writeProductCsv } from '../../examples/inventory/domain/product-csv.js';
 import { createProduct, listProducts } from '../../examples/inventory/domain/products.js';
 import { escapeHtml, html } from '../../examples/inventory/views/html.js';
 import { useInventory } from './inventory-fixture.js';
@@ -95,6 +98,33 @@ describe('inventory domain', () => {
       await connection.query('DROP SCHEMA legacy_business CASCADE');
       connection.release(true); // its search_path was changed by hand
     }
+  });
+
+  it('imports and exports more products than one page, in one transaction, within the plan', async () => {
+    const { inventory } = fixture;
+    const { tenancy } = inventory;
+    for (const [id, plan] of [['bulk-pro', 'pro'], ['bulk-free', 'free']] as const) {
+      await tenancy.runShared(() => createBusiness(inventory, { id, name: id, plan, ownerName: 'B', email: 'b@bulk.test', password: 'bulk-password-1' }));
+    }
+    const csv = ['sku,name,category,unit_price', ...Array.from({ length: 1_201 }, (_, index) => `BULK-${String(index).padStart(4, '0')},Thing ${index},Group ${index % 3},${index}.25`)].join('\n');
+    const exportOf = (id: string): Promise<string> =>
+      tenancy.run(id, async () => {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => void (chunks.push(chunk), done()) });
+        await writeProductCsv(inventory, sink);
+        return Buffer.concat(chunks).toString('utf8');
+      });
+
+    expect(await tenancy.run('bulk-pro', () => importProductsCsv(inventory, csv))).toEqual({ created: 1_201, updated: 0, categoriesCreated: 3 });
+    const exported = await exportOf('bulk-pro');
+    expect(exported.trimEnd().split('\n')).toHaveLength(1_202);
+    expect(exported).toContain('BULK-1200,Thing 1200,Group 0,1200.25,5,0');
+    expect(await tenancy.run('bulk-pro', () => importProductsCsv(inventory, exported))).toEqual({ created: 0, updated: 1_201, categoriesCreated: 0 });
+    expect(await exportOf('bulk-pro')).toBe(exported);
+    // The free plan holds 50: the whole file is refused, nothing (not even a category) is left behind.
+    await expect(tenancy.run('bulk-free', () => importProductsCsv(inventory, csv))).rejects.toMatchObject({ status: 403, code: 'plan_limit_reached' });
+    expect(await exportOf('bulk-free')).toBe('sku,name,category,unit_price,low_stock_threshold,stock\n');
+    expect(await tenancy.run('bulk-free', () => listCategories(inventory))).toEqual([]);
   });
 
   it('hashes passwords with scrypt and verifies them', async () => {
