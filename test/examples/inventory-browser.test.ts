@@ -276,5 +276,5 @@ describe.skipIf(!available)(`inventory in Chromium${available ? '' : ` (skipped:
 
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 180_000); // a long walk with a dozen password hashes: over a minute on a loaded 2-core machine
 });
