@@ -49,6 +49,8 @@ export interface UserTable {
   email: string;
   name: string;
   password_hash: string;
+  /** `owner` or `staff` (migrations/tenant/006_user_roles.sql). */
+  role: Generated<'owner' | 'staff'>;
   created_at: Generated<Date>;
 }
 
@@ -71,6 +73,15 @@ export interface SettingsTable {
   invite_code: string;
 }
 
+/** A low-stock digest the daily job wrote (migrations/tenant/007_low_stock_digests.sql). */
+export interface LowStockDigestTable {
+  id: Generated<number>;
+  created_at: Generated<Date>;
+  item_count: number;
+  /** JSON: the products that were low, emptiest first. */
+  items: ColumnType<unknown, string, never>;
+}
+
 /** Every table the app queries. */
 export interface Database {
   plans: PlanTable;
@@ -81,6 +92,7 @@ export interface Database {
   sessions: SessionTable;
   session_handoffs: SessionHandoffTable;
   settings: SettingsTable;
+  low_stock_digests: LowStockDigestTable;
 }
 
 /** Tables of the shared schema: tenantPlugin leaves them unqualified. */

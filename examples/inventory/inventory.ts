@@ -15,6 +15,7 @@ import { tenantPlugin } from '../../src/kysely/index.js';
 import { tenantPool } from '../../src/pg/index.js';
 import { type Database, type Db, SHARED_TABLES } from './database.js';
 import { LoginThrottle, type LoginThrottleOptions } from './domain/login-throttle.js';
+import { DigestJobs } from './jobs/low-stock-digest-jobs.js';
 
 /** The path prefix of path routing: `localhost:3000/t/acme/products`. */
 export const PATH_PREFIX = '/t';
@@ -68,7 +69,9 @@ export interface Inventory {
   readonly logError: (error: unknown) => void;
   /** Failed log-ins per account and per address, in this process's memory. */
   readonly loginThrottle: LoginThrottle;
-  /** Stops the tenancy's registry listener. The pool is the caller's: end it after this. */
+  /** The low-stock digest's queue (pg-boss): stopped until `jobs.start(…)`. */
+  readonly jobs: DigestJobs;
+  /** Stops the job queue and the tenancy's registry listener. The pool is the caller's: end it after this. */
   close(): Promise<void>;
 }
 
@@ -105,14 +108,22 @@ export function createInventory(pool: pg.Pool, options: InventoryOptions = {}): 
     dialect: new PostgresDialect({ pool: tenantPool(tenancy, pool) }),
     plugins: [tenantPlugin(tenancy, { sharedTables: SHARED_TABLES })],
   });
-  return {
+  const inventory: Inventory = {
     tenancy,
     db,
     baseDomain,
     secureCookies: options.secureCookies ?? false,
     logError: options.logError ?? ((error) => console.error('inventory: unexpected error', error)),
     loginThrottle: new LoginThrottle(options.loginThrottle),
+    get jobs() {
+      return jobs;
+    },
     // Not db.destroy(): that would end the caller's pool.
-    close: () => tenancy.close(),
+    async close() {
+      await jobs.stop();
+      await tenancy.close();
+    },
   };
+  const jobs = new DigestJobs(inventory);
+  return inventory;
 }

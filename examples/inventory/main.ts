@@ -2,8 +2,9 @@
  * The inventory app in one command: `npm run demo` (`tsx examples/inventory/main.ts`).
  *
  * Starts PostgreSQL (DATABASE_URL, or an embedded server), creates a database, runs the shared
- * and tenant migrations, seeds two businesses (acme and globex), and serves the app on Express
- * with the same JSON API on Fastify and Koa. Ctrl-C stops everything, in order.
+ * and tenant migrations, seeds two businesses (acme and globex), starts the low-stock digest's
+ * job queue (pg-boss), and serves the app on Express with the same JSON API on Fastify and Koa.
+ * Ctrl-C stops everything, in order.
  *
  *   --port N     the Express app's port (default 3000); Fastify and Koa take N+1 and N+2
  *   --host H     the address to listen on (default 127.0.0.1)
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
   const report = await inventory.tenancy.migrate.tenants({ concurrency: 4 });
   for (const failure of report.failed) console.error(`Migrating ${failure.tenantId} failed: ${failure.message}`);
   const seeded = await seedDemo(inventory);
+  // The low-stock digest's queue (pg-boss, in this database): a worker, and a daily schedule.
+  await inventory.jobs.start({ connectionString: running.database.url });
   // The start-up check: the database, the registry, pending migrations, the login role.
   const { warnings } = await inventory.tenancy.check();
   for (const warning of warnings) console.log(`  note: ${warning}`);
@@ -176,7 +179,12 @@ function printBanner(database: DemoDatabase, seeded: readonly SeededBusiness[], 
       `    curl -b jar -H '${TENANT_HEADER}: ${example.id}' ${at(ports.fastify)}/api/products`,
     );
   }
-  lines.push('', 'Press Ctrl-C to stop.');
+  lines.push(
+    '',
+    `  Low-stock digest: daily at 07:00 UTC through pg-boss (schema inventory_jobs); an owner's dashboard has "Send digest now".`,
+    '',
+    'Press Ctrl-C to stop.',
+  );
   console.log(lines.join('\n'));
 }
 

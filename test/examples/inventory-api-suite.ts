@@ -333,5 +333,82 @@ export function inventoryApiSuite(name: 'express' | 'fastify' | 'koa', start: St
         expect(await fixture.inventory.tenancy.registry.get(`${id}-3`)).toBeUndefined();
       });
     });
+
+    describe('categories, roles and the team', () => {
+      it('renames a category: unique names per business, 404 for another business’s id', async () => {
+        const categories = (await on('acme', '/api/categories')).json.categories as { id: number; name: string }[];
+        const seed = categories.find((category) => category.name === 'Bird seed')!;
+        const renamed = await on('acme', `/api/categories/${seed.id}`, { method: 'PATCH', json: { name: '  Seeds  ' } });
+        expect(renamed.status, renamed.text).toBe(200);
+        expect(renamed.json.category).toEqual({ id: seed.id, name: 'Seeds', productCount: 1 });
+        expect((await on('acme', `/api/products?categoryId=${seed.id}`)).json.products[0].categoryName).toBe('Seeds');
+        expectProblem(await on('acme', `/api/categories/${seed.id}`, { method: 'PATCH', json: { name: 'Tools' } }), 409, 'category_exists');
+        expectProblem(await on('acme', `/api/categories/${seed.id}`, { method: 'PATCH', json: { name: '' } }), 400, 'invalid_input');
+        expectProblem(await on('acme', '/api/categories/9999', { method: 'PATCH', json: { name: 'Ghost' } }), 404, 'category_not_found');
+        // Globex has two categories: Acme's third is not one of them, and Globex may use the name.
+        expectProblem(await on('globex', `/api/categories/${Math.max(...categories.map((category) => category.id))}`, { method: 'PATCH', json: { name: 'Mine' } }), 404);
+        const globexFirst = (await on('globex', '/api/categories')).json.categories[0];
+        const globexRenamed = await on('globex', `/api/categories/${globexFirst.id}`, { method: 'PATCH', json: { name: 'Seeds' } });
+        expect(globexRenamed.status, globexRenamed.text).toBe(200);
+        await on('globex', `/api/categories/${globexFirst.id}`, { method: 'PATCH', json: { name: globexFirst.name } });
+        expect((await on('acme', `/api/categories/${seed.id}`, { method: 'PATCH', json: { name: 'Bird seed' } })).status).toBe(200);
+      });
+
+      it('makes the sign-up owner an owner and colleagues staff; staff may not delete products or manage the team', async () => {
+        const staff = { name: 'Staff Member', email: `staff-${name}@acme.test`, password: 'staff-password-1' };
+        const joined = await on('acme', '/api/users', { method: 'POST', json: { ...staff, inviteCode: fixture.inviteCodes.get('acme') }, cookie: null });
+        expect(joined.status, joined.text).toBe(201);
+        expect(joined.json.user.role).toBe('staff');
+        const staffCookie = sessionCookieOf(joined);
+        const team = (await on('acme', '/api/team')).json.users as { id: number; email: string; role: string }[];
+        const owner = team.find((user) => user.email === ACME.owner.email)!;
+        const member = team.find((user) => user.email === staff.email)!;
+        expect([owner.role, member.role]).toEqual(['owner', 'staff']);
+
+        const anvil = (await on('acme', '/api/products?q=ACME-ANVIL')).json.products[0];
+        expectProblem(await on('acme', `/api/products/${anvil.id}`, { method: 'DELETE', cookie: staffCookie }), 403, 'owner_only');
+        expect((await on('acme', `/api/products/${anvil.id}`)).status).toBe(200);
+        expectProblem(await on('acme', `/api/team/${owner.id}`, { method: 'DELETE', cookie: staffCookie }), 403, 'owner_only');
+        expectProblem(await on('acme', `/api/team/${member.id}`, { method: 'PATCH', json: { role: 'owner' }, cookie: staffCookie }), 403, 'owner_only');
+        expectProblem(await on('acme', '/api/team/invite-code', { method: 'POST', json: {}, cookie: staffCookie }), 403, 'owner_only');
+        expectProblem(await on('acme', '/api/digests', { method: 'POST', json: {}, cookie: staffCookie }), 403, 'owner_only');
+        // Staff still work the catalogue.
+        expect((await on('acme', '/api/products', { cookie: staffCookie })).status).toBe(200);
+
+        // An owner changes roles; the change holds from the member's next request.
+        const promoted = await on('acme', `/api/team/${member.id}`, { method: 'PATCH', json: { role: 'owner' } });
+        expect([promoted.status, promoted.json.user.role]).toEqual([200, 'owner']);
+        expect((await on('acme', '/api/session', { cookie: staffCookie })).json.user.role).toBe('owner');
+        expect((await on('acme', `/api/team/${member.id}`, { method: 'PATCH', json: { role: 'staff' }, cookie: staffCookie })).status).toBe(200);
+        expectProblem(await on('acme', `/api/team/${member.id}`, { method: 'PATCH', json: { role: 'boss' } }), 400, 'invalid_input');
+        // The last owner stays an owner, and nobody removes themselves.
+        expectProblem(await on('acme', `/api/team/${owner.id}`, { method: 'PATCH', json: { role: 'staff' } }), 409, 'last_owner');
+        expectProblem(await on('acme', `/api/team/${owner.id}`, { method: 'DELETE' }), 409, 'cannot_remove_yourself');
+        expectProblem(await on('acme', '/api/team/9999', { method: 'DELETE' }), 404, 'user_not_found');
+        // Globex's owner cannot reach Acme's members.
+        expectProblem(await on('globex', `/api/team/${member.id}`, { method: 'DELETE' }), 404, 'user_not_found');
+
+        // Removed: the member's session ends and the account is gone.
+        expect((await on('acme', `/api/team/${member.id}`, { method: 'DELETE' })).status).toBe(204);
+        expectProblem(await on('acme', '/api/products', { cookie: staffCookie }), 401, 'session_expired');
+        expectProblem(await logIn('acme', staff.email, staff.password), 401, 'login_failed');
+        expect(((await on('acme', '/api/team')).json.users as { email: string }[]).map((user) => user.email)).not.toContain(staff.email);
+      });
+
+      it('regenerates the invite code: the old one stops working', async () => {
+        const old = (await on('acme', '/api/team')).json.inviteCode as string;
+        const made = await on('acme', '/api/team/invite-code', { method: 'POST', json: {} });
+        expect(made.status, made.text).toBe(200);
+        expect(made.json.inviteCode).toMatch(/^[0-9A-F]{12}$/);
+        expect(made.json.inviteCode).not.toBe(old);
+        expect((await on('acme', '/api/team')).json.inviteCode).toBe(made.json.inviteCode);
+        const colleague = { name: 'Late Joiner', email: `late-${name}@acme.test`, password: 'late-password-1' };
+        expectProblem(await on('acme', '/api/users', { method: 'POST', json: { ...colleague, inviteCode: old }, cookie: null }), 403, 'wrong_invite_code');
+        const joined = await on('acme', '/api/users', { method: 'POST', json: { ...colleague, inviteCode: made.json.inviteCode }, cookie: null });
+        expect(joined.status, joined.text).toBe(201);
+        // Globex's code did not change.
+        expect((await on('globex', '/api/team')).json.inviteCode).toBe(fixture.inviteCodes.get('globex'));
+      });
+    });
   });
 }

@@ -2,11 +2,16 @@
  * The inventory's domain and database rules, below HTTP: fail-closed scoping, the stock rules
  * the database enforces by itself, passwords, and HTML escaping.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isTenancyError, quoteIdent } from '../../src/index.js';
 import { dashboard } from '../../examples/inventory/domain/dashboard.js';
 import { hashPassword, verifyPassword } from '../../examples/inventory/domain/passwords.js';
 import { createBusiness } from '../../examples/inventory/domain/businesses.js';
+import { listCategories } from '../../examples/inventory/domain/categories.js';
+import { importProductsCsv, writeProductCsv } from '../../examples/inventory/domain/product-csv.js';
 import { createProduct, listProducts } from '../../examples/inventory/domain/products.js';
 import { escapeHtml, html } from '../../examples/inventory/views/html.js';
 import { useInventory } from './inventory-fixture.js';
@@ -72,6 +77,54 @@ describe('inventory domain', () => {
     for (const result of results.filter((each) => each.status === 'rejected')) {
       expect(result.reason).toMatchObject({ status: 403, code: 'plan_limit_reached' });
     }
+  });
+
+  it('makes the first user of a business from before roles its owner (tenant migration 006)', async () => {
+    const folder = fileURLToPath(new URL('../../examples/inventory/migrations/tenant/', import.meta.url));
+    const files = (await readdir(folder)).filter((name) => name.endsWith('.sql')).sort();
+    const connection = await fixture.pool.connect();
+    try {
+      await connection.query('CREATE SCHEMA legacy_business; SET search_path TO legacy_business');
+      for (const file of files.filter((name) => name < '006')) await connection.query(await readFile(`${folder}${file}`, 'utf8'));
+      await connection.query("INSERT INTO users (email, name, password_hash) VALUES ('first@legacy.test', 'First', 'x'), ('second@legacy.test', 'Second', 'x')");
+      await connection.query(await readFile(`${folder}${files.find((name) => name.startsWith('006'))!}`, 'utf8'));
+      const { rows } = await connection.query('SELECT email, role FROM users ORDER BY id');
+      expect(rows).toEqual([
+        { email: 'first@legacy.test', role: 'owner' },
+        { email: 'second@legacy.test', role: 'staff' },
+      ]);
+      await expect(connection.query("UPDATE users SET role = 'admin'")).rejects.toMatchObject({ code: '23514' });
+    } finally {
+      await connection.query('DROP SCHEMA legacy_business CASCADE');
+      connection.release(true); // its search_path was changed by hand
+    }
+  });
+
+  it('imports and exports more products than one page, in one transaction, within the plan', async () => {
+    const { inventory } = fixture;
+    const { tenancy } = inventory;
+    for (const [id, plan] of [['bulk-pro', 'pro'], ['bulk-free', 'free']] as const) {
+      await tenancy.runShared(() => createBusiness(inventory, { id, name: id, plan, ownerName: 'B', email: 'b@bulk.test', password: 'bulk-password-1' }));
+    }
+    const csv = ['sku,name,category,unit_price', ...Array.from({ length: 1_201 }, (_, index) => `BULK-${String(index).padStart(4, '0')},Thing ${index},Group ${index % 3},${index}.25`)].join('\n');
+    const exportOf = (id: string): Promise<string> =>
+      tenancy.run(id, async () => {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => void (chunks.push(chunk), done()) });
+        await writeProductCsv(inventory, sink);
+        return Buffer.concat(chunks).toString('utf8');
+      });
+
+    expect(await tenancy.run('bulk-pro', () => importProductsCsv(inventory, csv))).toEqual({ created: 1_201, updated: 0, categoriesCreated: 3 });
+    const exported = await exportOf('bulk-pro');
+    expect(exported.trimEnd().split('\n')).toHaveLength(1_202);
+    expect(exported).toContain('BULK-1200,Thing 1200,Group 0,1200.25,5,0');
+    expect(await tenancy.run('bulk-pro', () => importProductsCsv(inventory, exported))).toEqual({ created: 0, updated: 1_201, categoriesCreated: 0 });
+    expect(await exportOf('bulk-pro')).toBe(exported);
+    // The free plan holds 50: the whole file is refused, nothing (not even a category) is left behind.
+    await expect(tenancy.run('bulk-free', () => importProductsCsv(inventory, csv))).rejects.toMatchObject({ status: 403, code: 'plan_limit_reached' });
+    expect(await exportOf('bulk-free')).toBe('sku,name,category,unit_price,low_stock_threshold,stock\n');
+    expect(await tenancy.run('bulk-free', () => listCategories(inventory))).toEqual([]);
   });
 
   it('hashes passwords with scrypt and verifies them', async () => {

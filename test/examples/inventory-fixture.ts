@@ -19,8 +19,11 @@ export interface InventoryFixture {
   readonly inviteCodes: ReadonlyMap<string, string>;
 }
 
-/** Gives a test file the inventory app on a fresh database, closed after the file. Read it inside tests or hooks. */
-export function useInventory(): InventoryFixture {
+/**
+ * Gives a test file the inventory app on a fresh database, closed after the file. Read it inside
+ * tests or hooks. With `jobs`, the low-stock digest's queue runs too (pg-boss, polling twice a second).
+ */
+export function useInventory(options: { jobs?: boolean } = {}): InventoryFixture {
   const database = useTestDatabase();
   const fixture = { unexpected: [] as unknown[], inviteCodes: new Map<string, string>() } as {
     inventory: Inventory;
@@ -33,6 +36,7 @@ export function useInventory(): InventoryFixture {
     fixture.inventory = createInventory(database.pool, { rolePrefix: database.rolePrefix, logError: (error) => fixture.unexpected.push(error) });
     await fixture.inventory.tenancy.migrate.shared();
     for (const seeded of await seedDemo(fixture.inventory)) fixture.inviteCodes.set(seeded.business.id, seeded.inviteCode!);
+    if (options.jobs === true) await fixture.inventory.jobs.start({ connectionString: database.url, pollingIntervalSeconds: 0.5 });
   });
   afterAll(async () => {
     await fixture.inventory?.close();

@@ -91,7 +91,7 @@ export async function createBusiness(inventory: Inventory, body: unknown): Promi
     throw error;
   }
   try {
-    const user = await inventory.tenancy.run(tenant, () => createUser(inventory, owner));
+    const user = await inventory.tenancy.run(tenant, () => createUser(inventory, owner, 'owner'));
     return { business: businessOf(tenant), owner: user };
   } catch (error) {
     await inventory.tenancy.registry.delete(tenant.id, { dropSchema: true });

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Inventory } from '../inventory.js';
+import { lastLowStockDigest, type LowStockDigest } from './low-stock-digests.js';
 import { listProducts, type Product } from './products.js';
 import { listMovements, type Movement } from './stock.js';
 
@@ -18,6 +19,8 @@ export interface Dashboard {
   readonly lowStock: readonly Product[];
   /** The latest ten movements. */
   readonly recentMovements: readonly Movement[];
+  /** The newest low-stock digest (`null` before the first). */
+  readonly lastDigest: LowStockDigest | null;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface Dashboard {
  * ```
  */
 export async function dashboard(inventory: Inventory): Promise<Dashboard> {
-  const [totals, lowStock, recentMovements] = await Promise.all([
+  const [totals, lowStock, recentMovements, lastDigest] = await Promise.all([
     inventory.db
       .selectFrom('products')
       .select([
@@ -41,6 +44,7 @@ export async function dashboard(inventory: Inventory): Promise<Dashboard> {
       .executeTakeFirstOrThrow(),
     listProducts(inventory, { lowStock: true }),
     listMovements(inventory, { limit: 10 }),
+    lastLowStockDigest(inventory),
   ]);
   return {
     productCount: Number(totals.product_count),
@@ -48,5 +52,6 @@ export async function dashboard(inventory: Inventory): Promise<Dashboard> {
     stockValueCents: Number(totals.value_cents),
     lowStock: [...lowStock].sort((a, b) => a.stock - b.stock || a.sku.localeCompare(b.sku)),
     recentMovements,
+    lastDigest: lastDigest ?? null,
   };
 }

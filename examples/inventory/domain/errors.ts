@@ -10,7 +10,7 @@
 export type Issues = Readonly<Record<string, string>>;
 
 /** The statuses the domain answers with. */
-export type InventoryStatus = 400 | 401 | 403 | 404 | 409 | 415 | 429;
+export type InventoryStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;
 
 /**
  * An error the app answers with a 4xx status.

@@ -8,6 +8,7 @@ import type { Db } from '../database.js';
 import type { Inventory } from '../inventory.js';
 import { currentPlan } from './businesses.js';
 import { conflict, InventoryError, invalidInput, notFound, pgError, SQLSTATE } from './errors.js';
+import { type Role, requireOwner } from './roles.js';
 import { Fields, objectBody, parseId, queryValue } from './validate.js';
 
 /** A product as the app shows it. */
@@ -39,7 +40,8 @@ export interface ProductFilter {
 export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** The highest unit price: 1,000,000.00. */
 export const MAX_PRICE_CENTS = 100_000_000;
-const MAX_THRESHOLD = 1_000_000;
+/** The highest low-stock threshold. */
+export const MAX_THRESHOLD = 1_000_000;
 
 const PRODUCT_FIELDS = ['sku', 'name', 'unitPriceCents', 'categoryId', 'lowStockThreshold'] as const;
 
@@ -158,13 +160,7 @@ export async function getProduct(inventory: Inventory, id: number): Promise<Prod
  */
 export async function createProduct(inventory: Inventory, body: unknown): Promise<Product> {
   const fields = new Fields(objectBody(body, PRODUCT_FIELDS));
-  const values = {
-    sku: readSku(fields),
-    name: fields.text('name', { max: 120 }),
-    unit_price_cents: fields.integer('unitPriceCents', { min: 0, max: MAX_PRICE_CENTS }),
-    category_id: fields.optionalId('categoryId'),
-    ...(fields.has('lowStockThreshold') ? { low_stock_threshold: fields.integer('lowStockThreshold', { min: 0, max: MAX_THRESHOLD }) } : {}),
-  };
+  const values = readProductValues(fields);
   fields.done();
   const plan = await currentPlan(inventory);
   const id = await writeProduct(
@@ -214,8 +210,46 @@ export async function updateProduct(inventory: Inventory, id: number, body: unkn
   return getProduct(inventory, id);
 }
 
-/** Deletes a product and its stock movements; 404 when it does not exist. */
-export async function deleteProduct(inventory: Inventory, id: number): Promise<void> {
+/**
+ * The columns of a new product from the fields of {@link createProduct} (and of a CSV line):
+ * placeholders where a field is invalid, so call `fields.done()` before using them.
+ *
+ * @example
+ * ```ts
+ * const fields = new Fields({ sku: 'acme-anvil', name: 'Anvil', unitPriceCents: 4900 });
+ * const values = readProductValues(fields); // { sku: 'ACME-ANVIL', name: 'Anvil', unit_price_cents: 4900, category_id: null }
+ * fields.done();
+ * ```
+ */
+export function readProductValues(fields: Fields) {
+  return {
+    sku: readSku(fields),
+    name: fields.text('name', { max: 120 }),
+    unit_price_cents: fields.integer('unitPriceCents', { min: 0, max: MAX_PRICE_CENTS }),
+    category_id: fields.optionalId('categoryId'),
+    ...(fields.has('lowStockThreshold') ? { low_stock_threshold: fields.integer('lowStockThreshold', { min: 0, max: MAX_THRESHOLD }) } : {}),
+  };
+}
+
+/**
+ * An amount typed in dollars (`12.50`, `$1,299.5`) in cents, or `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * parsePriceCents('1,299.50'); // 129950
+ * parsePriceCents('cheap');    // undefined
+ * ```
+ */
+export function parsePriceCents(text: string): number | undefined {
+  const price = text.trim().replace(/^\$/, '').replaceAll(',', '');
+  if (!/^[0-9]{1,7}(?:\.[0-9]{1,2})?$/.test(price)) return undefined;
+  const [whole, fraction = ''] = price.split('.');
+  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+}
+
+/** Deletes a product and its stock movements (owners only: 403 for staff); 404 when it does not exist. */
+export async function deleteProduct(inventory: Inventory, actor: { readonly role: Role }, id: number): Promise<void> {
+  requireOwner(actor, 'delete products');
   const result = await inventory.db.deleteFrom('products').where('id', '=', id).executeTakeFirst();
   if (result.numDeletedRows === 0n) throw notFound('product', id);
 }

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Inventory } from '../inventory.js';
-import { TOKEN_PATTERN } from './sessions.js';
+import { type Session, TOKEN_PATTERN } from './sessions.js';
 
 /** How long a code can be redeemed (the redirect follows at once). */
 export const HANDOFF_TTL_SECONDS = 60;
@@ -42,7 +42,7 @@ export async function createHandoff(inventory: Inventory, userId: number): Promi
  * if (user) await startSession(inventory, user);
  * ```
  */
-export async function redeemHandoff(inventory: Inventory, code: string): Promise<{ id: number; email: string; name: string } | undefined> {
+export async function redeemHandoff(inventory: Inventory, code: string): Promise<Session['user'] | undefined> {
   if (!TOKEN_PATTERN.test(code)) return undefined;
   const used = await inventory.db
     .deleteFrom('session_handoffs')
@@ -50,7 +50,7 @@ export async function redeemHandoff(inventory: Inventory, code: string): Promise
     .returning(['user_id', 'expires_at'])
     .executeTakeFirst();
   if (used === undefined || used.expires_at <= new Date()) return undefined;
-  return inventory.db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', used.user_id).executeTakeFirst();
+  return inventory.db.selectFrom('users').select(['id', 'email', 'name', 'role']).where('id', '=', used.user_id).executeTakeFirst();
 }
 
 function hashCode(code: string): string {

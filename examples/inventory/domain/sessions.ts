@@ -13,7 +13,8 @@ export const SESSION_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /** A live session of the active business. */
 export interface Session {
-  readonly user: Pick<User, 'id' | 'email' | 'name'>;
+  /** The user, with their role as it is now (read with the session on every request). */
+  readonly user: Pick<User, 'id' | 'email' | 'name' | 'role'>;
   /** Put in every form of a logged-in page; POSTs without it are refused. */
   readonly csrfToken: string;
   readonly expiresAt: Date;
@@ -34,7 +35,7 @@ export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export async function startSession(inventory: Inventory, user: Session['user']): Promise<{ token: string; session: Session }> {
   const token = randomBytes(32).toString('base64url');
   const session: Session = {
-    user: { id: user.id, email: user.email, name: user.name },
+    user: { id: user.id, email: user.email, name: user.name, role: user.role },
     csrfToken: randomBytes(24).toString('base64url'),
     expiresAt: new Date(Date.now() + SESSION_TTL_SECONDS * 1000),
   };
@@ -60,12 +61,12 @@ export async function findSession(inventory: Inventory, token: string): Promise<
   const row = await inventory.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['users.id', 'users.email', 'users.name', 'sessions.csrf_token', 'sessions.expires_at'])
+    .select(['users.id', 'users.email', 'users.name', 'users.role', 'sessions.csrf_token', 'sessions.expires_at'])
     .where('sessions.token_hash', '=', hashToken(token))
     .where('sessions.expires_at', '>', new Date())
     .executeTakeFirst();
   if (row === undefined) return undefined;
-  return { user: { id: row.id, email: row.email, name: row.name }, csrfToken: row.csrf_token, expiresAt: row.expires_at };
+  return { user: { id: row.id, email: row.email, name: row.name, role: row.role }, csrfToken: row.csrf_token, expiresAt: row.expires_at };
 }
 
 /** Ends a session (log-out). Unknown tokens are ignored. */

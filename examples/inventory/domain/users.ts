@@ -9,6 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Inventory } from '../inventory.js';
 import { conflict, InventoryError, pgError, SQLSTATE, unauthenticated } from './errors.js';
 import { burnVerification, hashPassword, verifyPassword } from './passwords.js';
+import type { Role } from './roles.js';
 import { Fields, objectBody } from './validate.js';
 
 /** A user as the app shows it (never with the password hash). */
@@ -16,6 +17,7 @@ export interface User {
   readonly id: number;
   readonly email: string;
   readonly name: string;
+  readonly role: Role;
   readonly createdAt: Date;
 }
 
@@ -48,20 +50,20 @@ export function readNewUser(fields: Fields, keys = { name: 'name', email: 'email
 }
 
 /**
- * Creates a user in the active business. A taken email is a 409.
+ * Creates a user in the active business, as `staff` unless told otherwise. A taken email is a 409.
  *
  * @example
  * ```ts
- * await tenancy.run('acme', () => createUser(inventory, { name: 'Ada', email: 'ada@acme.test', password: '…' }));
+ * await tenancy.run('acme', () => createUser(inventory, { name: 'Ada', email: 'ada@acme.test', password: '…' }, 'owner'));
  * ```
  */
-export async function createUser(inventory: Inventory, input: NewUser): Promise<User> {
+export async function createUser(inventory: Inventory, input: NewUser, role: Role = 'staff'): Promise<User> {
   const passwordHash = await hashPassword(input.password);
   try {
     const row = await inventory.db
       .insertInto('users')
-      .values({ name: input.name, email: input.email, password_hash: passwordHash })
-      .returning(['id', 'email', 'name', 'created_at'])
+      .values({ name: input.name, email: input.email, password_hash: passwordHash, role })
+      .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
     return toUser(row);
   } catch (error) {
@@ -73,8 +75,8 @@ export async function createUser(inventory: Inventory, input: NewUser): Promise<
 }
 
 /**
- * Signs a colleague up to the active business: `{ name, email, password, inviteCode }`. The
- * invite code (on the Team page) proves that someone of the business let them in.
+ * Signs a colleague up to the active business as staff: `{ name, email, password, inviteCode }`.
+ * The invite code (on the Team page) proves that someone of the business let them in.
  *
  * @example
  * ```ts
@@ -114,7 +116,7 @@ export async function logIn(inventory: Inventory, body: unknown, client: { reado
   const attempt = inventory.loginThrottle.begin({ account: `${inventory.tenancy.require().id} ${email}`, address: client.address });
   const row = await inventory.db
     .selectFrom('users')
-    .select(['id', 'email', 'name', 'created_at', 'password_hash'])
+    .select([...USER_COLUMNS, 'password_hash'])
     .where('email', '=', email)
     .executeTakeFirst();
   if (row === undefined) {
@@ -128,7 +130,7 @@ export async function logIn(inventory: Inventory, body: unknown, client: { reado
 
 /** The active business's users, oldest first. */
 export async function listUsers(inventory: Inventory): Promise<User[]> {
-  const rows = await inventory.db.selectFrom('users').select(['id', 'email', 'name', 'created_at']).orderBy('id').execute();
+  const rows = await inventory.db.selectFrom('users').select(USER_COLUMNS).orderBy('id').execute();
   return rows.map(toUser);
 }
 
@@ -145,6 +147,10 @@ export function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function toUser(row: { id: number; email: string; name: string; created_at: Date }): User {
-  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at };
+/** The columns of a {@link User}. */
+export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'created_at'] as const;
+
+/** A users row as the app shows it. */
+export function toUser(row: { id: number; email: string; name: string; role: Role; created_at: Date }): User {
+  return { id: row.id, email: row.email, name: row.name, role: row.role, createdAt: row.created_at };
 }

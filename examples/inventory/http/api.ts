@@ -7,13 +7,15 @@
  */
 import { isTenancyError, type Tenant } from '../../../src/index.js';
 import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
-import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
+import { createCategory, deleteCategory, listCategories, renameCategory } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
 import { InventoryError, isInventoryError, type Issues } from '../domain/errors.js';
 import { createProduct, deleteProduct, getProduct, listProductPage, parseProductFilter, parseProductPage, updateProduct } from '../domain/products.js';
 import { parseId } from '../domain/validate.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
+import { requireOwner } from '../domain/roles.js';
 import { listMovements, parseMovementQuery, recordMovement } from '../domain/stock.js';
+import { changeRole, regenerateInviteCode, removeMember } from '../domain/team.js';
 import { inviteCode, listUsers, logIn, signUp } from '../domain/users.js';
 import type { Inventory } from '../inventory.js';
 import { businessUrl, first, pageQuery, sameOrigin } from './request-info.js';
@@ -101,6 +103,16 @@ const noContent: ApiResponse = { status: 204 };
 export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
   const cookieScope = (request: ApiRequest): CookieScope => ({ basePath: request.basePath, secure: inventory.secureCookies });
   const id = (context: MemberContext, name = 'id'): number => parseId(context.request.params[name], name);
+  /** `DELETE path` (with `:id`): 204 once `remove` is done. */
+  const deleting = (path: string, remove: (context: MemberContext, id: number) => Promise<void>): RouteSpec => ({
+    method: 'DELETE',
+    path,
+    scope: 'member',
+    run: async (context) => {
+      await remove(context, id(context));
+      return noContent;
+    },
+  });
 
   const specs: RouteSpec[] = [
     // The platform (main host, shared scope).
@@ -150,19 +162,26 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       },
     },
     { method: 'GET', path: '/api/team', scope: 'member', run: async () => ok({ users: await listUsers(inventory), inviteCode: (await inviteCode(inventory)) ?? null }) },
+    // Owners only (a 403 `owner_only` for staff).
+    { method: 'PATCH', path: '/api/team/:id', scope: 'member', run: async (context) => ok({ user: await changeRole(inventory, context.session.user, id(context), context.request.body) }) },
+    deleting('/api/team/:id', ({ session }, userId) => removeMember(inventory, session.user, userId)),
+    { method: 'POST', path: '/api/team/invite-code', scope: 'member', run: async ({ session }) => ok({ inviteCode: await regenerateInviteCode(inventory, session.user) }) },
     { method: 'GET', path: '/api/dashboard', scope: 'member', run: async () => ok(await dashboard(inventory)) },
+    {
+      method: 'POST',
+      path: '/api/digests',
+      scope: 'member',
+      run: async ({ session }) => {
+        requireOwner(session.user, 'send the low-stock digest');
+        // Enqueued: the worker writes the digest shortly (GET /api/dashboard shows it as lastDigest).
+        return ok({ jobId: await inventory.jobs.requestDigest() }, 202);
+      },
+    },
 
     { method: 'GET', path: '/api/categories', scope: 'member', run: async () => ok({ categories: await listCategories(inventory) }) },
     { method: 'POST', path: '/api/categories', scope: 'member', run: async ({ request }) => ok({ category: await createCategory(inventory, request.body) }, 201) },
-    {
-      method: 'DELETE',
-      path: '/api/categories/:id',
-      scope: 'member',
-      run: async (context) => {
-        await deleteCategory(inventory, id(context));
-        return noContent;
-      },
-    },
+    { method: 'PATCH', path: '/api/categories/:id', scope: 'member', run: async (context) => ok({ category: await renameCategory(inventory, id(context), context.request.body) }) },
+    deleting('/api/categories/:id', (_context, categoryId) => deleteCategory(inventory, categoryId)),
 
     {
       method: 'GET',
@@ -184,15 +203,7 @@ export function apiRoutes(inventory: Inventory): readonly ApiRoute[] {
       scope: 'member',
       run: async (context) => ok({ product: await updateProduct(inventory, id(context), context.request.body) }),
     },
-    {
-      method: 'DELETE',
-      path: '/api/products/:id',
-      scope: 'member',
-      run: async (context) => {
-        await deleteProduct(inventory, id(context));
-        return noContent;
-      },
-    },
+    deleting('/api/products/:id', ({ session }, productId) => deleteProduct(inventory, session.user, productId)),
     {
       method: 'GET',
       path: '/api/products/:id/movements',
@@ -314,6 +325,7 @@ const TITLES: Readonly<Record<number, string>> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 function isJson(contentType: string | undefined): boolean {

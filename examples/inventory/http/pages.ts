@@ -7,16 +7,30 @@
  * @module
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import multer from 'multer';
 import '../../../src/adapters/express.js';
 import { isTenancyError, type TenancyError, tenantIdProblem } from '../../../src/index.js';
 import { businessOf, createBusiness, listPlans } from '../domain/businesses.js';
-import { createCategory, deleteCategory, listCategories } from '../domain/categories.js';
+import { createCategory, deleteCategory, listCategories, renameCategory } from '../domain/categories.js';
 import { dashboard } from '../domain/dashboard.js';
 import { InventoryError, invalidInput, isInventoryError } from '../domain/errors.js';
-import { createProduct, deleteProduct, getProduct, listProductPage, parseProductFilter, parseProductPage, type Product, updateProduct } from '../domain/products.js';
+import { CSV_IMPORT_LIMITS, importProductsCsv, writeProductCsv } from '../domain/product-csv.js';
+import {
+  createProduct,
+  deleteProduct,
+  getProduct,
+  listProductPage,
+  parsePriceCents,
+  parseProductFilter,
+  parseProductPage,
+  type Product,
+  updateProduct,
+} from '../domain/products.js';
+import { requireOwner } from '../domain/roles.js';
 import { createHandoff, redeemHandoff } from '../domain/session-handoffs.js';
 import { endSession, findSession, type Session, startSession } from '../domain/sessions.js';
 import { listMovements, recordMovement } from '../domain/stock.js';
+import { changeRole, regenerateInviteCode, removeMember } from '../domain/team.js';
 import { inviteCode, listUsers, logIn, sameSecret, signUp } from '../domain/users.js';
 import { parseId, queryValue } from '../domain/validate.js';
 import { type Inventory, PATH_PREFIX } from '../inventory.js';
@@ -133,11 +147,12 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
       title,
       base: baseOf(req),
       business: businessOf(req.tenant!),
-      ...(found ? { member: { name: found.session.user.name, email: found.session.user.email, csrfToken: found.session.csrfToken } } : {}),
+      ...(found ? { member: { ...found.session.user, csrfToken: found.session.csrfToken } } : {}),
       ...(notice === undefined ? {} : { notice }),
     };
   };
   const memberFrame = (req: Request): Member => frame(req) as Member;
+  const userOf = (req: Request): Session['user'] => sessions.get(req)!.session.user;
   const redirect = (req: Request, res: Response, path: string): void => res.redirect(303, `${baseOf(req)}${path}`);
 
   // The session of this business, if the request has one. A cookie of another business, an
@@ -151,6 +166,7 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
     }
     next();
   });
+  const signedIn = (req: Request, res: Response, next: NextFunction): void => (sessions.has(req) ? next() : redirect(req, res, '/login'));
   const member = (req: Request, res: Response, next: NextFunction): void => {
     if (!sessions.has(req)) return redirect(req, res, '/login');
     // Every form of a logged-in page carries the session's CSRF token.
@@ -217,7 +233,7 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
 
   // Products.
   router.get('/products', member, async (req, res) => {
-    const failed = flash.take(req, res, ['product']);
+    const failed = flash.take(req, res, ['product', 'import']);
     const filter = parseProductFilter(req.query);
     const query = parseProductPage(req.query);
     const [{ products, next }, categories] = await Promise.all([listProductPage(inventory, filter, query), listCategories(inventory)]);
@@ -226,7 +242,10 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
       next: next === null ? undefined : `/products?${pageQuery(req.query, next)}`,
       first: query.after === undefined ? undefined : `/products?${pageQuery(req.query)}`,
     };
-    res.status(failed?.status ?? 200).type('html').send(productsPage(memberFrame(req), { products, categories, filter, form, pages }));
+    const imported = stateOf(failed, 'import', blankForm());
+    const counts = queryValue(req.query, 'notice') === 'products-imported' ? importCounts(req.query) : undefined;
+    const view = { products, categories, filter, form, imported, pages, ...(counts === undefined ? {} : { counts }) };
+    res.status(failed?.status ?? 200).type('html').send(productsPage(memberFrame(req), view));
   });
   router.post('/products', member, async (req, res) => {
     const form = formOf(req);
@@ -239,6 +258,38 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
       flash.fail(req, res, '/products', 'product', error, failedForm(form, error, issues));
     }
   });
+
+  // CSV: export streams every product; import is all lines or none (domain/product-csv.ts).
+  router.get('/products/export', member, async (req, res) => {
+    const day = new Date().toISOString().slice(0, 10);
+    res.type('text/csv; charset=utf-8').attachment(`products-${req.tenant!.id}-${day}.csv`);
+    await writeProductCsv(inventory, res);
+  });
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: CSV_IMPORT_LIMITS.maxBytes, files: 1, fields: 5, parts: 6 } }).single('file');
+  router.post(
+    '/products/import',
+    signedIn,
+    (req, res, next) =>
+      upload(req, res, (error: unknown) => {
+        if (error === undefined) return next();
+        const tooLarge = (error as { code?: unknown }).code === 'LIMIT_FILE_SIZE';
+        const refused = tooLarge
+          ? new InventoryError(413, 'csv_too_large', `The file is larger than ${CSV_IMPORT_LIMITS.maxBytes / 1024 / 1024} MB: import it in parts`)
+          : new InventoryError(400, 'invalid_upload', 'The upload could not be read: choose one CSV file');
+        flash.fail(req, res, '/products', 'import', refused, failedForm({}, refused));
+      }),
+    member,
+    async (req, res) => {
+      try {
+        if (req.file === undefined) throw invalidInput({ file: 'is required: choose a CSV file' });
+        const { created, updated } = await importProductsCsv(inventory, req.file.buffer);
+        redirect(req, res, `/products?notice=products-imported&created=${created}&updated=${updated}`);
+      } catch (error) {
+        if (!isInventoryError(error) || error.status === 404) throw error;
+        flash.fail(req, res, '/products', 'import', error, failedForm({}, error));
+      }
+    },
+  );
 
   router.get('/products/:id', member, async (req, res) => {
     const id = parseId(req.params.id);
@@ -266,6 +317,7 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
   // browser's `required`). The API's DELETE needs no such step.
   router.post('/products/:id/delete', member, async (req, res) => {
     const id = parseId(req.params.id);
+    requireOwner(userOf(req), 'delete products');
     const form = formOf(req);
     const product = await getProduct(inventory, id);
     const typed = (form.confirm ?? '').trim();
@@ -273,7 +325,7 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
       const error = invalidInput({ confirm: `must be ${product.sku} to delete this product` });
       return flash.fail(req, res, `/products/${id}`, `delete-${id}`, error, failedForm({ confirm: typed }, error));
     }
-    await deleteProduct(inventory, id);
+    await deleteProduct(inventory, userOf(req), id);
     redirect(req, res, '/products?notice=product-deleted');
   });
   router.post('/products/:id/movements', member, async (req, res) => {
@@ -290,9 +342,10 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
 
   // Categories.
   router.get('/categories', member, async (req, res) => {
-    const failed = flash.take(req, res, ['category']);
+    const failed = flash.take(req, res, ['category', 'rename']);
     const form = stateOf(failed, 'category', blankForm());
-    res.status(failed?.status ?? 200).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form));
+    const rename = stateOf(failed, 'rename', blankForm());
+    res.status(failed?.status ?? 200).type('html').send(categoriesPage(memberFrame(req), await listCategories(inventory), form, rename));
   });
   router.post('/categories', member, async (req, res) => {
     const form = formOf(req);
@@ -304,6 +357,17 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
       flash.fail(req, res, '/categories', 'category', error, failedForm(form, error));
     }
   });
+  router.post('/categories/:id', member, async (req, res) => {
+    const id = parseId(req.params.id);
+    const form = formOf(req);
+    try {
+      await renameCategory(inventory, id, pick(form, ['name']));
+      redirect(req, res, '/categories?notice=category-renamed');
+    } catch (error) {
+      if (!isInventoryError(error) || error.status === 404) throw error;
+      flash.fail(req, res, '/categories', 'rename', error, failedForm({ ...form, id: String(id) }, error));
+    }
+  });
   router.post('/categories/:id/delete', member, async (req, res) => {
     await deleteCategory(inventory, parseId(req.params.id));
     redirect(req, res, '/categories?notice=category-deleted');
@@ -311,9 +375,32 @@ function businessRoutes(inventory: Inventory, flashes: FormFlashes): Router {
 
   // Team.
   router.get('/team', member, async (req, res) => {
+    const failed = flash.take(req, res, ['team']);
     const [users, code] = await Promise.all([listUsers(inventory), inviteCode(inventory)]);
     const signupUrl = `${req.protocol}://${req.headers.host ?? ''}${baseOf(req)}/signup`;
-    res.type('html').send(teamPage(memberFrame(req), users, code, signupUrl));
+    res.status(failed?.status ?? 200).type('html').send(teamPage(memberFrame(req), { users, inviteCode: code, signupUrl, form: stateOf(failed, 'team', blankForm()) }));
+  });
+  // Owners only: staff get the 403 page (the page shows them no such buttons).
+  const teamChange = (path: string, change: (req: Request) => Promise<unknown>, notice: string): void => {
+    router.post(path, member, async (req, res) => {
+      try {
+        await change(req);
+        redirect(req, res, `/team?notice=${notice}`);
+      } catch (error) {
+        if (!isInventoryError(error) || error.status === 404 || error.status === 403) throw error;
+        flash.fail(req, res, '/team', 'team', error, failedForm({}, error));
+      }
+    });
+  };
+  teamChange('/team/invite-code', (req) => regenerateInviteCode(inventory, userOf(req)), 'invite-code-regenerated');
+  teamChange('/team/:id/remove', (req) => removeMember(inventory, userOf(req), parseId(req.params.id)), 'member-removed');
+  teamChange('/team/:id/role', (req) => changeRole(inventory, userOf(req), parseId(req.params.id), pick(formOf(req), ['role'])), 'role-changed');
+
+  // The low-stock digest, now (owners only): the job queue's worker writes it in a moment.
+  router.post('/digests', member, async (req, res) => {
+    requireOwner(userOf(req), 'send the low-stock digest');
+    await inventory.jobs.requestDigest();
+    redirect(req, res, '/?notice=digest-requested');
   });
 
   return router;
@@ -398,15 +485,10 @@ function formInteger(value: string | undefined): number | string | undefined {
 /** The product form as the domain's input; the price is typed in dollars (`12.50`). */
 function productInput(form: Readonly<Record<string, string>>): { input: Record<string, unknown>; issues: Record<string, string> } {
   const issues: Record<string, string> = {};
-  const price = (form.price ?? '').trim().replace(/^\$/, '').replaceAll(',', '');
+  const price = (form.price ?? '').trim();
   // A price that is not an amount goes on as typed, so the domain refuses it too; the form's message replaces the domain's.
-  let unitPriceCents: number | string = price;
-  if (/^[0-9]{1,7}(?:\.[0-9]{1,2})?$/.test(price)) {
-    const [whole, fraction = ''] = price.split('.');
-    unitPriceCents = Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
-  } else {
-    issues.unitPriceCents = price === '' ? 'is required' : 'must be an amount like 12.50';
-  }
+  const unitPriceCents = parsePriceCents(price) ?? price;
+  if (typeof unitPriceCents === 'string') issues.unitPriceCents = price === '' ? 'is required' : 'must be an amount like 12.50';
   const input: Record<string, unknown> = {
     sku: form.sku,
     name: form.name,
@@ -426,6 +508,13 @@ function productValues(product: Product): Record<string, string> {
     categoryId: product.categoryId === null ? '' : String(product.categoryId),
     lowStockThreshold: String(product.lowStockThreshold),
   };
+}
+
+/** `?created=&updated=` of the redirect after an import, when both are counts. */
+function importCounts(query: Readonly<Record<string, unknown>>): { created: number; updated: number } | undefined {
+  const [created, updated] = [queryValue(query, 'created'), queryValue(query, 'updated')];
+  if (created === undefined || updated === undefined || !/^[0-9]{1,6}$/.test(created) || !/^[0-9]{1,6}$/.test(updated)) return undefined;
+  return { created: Number(created), updated: Number(updated) };
 }
 
 /** The form shown again: what was typed (never the password), the issues, and the message. */

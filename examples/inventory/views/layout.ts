@@ -4,6 +4,7 @@
  * @module
  */
 import type { Issues } from '../domain/errors.js';
+import type { Role } from '../domain/roles.js';
 import { type Html, html, type HtmlValue } from './html.js';
 import { STYLESHEET_PATH } from './styles.js';
 
@@ -15,7 +16,7 @@ export interface Frame {
   /** The business, on its pages. */
   readonly business?: { readonly id: string; readonly name: string };
   /** The logged-in user and the CSRF token of their session. */
-  readonly member?: { readonly name: string; readonly email: string; readonly csrfToken: string };
+  readonly member?: { readonly id: number; readonly name: string; readonly email: string; readonly role: Role; readonly csrfToken: string };
   readonly active?: 'dashboard' | 'products' | 'categories' | 'team';
   /** A key of {@link NOTICES} (from `?notice=` after a redirect). */
   readonly notice?: string | undefined;
@@ -33,6 +34,12 @@ export const NOTICES: Readonly<Record<string, string>> = {
   'movement-recorded': 'Stock movement recorded.',
   'category-created': 'Category created.',
   'category-deleted': 'Category deleted.',
+  'category-renamed': 'Category renamed.',
+  'products-imported': 'The CSV file is imported.',
+  'member-removed': 'Team member removed.',
+  'role-changed': 'Role changed.',
+  'invite-code-regenerated': 'New invite code made: the old one no longer works.',
+  'digest-requested': 'The low-stock digest is on its way: it shows below in a few seconds (reload).',
 };
 
 /**

@@ -30,6 +30,10 @@ export interface ProductsView {
   readonly categories: readonly Category[];
   readonly filter: ProductFilter;
   readonly form: FormState;
+  /** The CSV import form (a failed import's issues: one per bad line). */
+  readonly imported: FormState;
+  /** What the last import did, after its redirect. */
+  readonly counts?: { readonly created: number; readonly updated: number };
   /** Links to the next and to the first page (paths after the base), when there are. */
   readonly pages?: { readonly next?: string | undefined; readonly first?: string | undefined };
 }
@@ -63,7 +67,7 @@ export function productsPage(frame: Frame & { readonly member: NonNullable<Frame
           <tbody>${products.map(
             (product) => html`<tr>
               <td><a href="${base}/products/${product.id}">${product.sku}</a></td>
-              <td>${product.name}</td><td>${product.categoryName ?? html`<span class="muted">—</span>`}</td>
+              <td><a href="${base}/products/${product.id}">${product.name}</a></td><td>${product.categoryName ?? html`<span class="muted">—</span>`}</td>
               <td class="num">${formatMoney(product.unitPriceCents)}</td>
               <td class="num">${stockCell(product.stock, product.lowStock)}</td>
               <td class="num">${formatMoney(product.valueCents)}</td>
@@ -78,10 +82,13 @@ export function productsPage(frame: Frame & { readonly member: NonNullable<Frame
           </nav>`
         : ''}
     </section>
-    <section class="card" id="new-product">
-      <h2>New product</h2>
-      ${productForm(frame, view.form, categoryChoices, `${base}/products`, 'Add product')}
-    </section>`,
+    <div class="grid">
+      <section class="card" id="new-product">
+        <h2>New product</h2>
+        ${productForm(frame, view.form, categoryChoices, `${base}/products`, 'Add product')}
+      </section>
+      ${csvCard(frame, view)}
+    </div>`,
   );
 }
 
@@ -148,17 +155,53 @@ export function productPage(frame: Frame & { readonly member: NonNullable<Frame[
         </table>`,
       )}
     </section>
-    <section class="card" id="delete-product">
-      <h2>Delete</h2>
-      <p class="muted">Deletes ${product.sku} and all its stock movements. This cannot be undone.</p>
-      ${formErrors(view.remove, ['confirm'])}
-      <form class="stack" method="post" action="${path}/delete">
-        ${csrfField(member.csrfToken)}
-        ${field(view.remove, { label: `Type ${product.sku} to confirm`, name: 'confirm', required: true, placeholder: product.sku })}
-        <div class="actions"><button type="submit" class="danger">Delete product</button></div>
-      </form>
-    </section>`,
+    ${
+      member.role === 'owner'
+        ? html`<section class="card" id="delete-product">
+            <h2>Delete</h2>
+            <p class="muted">Deletes ${product.sku} and all its stock movements. This cannot be undone.</p>
+            ${formErrors(view.remove, ['confirm'])}
+            <form class="stack" method="post" action="${path}/delete">
+              ${csrfField(member.csrfToken)}
+              ${field(view.remove, { label: `Type ${product.sku} to confirm`, name: 'confirm', required: true, placeholder: product.sku })}
+              <div class="actions"><button type="submit" class="danger">Delete product</button></div>
+            </form>
+          </section>`
+        : ''
+    }`,
   );
+}
+
+/** Export and import of the products as CSV. */
+function csvCard(frame: Frame & { readonly member: NonNullable<Frame['member']> }, view: ProductsView): Html {
+  const { base, member } = frame;
+  const { imported, counts } = view;
+  const lines = Object.entries(imported.issues);
+  return html`<section class="card" id="csv">
+    <h2>CSV</h2>
+    <p><a href="${base}/products/export" id="export-csv" download>Export all products</a> <span class="muted">(sku, name, category, unit_price, low_stock_threshold, stock)</span></p>
+    ${counts ? html`<p class="notice" id="import-result">${counts.created} created, ${counts.updated} updated.</p>` : ''}
+    ${
+      imported.error !== undefined || lines.length > 0
+        ? html`<div class="error-box" role="alert" id="import-errors">
+            ${imported.error ?? 'Some lines are not valid: nothing was imported.'}
+            ${lines.length > 0 ? html`<ul>${lines.map(([line, message]) => html`<li><strong>${capitalised(line)}</strong>: ${message}</li>`)}</ul>` : ''}
+          </div>`
+        : ''
+    }
+    <form class="stack" method="post" action="${base}/products/import" enctype="multipart/form-data" id="import-csv">
+      ${csrfField(member.csrfToken)}
+      <label>Import a CSV file
+        <span class="hint">Lines with a known SKU update that product, the others create one; stock is not imported. Every line is checked first: one bad line and nothing is imported. At most 1 MB.</span>
+        <input type="file" name="file" accept=".csv,text/csv" required>
+      </label>
+      <button type="submit">Import</button>
+    </form>
+  </section>`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function productForm(

@@ -30,14 +30,16 @@ main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
 h1 { font-size: 1.6rem; margin: 0 0 1rem; }
 h2 { font-size: 1.15rem; margin: 0 0 .75rem; }
 .muted { color: var(--muted); }
-.card { background: var(--paper); border: 1px solid var(--line); border-radius: 10px; padding: 1.25rem; margin-bottom: 1.25rem; }
+.card { background: var(--paper); border: 1px solid var(--line); border-radius: 10px; padding: 1.25rem; margin-bottom: 1.25rem; overflow-x: auto; }
+.narrow-left { max-width: 640px; }
+time { white-space: nowrap; }
 .grid { display: grid; gap: 1.25rem; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); align-items: start; }
 .stats { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); margin-bottom: 1.25rem; }
 .stat { background: var(--paper); border: 1px solid var(--line); border-radius: 10px; padding: 1rem 1.25rem; }
 .stat .label { color: var(--muted); font-size: .85rem; text-transform: uppercase; letter-spacing: .04em; }
 .stat .value { font-size: 1.7rem; font-weight: 700; }
 table { width: 100%; border-collapse: collapse; }
-th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:hover { background: #fafbfe; }
@@ -46,11 +48,18 @@ tbody tr:hover { background: #fafbfe; }
 .badge.out { background: #ffebee; color: var(--bad); }
 .badge.in { background: #e8f5e9; color: var(--good); }
 .badge.adjustment { background: #e8eaf6; color: var(--brand); }
+.badge.role { background: #eef0f7; color: var(--ink); font-weight: 500; }
 form.stack { display: grid; gap: .8rem; }
 form.inline { display: flex; gap: .5rem; align-items: end; flex-wrap: wrap; }
+form.inline.compact { align-items: center; flex-wrap: nowrap; gap: .4rem; margin: 0; }
+form.inline.compact input { flex: 1; min-width: 7rem; }
+form.inline.compact input, form.inline.compact select, td button { padding: .3rem .55rem; height: 2.1rem; }
+input.invalid { border-color: var(--bad); }
+input[type=file] { padding: .4rem; }
 label { display: grid; gap: .25rem; font-weight: 600; font-size: .9rem; }
 label .hint { font-weight: 400; color: var(--muted); font-size: .8rem; }
 input, select { font: inherit; font-weight: 400; padding: .5rem .6rem; border: 1px solid #c3c9d5; border-radius: 6px; background: #fff; min-width: 0; }
+input:not([type=file]), select { height: 2.4rem; }
 input:focus, select:focus { outline: 2px solid #9fa8da; border-color: var(--brand); }
 .field-error { color: var(--bad); font-weight: 400; font-size: .85rem; }
 label.invalid input, label.invalid select { border-color: var(--bad); }
@@ -71,5 +80,6 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 .empty { color: var(--muted); font-style: italic; }
 code.pill { background: #eef0f7; border-radius: 6px; padding: .15rem .45rem; font-size: .95rem; letter-spacing: .05em; }
 .actions { display: flex; gap: .5rem; align-items: center; }
+nav.actions { margin-top: .75rem; }
 footer { text-align: center; color: var(--muted); font-size: .85rem; padding: 1rem; }
 `;
