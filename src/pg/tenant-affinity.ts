@@ -97,7 +97,7 @@ const DEFAULT_MAX_TENANTS = 2000;
  * @example
  * ```ts
  * const affinity = PoolAffinity.of(pool, { maxTenantsPerConnection: 400 });
- * affinity?.connecting('tenant_acme', () => pool.connect(callback));
+ * affinity?.connecting('tenant_acme', () => pool.connect((error, client, release) => release()));
  * ```
  */
 export class PoolAffinity {
