@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type TenantMigrationEvent, tenantMigrationChannel } from '../diagnostics.js';
+import { type TenantMigrationEvent, provisioningChannel, tenantMigrationChannel } from '../diagnostics.js';
 import type { PoolLike } from '../db.js';
 import { databaseUnavailable } from '../connection-problem.js';
 import { withTransaction } from '../db.js';
@@ -17,6 +17,7 @@ import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
 import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-grants.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
+import type { SparePool } from '../provision/spare-pool.js';
 
 /** What one schema's run applied. */
 export interface MigrationResult {
@@ -83,7 +84,11 @@ export interface Migrator {
   shared(options?: { allowChanged?: boolean }): Promise<MigrationResult>;
   /** Applies pending tenant migrations to one tenant; throws {@link MigrationFailedError} on failure. */
   tenant(id: string, options?: { allowChanged?: boolean }): Promise<MigrationResult>;
-  /** Applies pending tenant migrations to every tenant that has some (found with one registry query). */
+  /**
+   * Applies pending tenant migrations to every tenant that has some (found with one registry
+   * query), then, with spares on and no `only`, to the spares that are behind (a spare whose
+   * migration fails is dropped and reported on the `provisioning` channel, not in the report).
+   */
   tenants(options?: MigrateTenantsOptions): Promise<MigrateTenantsReport>;
   /**
    * The tenant migrations as this tenancy applies them: yours, then tenantry's own (with tenant
@@ -105,6 +110,8 @@ export interface MigratorOptions {
   readonly tenantMigrations: MigrationSource;
   /** The tenant roles' names, when tenant roles are on: grants follow every migration run. */
   readonly roles?: TenantRoleNames | undefined;
+  /** The spares `tenants()` migrates after the tenants, with `createTenancy({ spares })`. */
+  readonly spares?: SparePool | undefined;
 }
 
 /**
@@ -119,7 +126,7 @@ export interface MigratorOptions {
  * ```
  */
 export function createMigrator(options: MigratorOptions): Migrator {
-  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles } = options;
+  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles, spares } = options;
 
   const requirePool = (): PoolLike => {
     if (options.pool === undefined) throw new InvalidConfigError('Migrations need createTenancy({ pool })');
@@ -222,6 +229,12 @@ export function createMigrator(options: MigratorOptions): Migrator {
         }
       });
       if (progressError !== undefined) throw progressError.error;
+      if (spares !== undefined && only === undefined) {
+        const started = performance.now();
+        await spares.migrate({ migrations, version: migrations.at(-1)?.name ?? null, digest }, concurrency).catch((error: unknown) => {
+          if (provisioningChannel.hasSubscribers) provisioningChannel.publish({ phase: 'failed', tenantId: null, error, durationMs: performance.now() - started });
+        });
+      }
       return { total: stale.length, migrated, failed };
     },
   };
