@@ -159,7 +159,12 @@ export async function openTenancy(settings: ResolvedSettings, { poolSize }: { re
       tenantMigrations: () => tenancy.migrate.tenantMigrations(),
       // A spare refill a create started finishes first (or it would lose its pool half-way).
       close: async () => {
-        await tenancy.close().finally(end);
+        try {
+          await tenancy.spares?.idle();
+          await tenancy.close();
+        } finally {
+          await end();
+        }
       },
     };
   } catch (error) {

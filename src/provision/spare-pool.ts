@@ -12,6 +12,7 @@ import { quoteIdent } from '../identifiers.js';
 import { mapConcurrent } from '../migrate/map-concurrent.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
 import { SPARES_TABLE } from '../registry/registry-migrations.js';
+import { registryNotMigrated } from '../registry/registry-not-migrated.js';
 import type { ProvisionPlan, Provisioner } from './provisioner.js';
 import { newSpareNames } from './spare-names.js';
 import { dropTenantRole, grantTenantRole } from './tenant-role-grants.js';
@@ -127,6 +128,17 @@ export interface TenantSpares {
   status(): Promise<SparesStatus>;
   /** Drops every spare (schema, role, row), one transaction each; returns how many. */
   clear(): Promise<number>;
+  /**
+   * Resolves when no background refill runs (at once when none does). `tenancy.close()` instead
+   * stops a refill after the spare in flight.
+   *
+   * @example
+   * ```ts
+   * await tenancy.registry.create({ id: 'acme' });
+   * await tenancy.spares?.idle(); // the refill the create started is done
+   * ```
+   */
+  idle(): Promise<void>;
 }
 
 /**
@@ -202,7 +214,24 @@ export class SparePool implements TenantSpares {
     this.#table = `${quoteIdent(options.provisioner.sharedSchema)}.${SPARES_TABLE}`;
   }
 
-  async fill(options: { readonly count?: number; readonly onProgress?: (progress: SparesFillProgress) => void } = {}): Promise<SparesFillReport> {
+  fill(options: { readonly count?: number; readonly onProgress?: (progress: SparesFillProgress) => void } = {}): Promise<SparesFillReport> {
+    return this.#fill(options).catch(this.#notMigrated);
+  }
+
+  status(): Promise<SparesStatus> {
+    return this.#status().catch(this.#notMigrated);
+  }
+
+  clear(): Promise<number> {
+    return this.#clear().catch(this.#notMigrated);
+  }
+
+  /** A missing spares table (shared migrations not applied since spares were turned on) becomes `RegistryNotMigratedError`. */
+  readonly #notMigrated = (error: unknown): never => {
+    throw registryNotMigrated(error, this.#provisioner.sharedSchema) ?? error;
+  };
+
+  async #fill(options: { readonly count?: number; readonly onProgress?: (progress: SparesFillProgress) => void }): Promise<SparesFillReport> {
     const count = options.count ?? this.count;
     assertCount(count, 'spares fill count');
     const plan = await this.#provisioner.plan();
@@ -218,7 +247,7 @@ export class SparePool implements TenantSpares {
     return { created, migrated, dropped, ready: await this.#readyCount(this.#provisioner.pool, plan.digest) };
   }
 
-  async status(): Promise<SparesStatus> {
+  async #status(): Promise<SparesStatus> {
     const { digest } = await this.#provisioner.plan();
     const { rows } = await this.#provisioner.pool.query<SpareRow>(
       `SELECT schema_name, role_name, migration_version, migration_digest, created_at FROM ${this.#table} ORDER BY created_at, schema_name`,
@@ -236,7 +265,7 @@ export class SparePool implements TenantSpares {
     return { count: this.count, ready, behind: spares.length - ready, spares };
   }
 
-  async clear(): Promise<number> {
+  async #clear(): Promise<number> {
     const { rows } = await this.#provisioner.pool.query<{ schema_name: string }>(`SELECT schema_name FROM ${this.#table} ORDER BY created_at`);
     let dropped = 0;
     for (const row of rows) if (await this.#drop(row.schema_name)) dropped += 1;
@@ -345,10 +374,14 @@ export class SparePool implements TenantSpares {
       });
   }
 
-  /** Stops refilling, and waits for a refill in flight. */
+  async idle(): Promise<void> {
+    while (this.#refilling !== undefined) await this.#refilling;
+  }
+
+  /** Stops refilling after the spare in flight, and waits for it. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#refilling !== undefined) await this.#refilling;
+    await this.idle();
   }
 
   /** One spare, in its own transaction, unless `count` are ready (checked under the fill lock). */

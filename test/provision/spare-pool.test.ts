@@ -239,6 +239,19 @@ describe('spare tenants: failures and options', () => {
     expect(await tenancy.spares!.status()).toMatchObject({ ready: 0, spares: [] });
   });
 
+  it('says the shared migrations are due (RegistryNotMigratedError) until migrate.shared() made the spares table', async () => {
+    const names = setup(false);
+    const plain = createTenancy({ pool: db.pool, sharedSchema: names.sharedSchema, schemaPrefix: names.schemaPrefix, migrations: { tenant: [ITEMS] } });
+    await plain.migrate.shared();
+    const tenancy = tenancyOf(names, [ITEMS], { count: 1, refill: false });
+    for (const call of [() => tenancy.spares!.status(), () => tenancy.spares!.fill(), () => tenancy.registry.create({ id: 'too-early' })]) {
+      await expect(call()).rejects.toMatchObject({ code: 'TENANTRY_REGISTRY_NOT_MIGRATED' });
+    }
+    await expect(tenancy.check()).rejects.toMatchObject({ code: 'TENANTRY_REGISTRY_NOT_MIGRATED', missing: ['tenantry:0102_spares'] });
+    expect((await tenancy.migrate.shared()).applied).toEqual(['tenantry:0102_spares']);
+    expect((await tenancy.spares!.fill()).created).toHaveLength(1);
+  });
+
   it('refuses a bad spares option, and spares without the PostgreSQL registry, with InvalidConfigError', () => {
     for (const spares of [{ count: -1 }, { count: 1.5 }, { count: '3' }, { count: 3, refill: 'yes' }, { count: 2, size: 3 }, null, 5]) {
       expect(() => createTenancy({ pool: db.pool, spares: spares as never })).toThrow(expect.objectContaining({ code: 'TENANTRY_INVALID_CONFIG' }));
