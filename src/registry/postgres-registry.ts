@@ -14,7 +14,7 @@ import type { SparePool } from '../provision/spare-pool.js';
 import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
 import type { Migration } from '../migrate/migration.js';
-import { announceChange } from './change-channel.js';
+import { announceChange, changeNotice } from './change-channel.js';
 import { DOMAINS_TABLE, registryMigrations, TENANTS_TABLE } from './registry-migrations.js';
 import { registryNotMigrated } from './registry-not-migrated.js';
 import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
@@ -94,19 +94,34 @@ export class PostgresRegistry implements TenantRegistry {
     const tenant = newTenant(input, this.#schemaPrefix);
     const started = performance.now();
     let spare: string | undefined;
+    // The migrations load while a connection is checked out and the transaction begins.
+    const planning = this.#provisioner?.plan();
+    planning?.catch(() => {});
     try {
-      const plan = await this.#provisioner?.plan();
       const created = await this.#transaction(async (client) => {
+        const plan = await planning;
         spare = plan === undefined ? undefined : await this.#spares?.claim(client, tenant, plan);
+        // The row, written once with the version the migrations reach, and the change announced, in one statement.
         const { rows } = await client.query<TenantRow>(
-          `INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata, migration_version, migration_digest)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-          [tenant.id, tenant.name, tenant.schema, tenant.status, tenant.placement, JSON.stringify(tenant.metadata), plan?.version ?? null, plan?.digest ?? null],
+          `WITH inserted AS (
+             INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata, migration_version, migration_digest)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS})
+           SELECT ${COLUMNS}, pg_notify($9, $10)::text AS notified FROM inserted`,
+          [
+            tenant.id,
+            tenant.name,
+            tenant.schema,
+            tenant.status,
+            tenant.placement,
+            JSON.stringify(tenant.metadata),
+            plan?.version ?? null,
+            plan?.digest ?? null,
+            ...changeNotice(this.#sharedSchema, tenant.id),
+          ],
         );
         for (const [index, domain] of tenant.domains.entries()) {
           await this.#insertDomain(client, tenant.id, domain, index === 0);
         }
-        await announceChange(client, this.#sharedSchema, tenant.id);
         if (plan !== undefined && spare === undefined) await this.#provisioner!.provision(client, tenant, plan);
         return toTenant(rows[0]!);
       });
