@@ -260,27 +260,25 @@ async function main(): Promise<void> {
 
 /** The baseline of (a): the same DDL, by hand, in one transaction on a fresh schema. */
 async function rawProvision(pool: pg.Pool, schema: string, ddl: readonly string[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-    for (const text of ddl) await client.query(text);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  await rawTransaction(pool, [`CREATE SCHEMA ${quoteIdent(schema)}`, `SET LOCAL search_path TO ${quoteIdent(schema)}`, ...ddl]);
 }
 
 /** The baseline of the spare claim: renaming a ready schema in a transaction of its own. */
 async function rawRename(pool: pg.Pool, from: string, to: string): Promise<void> {
+  await rawTransaction(pool, [`ALTER SCHEMA ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`]);
+}
+
+/** The baseline of (b): one statement text applied to every schema, one transaction each. */
+async function rawMigrateAll(pool: pg.Pool, schemas: readonly string[], text: string, concurrency: number): Promise<void> {
+  await eachConcurrently(schemas, concurrency, (schema) => rawTransaction(pool, [`SET LOCAL search_path TO ${quoteIdent(schema)}`, text]));
+}
+
+/** Statements by hand, one round trip each, between BEGIN and COMMIT on one connection. */
+async function rawTransaction(pool: pg.Pool, statements: readonly string[]): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(`ALTER SCHEMA ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`);
+    for (const text of statements) await client.query(text);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -288,24 +286,6 @@ async function rawRename(pool: pg.Pool, from: string, to: string): Promise<void>
   } finally {
     client.release();
   }
-}
-
-/** The baseline of (b): one statement text applied to every schema, one transaction each. */
-async function rawMigrateAll(pool: pg.Pool, schemas: readonly string[], text: string, concurrency: number): Promise<void> {
-  await eachConcurrently(schemas, concurrency, async (schema) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-      await client.query(text);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
-  });
 }
 
 async function createAll(tenancy: Tenancy, ids: readonly string[], concurrency: number): Promise<void> {

@@ -59,6 +59,18 @@ function listen(): ProvisioningEvent[] {
   return events;
 }
 
+/** The next provisioning event that `matches`. */
+function nextEvent(matches: (event: ProvisioningEvent) => boolean): Promise<ProvisioningEvent> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!matches(message as ProvisioningEvent)) return;
+      diagnostics.unsubscribe(channels.provisioning, onMessage);
+      resolve(message as ProvisioningEvent);
+    };
+    diagnostics.subscribe(channels.provisioning, onMessage);
+  });
+}
+
 async function spareSchemas(names: Setup): Promise<string[]> {
   const { rows } = await db.pool.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1) ORDER BY 1', [
     `${names.schemaPrefix}_spare_`,
@@ -174,15 +186,7 @@ describe.each([
     await tenancy.migrate.shared();
     await tenancy.spares!.fill();
     const events = listen();
-    const refilled = new Promise<ProvisioningEvent>((resolve) => {
-      diagnostics.subscribe(channels.provisioning, function onSpare(message) {
-        const event = message as ProvisioningEvent;
-        if (event.tenantId === null) {
-          diagnostics.unsubscribe(channels.provisioning, onSpare);
-          resolve(event);
-        }
-      });
-    });
+    const refilled = nextEvent((event) => event.tenantId === null);
     const tenant = await tenancy.registry.create({ id: 'first' });
     expect(events.find((event) => event.tenantId === tenant.id)?.spare).toBeDefined();
     const spare = await refilled;
@@ -207,15 +211,7 @@ describe('spare tenants: failures and options', () => {
     const tenancy = tenancyOf(names, [flaky], { count: 1 });
     await tenancy.migrate.shared();
     await tenancy.spares!.fill();
-    const failed = new Promise<ProvisioningEvent>((resolve) => {
-      diagnostics.subscribe(channels.provisioning, function onFailure(message) {
-        const event = message as ProvisioningEvent;
-        if (event.phase === 'failed') {
-          diagnostics.unsubscribe(channels.provisioning, onFailure);
-          resolve(event);
-        }
-      });
-    });
+    const failed = nextEvent((event) => event.phase === 'failed');
     failing = true;
     const tenant = await tenancy.registry.create({ id: 'claims-the-last' });
     expect(tenant.migrationVersion).toBe('001_flaky');
