@@ -37,6 +37,8 @@ export const channels = Object.freeze({
   provisioning: 'tenantry:provisioning',
   /** Platform staff acting inside a tenant with `tenancy.impersonate`: {@link ImpersonationEvent}. */
   impersonation: 'tenantry:impersonation',
+  /** tenantPool's connection choices: a tenant served by its home connection or another, a connection retired: {@link PoolDecisionEvent}. */
+  poolDecision: 'tenantry:pool-decision',
 } as const);
 
 /**
@@ -145,6 +147,30 @@ export interface ImpersonationEvent {
   readonly at: Date;
 }
 
+/**
+ * What {@link channels}.poolDecision carries: tenantPool's choice of connection for a checkout,
+ * or a connection retired after serving `maxTenantsPerConnection` distinct tenants.
+ *
+ * @example
+ * ```ts
+ * import diagnostics from 'node:diagnostics_channel';
+ * let borrowed = 0;
+ * diagnostics.subscribe(channels.poolDecision, (event) => {
+ *   if ((event as PoolDecisionEvent).decision === 'borrowed') borrowed += 1;
+ * });
+ * ```
+ */
+export interface PoolDecisionEvent {
+  /** `home`: the tenant's home connection served it; `borrowed`: another one did; `retired`: the connection closes after this use. */
+  readonly decision: 'home' | 'borrowed' | 'retired';
+  /** The tenant checked out for, `null` for `retired`. */
+  readonly tenantId: string | null;
+  /** The connection's backend process id. */
+  readonly processID: number | null;
+  /** How many distinct tenants the connection has served. */
+  readonly tenantsServed: number;
+}
+
 /** @internal The channel objects, made once. */
 export const requestResolvedChannel = diagnostics.channel(channels.requestResolved);
 /** @internal */
@@ -157,3 +183,5 @@ export const tenantMigrationChannel = diagnostics.channel(channels.tenantMigrati
 export const provisioningChannel = diagnostics.channel(channels.provisioning);
 /** @internal */
 export const impersonationChannel = diagnostics.channel(channels.impersonation);
+/** @internal */
+export const poolDecisionChannel = diagnostics.channel(channels.poolDecision);

@@ -24,7 +24,8 @@ export type TenancyErrorCode =
   | 'TENANTRY_MIGRATION_CHECKSUM'
   | 'TENANTRY_REGISTRY_NOT_MIGRATED'
   | 'TENANTRY_DATABASE_UNAVAILABLE'
-  | 'TENANTRY_TENANTS_FAILED';
+  | 'TENANTRY_TENANTS_FAILED'
+  | 'TENANTRY_ROW_SECURITY_BYPASSED';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -383,6 +384,25 @@ export class DatabaseUnavailableError extends TenancyError {
   override name = 'DatabaseUnavailableError';
   constructor(message: string, options: { cause: unknown }) {
     super('TENANTRY_DATABASE_UNAVAILABLE', 503, message, options);
+  }
+}
+
+/**
+ * Under the row-level strategy the app connects as a role that row-level security does not
+ * apply to (a superuser, or one with BYPASSRLS): every query would see every tenant's rows, so
+ * `tenancy.check()` refuses to start. HTTP 500.
+ *
+ * @example
+ * ```ts
+ * await tenancy.check();
+ * // rejects with RowSecurityBypassedError: The app connects as "postgres", a superuser: row-level
+ * // security does not apply to it, so every tenant's rows would be visible …
+ * ```
+ */
+export class RowSecurityBypassedError extends TenancyError {
+  override name = 'RowSecurityBypassedError';
+  constructor(message: string) {
+    super('TENANTRY_ROW_SECURITY_BYPASSED', 500, message);
   }
 }
 

@@ -21,6 +21,7 @@ export type {
   TenantMigrationEvent,
   ProvisioningEvent,
   ImpersonationEvent,
+  PoolDecisionEvent,
 } from './diagnostics.js';
 export { TenantContext } from './context.js';
 export type { TenantScope } from './context.js';
@@ -45,6 +46,7 @@ export {
   RegistryNotMigratedError,
   DatabaseUnavailableError,
   TenantsFailedError,
+  RowSecurityBypassedError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {

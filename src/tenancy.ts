@@ -37,6 +37,7 @@ import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
+import { createRowLevelProvisioner, rowLevelMigration, type TenancyStrategy } from './strategy/row-level.js';
 
 /**
  * Options of {@link createTenancy}.
@@ -91,6 +92,13 @@ export interface TenancyOptions {
    * table. See docs/provisioning.md.
    */
   readonly spares?: SparesOptions;
+  /**
+   * How tenants are kept apart: `'schema'` (default), a schema per tenant; or `'rls'`, shared
+   * tables with a tenant column that PostgreSQL's row-level security filters on the active
+   * tenant (docs/rls.md). Under `'rls'` there are no tenant migrations: tenant-scoped tables are
+   * made in the shared migrations with `tenantry_tenant_table('products')`.
+   */
+  readonly strategy?: TenancyStrategy;
 }
 
 /**
@@ -139,6 +147,8 @@ export interface Tenancy {
   readonly sharedSchema: string;
   /** The tenant roles' names, or `undefined` when `tenantRoles` is off. */
   readonly tenantRoles: TenantRoleNames | undefined;
+  /** How tenants are kept apart: a schema each, or shared tables under row-level security. */
+  readonly strategy: TenancyStrategy;
   /**
    * The spare tenants, with `createTenancy({ spares })`; `undefined` otherwise.
    *
@@ -271,9 +281,15 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
   if (sharedSchema !== 'public') assertSchemaName(sharedSchema);
   assertSchemaName(`${schemaPrefix}x`);
 
+  const strategy = strategyOf(options);
   const roles = tenantRoleNames(options.tenantRoles);
   const tenantMigrations = withRoleMarker(toMigrationSource(options.migrations?.tenant), roles);
-  const provisioner = pool === undefined ? undefined : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
+  const provisioner =
+    pool === undefined
+      ? undefined
+      : strategy === 'rls'
+        ? createRowLevelProvisioner({ pool, sharedSchema })
+        : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
   const spares = makeSpares(options, schemaPrefix, provisioner);
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
@@ -295,11 +311,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     builtInShared: [
       ...(registry.sharedMigrations?.() ?? []),
       ...(options.audit === true ? [auditMigration(sharedSchema)] : []),
+      ...(strategy === 'rls' ? [rowLevelMigration(sharedSchema)] : []),
       ...(spares === undefined ? [] : [sparesMigration(sharedSchema)]),
     ],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
     roles,
+    strategy,
     spares,
   };
   const migrate = createMigrator(migratorOptions);
@@ -361,6 +379,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     migrate,
     sharedSchema,
     tenantRoles: roles,
+    strategy,
     spares,
     // No async function: a run given a Tenant object or a cached id starts `fn` at once and
     // creates no promise of its own beyond the one it returns (each costs an async hook).
@@ -450,6 +469,9 @@ function activeTenant(tenant: Tenant | undefined, id: string): Tenant {
 function makeSpares(options: TenancyOptions, schemaPrefix: string, provisioner: ReturnType<typeof createProvisioner> | undefined): SparePool | undefined {
   const spares = sparesOptions(options.spares);
   if (spares === undefined) return undefined;
+  if (options.strategy === 'rls') {
+    throw new InvalidConfigError("createTenancy({ strategy: 'rls' }) takes no spares: a row-level tenant is a registry row, created at once");
+  }
   const kind = options.registry ?? (options.pool === undefined ? 'memory' : 'postgres');
   if (kind !== 'postgres' || provisioner === undefined) {
     throw new InvalidConfigError("spares need the PostgreSQL registry: createTenancy({ pool, spares }) without `registry` (or registry: 'postgres')");
@@ -477,4 +499,23 @@ function makeRegistry(
     return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, onChange, ...(provisioner ? { provisioner } : {}), ...(spares ? { spares } : {}) });
   }
   throw new InvalidConfigError(`registry must be 'postgres', 'memory' or a registry object, got ${JSON.stringify(kind)}`);
+}
+
+/** The strategy option, checked: row-level tenants have no migrations or roles of their own (yet). */
+function strategyOf(options: TenancyOptions): TenancyStrategy {
+  const strategy = options.strategy ?? 'schema';
+  if (strategy !== 'schema' && strategy !== 'rls') {
+    throw new InvalidConfigError(`createTenancy strategy must be 'schema' or 'rls', got ${JSON.stringify(strategy)}`);
+  }
+  if (strategy === 'rls' && options.migrations?.tenant !== undefined) {
+    throw new InvalidConfigError(
+      "createTenancy({ strategy: 'rls' }) takes no tenant migrations: tenants share the tables of the shared migrations, made tenant-scoped with tenantry_tenant_table() (docs/rls.md)",
+    );
+  }
+  if (strategy === 'rls' && options.tenantRoles !== undefined && options.tenantRoles !== false) {
+    throw new InvalidConfigError(
+      "createTenancy({ strategy: 'rls' }) does not combine with tenantRoles yet: connect as a role that is neither a superuser nor BYPASSRLS, and the policies apply (docs/rls.md)",
+    );
+  }
+  return strategy;
 }

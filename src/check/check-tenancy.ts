@@ -6,6 +6,7 @@
 import { databaseCheck } from './database-check.js';
 import { loginRoleCheck } from './login-role-check.js';
 import { registryCheck } from './registry-check.js';
+import { rowLevelCheck } from './row-level-check.js';
 import { sharedMigrationsCheck } from './shared-migrations-check.js';
 import type { CheckContext, CheckResult, StartupCheck, TenancyCheckReport } from './startup-check.js';
 import { tenantMigrationsCheck } from './tenant-migrations-check.js';
@@ -30,6 +31,20 @@ export const STARTUP_CHECKS: readonly StartupCheck[] = Object.freeze([
 ]);
 
 /**
+ * The checks of a tenancy: {@link STARTUP_CHECKS}, and under the row-level strategy its own
+ * check before the login role's.
+ *
+ * @example
+ * ```ts
+ * declare const context: import('./startup-check.js').CheckContext;
+ * checksOf(context).length; // 5, or 6 with strategy: 'rls'
+ * ```
+ */
+export function checksOf(context: CheckContext): readonly StartupCheck[] {
+  return context.strategy === 'rls' ? [...STARTUP_CHECKS.filter((check) => check !== loginRoleCheck), rowLevelCheck, loginRoleCheck] : STARTUP_CHECKS;
+}
+
+/**
  * Runs the checks one after the other; the first that throws stops the run (later checks would
  * only fail for the same reason).
  *
@@ -40,7 +55,7 @@ export const STARTUP_CHECKS: readonly StartupCheck[] = Object.freeze([
  * report.ok; // true when no check warned
  * ```
  */
-export async function checkTenancy(context: CheckContext, checks: readonly StartupCheck[] = STARTUP_CHECKS): Promise<TenancyCheckReport> {
+export async function checkTenancy(context: CheckContext, checks: readonly StartupCheck[] = checksOf(context)): Promise<TenancyCheckReport> {
   const results: CheckResult[] = [];
   for (const check of checks) results.push(await check(context));
   const warnings = results.flatMap((result) => result.warnings);

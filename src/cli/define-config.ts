@@ -71,6 +71,7 @@ export const CONFIG_KEYS = [
   'schemaPrefix',
   'sharedSchema',
   'spares',
+  'strategy',
   'tenantRoles',
   'tenants',
 ] as const satisfies readonly (keyof TenantryConfig)[];

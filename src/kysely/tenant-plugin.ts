@@ -158,6 +158,8 @@ export function tenantPlugin(tenancy: Tenancy, options: TenantPluginOptions = {}
   };
   return {
     transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+      // Row-level tenants share the tables: the policies filter them, nothing is qualified.
+      if (tenancy.strategy === 'rls') return args.node;
       const transformer = new TenantTransformer(rules);
       const node = transformer.transformNode(args.node, args.queryId);
       if (transformer.changedTemporary) temporary.remember(transformer.scope, transformer.createdTemporary, transformer.droppedTemporary);

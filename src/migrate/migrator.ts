@@ -16,6 +16,7 @@ import type { Migration, MigrationSource } from './migration.js';
 import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
 import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-grants.js';
+import type { TenancyStrategy } from '../strategy/row-level.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 import type { SparePool } from '../provision/spare-pool.js';
 
@@ -112,6 +113,8 @@ export interface MigratorOptions {
   readonly roles?: TenantRoleNames | undefined;
   /** The spares `tenants()` migrates after the tenants, with `createTenancy({ spares })`. */
   readonly spares?: SparePool | undefined;
+  /** How the tenancy keeps tenants apart (default `'schema'`): the start-up checks differ. */
+  readonly strategy?: TenancyStrategy | undefined;
 }
 
 /**

@@ -75,7 +75,7 @@ export interface RawClient extends EventEmitter {
 }
 
 const PATH_CHANGING =
-  /search_path|set_config|\bschema\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
+  /search_path|set_config|tenantry\.tenant_id|\bschema\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
 
 /**
  * Statements that may leave session state another tenant must not inherit: SET or RESET of a

@@ -8,6 +8,7 @@ import type { TenantScope } from '../context.js';
 import { quoteIdent } from '../identifiers.js';
 import type { Tenancy } from '../tenancy.js';
 import type { ScopeLifetime, ScopePolicy, ScopeRequest } from './scoped-query.js';
+import { TENANT_SETTING } from '../strategy/row-level.js';
 import { QUALIFIED_MARK, searchPathOf, sharedPathOf } from './search-path.js';
 
 /**
@@ -67,6 +68,7 @@ export const SESSION_CLEANUP: readonly string[] = Object.freeze([
 interface CachedSettings {
   readonly shared: string;
   readonly roles: Tenancy['tenantRoles'];
+  readonly rowLevel: boolean;
   readonly scope: ScopeSetting;
   readonly qualified: ScopeSetting;
 }
@@ -89,26 +91,30 @@ const ofTenancies = new WeakMap<Tenancy, ScopeSetting>();
 export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: string | undefined): ScopeSetting {
   const shared = tenancy.sharedSchema;
   const roles = tenancy.tenantRoles;
+  const rowLevel = tenancy.strategy === 'rls';
   if (scope.kind !== 'tenant') {
     let setting = ofTenancies.get(tenancy);
     if (setting === undefined) {
-      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE', false, null);
+      setting = makeSetting(`${roles?.prefix ?? ''}\0`, sharedPathOf(shared), roles === undefined ? undefined : 'NONE', false, null, rowLevel);
       ofTenancies.set(tenancy, setting);
     }
     return setting;
   }
   const { tenant } = scope;
   let cached = ofTenants.get(tenant);
-  if (cached === undefined || cached.shared !== shared || cached.roles !== roles) {
+  if (cached === undefined || cached.shared !== shared || cached.roles !== roles || cached.rowLevel !== rowLevel) {
     const role = roles === undefined ? undefined : quoteIdent(roles.roleOf(tenant.id));
     // The role prefix is part of the owner: a connection that served this tenant through a tenancy
     // with other roles (or none) is cleaned first, which also drops the role that tenancy set.
     const owner = `${roles?.prefix ?? ''}\0${tenant.id}\0${tenant.schema}`;
+    // Row-level tenants have no schema of their own: the shared path, and the tenant setting.
+    const path = rowLevel ? sharedPathOf(shared) : searchPathOf(scope, shared);
     cached = {
       shared,
       roles,
-      scope: makeSetting(owner, searchPathOf(scope, shared), role, role !== undefined, tenant.id),
-      qualified: makeSetting(owner, sharedPathOf(shared), role, role !== undefined, tenant.id),
+      rowLevel,
+      scope: makeSetting(owner, path, role, role !== undefined, tenant.id, rowLevel),
+      qualified: makeSetting(owner, sharedPathOf(shared), role, role !== undefined, tenant.id, rowLevel),
     };
     ofTenants.set(tenant, cached);
   }
@@ -176,16 +182,24 @@ export function prefixOf(statements: readonly string[]): string {
   return text;
 }
 
-/** `path` and `role` are built from quoted identifiers only (or the keyword NONE), never from request text. */
-function makeSetting(owner: string, path: string, role: string | undefined, tenantRole: boolean, tenantId: string | null): ScopeSetting {
+/**
+ * `path` and `role` are built from quoted identifiers only (or the keyword NONE), never from
+ * request text; the row-level setting from a checked tenant id (a DNS label), quoted all the same.
+ */
+function makeSetting(owner: string, path: string, role: string | undefined, tenantRole: boolean, tenantId: string | null, rowLevel: boolean): ScopeSetting {
   const session = [`SET search_path TO ${path}`];
   const local = [`SET LOCAL search_path TO ${path}`];
+  if (rowLevel) {
+    const value = `'${(tenantId ?? '').replaceAll("'", "''")}'`;
+    session.push(`SET ${TENANT_SETTING} TO ${value}`);
+    local.push(`SET LOCAL ${TENANT_SETTING} TO ${value}`);
+  }
   if (role !== undefined) {
     session.push(`SET ROLE ${role}`);
     local.push(`SET LOCAL ROLE ${role}`);
   }
   return Object.freeze({
-    key: `${owner}\0${path}\0${role ?? ''}`,
+    key: `${owner}\0${path}\0${role ?? ''}\0${rowLevel ? 'rls' : ''}`,
     owner,
     path,
     session: Object.freeze(session),

@@ -13,6 +13,7 @@ import type { ConnectionState, RawClient } from './connection-state.js';
 import { connectionState } from './connection-state.js';
 import { type Connection, HeldConnections } from './held-connections.js';
 import { releaseConnection } from './release.js';
+import { type AffinityOptions, type AffinityStatistics, PoolAffinity } from './tenant-affinity.js';
 import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeRequestOf } from './scope-setting.js';
@@ -54,7 +55,25 @@ export interface TenantPoolOptions {
    * its rows are not split per tenant.
    */
   readonly sqlComment?: boolean;
+  /**
+   * Session mode: tenant-affine connections (default on). Each tenant has a home among the
+   * pool's connections, which serves it when idle (another idle connection does when the home
+   * is busy: no query waits for its home), so each backend reads only its share of the
+   * tenants' tables and keeps their catalog entries warm; a connection that has served
+   * `maxTenantsPerConnection` distinct tenants is closed after its current use, which bounds
+   * backend memory whatever the tenant count (docs/pg.md). `false` keeps pg-pool's order.
+   * Off in transaction mode, where the pooler picks the server connection.
+   */
+  readonly affinity?: boolean | AffinityOptions;
 }
+
+const AFFINITY_OFF: AffinityStatistics = Object.freeze({
+  enabled: false,
+  homeCheckouts: 0,
+  borrowedCheckouts: 0,
+  retiredConnections: 0,
+  tenantsPerConnection: Object.freeze([]) as readonly number[],
+});
 
 type Callback = QueryCallback;
 
@@ -104,6 +123,7 @@ export class TenantPool extends EventEmitter {
   readonly #pool: pg.Pool;
   readonly #policy: ScopePolicy;
   readonly #held: HeldConnections;
+  readonly #affinity: PoolAffinity | undefined;
   /** One client object per pooled connection: the same at every checkout and in every event. */
   readonly #clients = new WeakMap<RawClient, TenantClient>();
 
@@ -131,6 +151,11 @@ export class TenantPool extends EventEmitter {
       throw new InvalidConfigError(`tenantPool sqlComment must be true or false, got ${JSON.stringify(options.sqlComment)}`);
     }
     this.#policy = { lifetime: mode, clean, comment: options.sqlComment === true };
+    const affinity = options.affinity ?? true;
+    if (typeof affinity !== 'boolean' && (typeof affinity !== 'object' || affinity === null)) {
+      throw new InvalidConfigError(`tenantPool affinity must be true, false or { maxTenantsPerConnection }, got ${JSON.stringify(affinity)}`);
+    }
+    this.#affinity = affinity === false || mode !== 'session' ? undefined : PoolAffinity.of(pool, affinity === true ? {} : affinity);
     this.#held = new HeldConnections(
       () => this.options.maxUses ?? Infinity,
       (event, raw, releasedBy) => {
@@ -188,6 +213,10 @@ export class TenantPool extends EventEmitter {
   }
   get expiredCount(): number {
     return (this.#pool as unknown as { expiredCount?: number }).expiredCount ?? 0;
+  }
+  /** How tenant-affine connections served checkouts so far (the `affinity` option). */
+  get affinity(): AffinityStatistics {
+    return this.#affinity?.statistics() ?? AFFINITY_OFF;
   }
   get ending(): boolean {
     return this.#pool.ending;
@@ -329,12 +358,14 @@ export class TenantPool extends EventEmitter {
       done(undefined, held);
       return;
     }
-    this.#pool.connect((error, raw) => {
+    const affinity = scope.kind === 'tenant' ? this.#affinity : undefined;
+    const connected = (error: Error | undefined, raw: pg.PoolClient | undefined): void => {
       if (error || raw === undefined) {
         done(error ?? new Error('pg-pool gave no client'));
         return;
       }
       guardClient(raw);
+      if (affinity !== undefined && scope.kind === 'tenant') affinity.checkedOut(raw as unknown as RawClient, scope.tenant.schema, scope.tenant.id);
       let state: ConnectionState;
       try {
         state = connectionState(raw as unknown as RawClient);
@@ -344,7 +375,9 @@ export class TenantPool extends EventEmitter {
         return;
       }
       done(undefined, { raw: raw as unknown as RawClient, state });
-    });
+    };
+    if (affinity !== undefined && scope.kind === 'tenant') affinity.connecting(scope.tenant.schema, () => this.#pool.connect(connected));
+    else this.#pool.connect(connected);
   }
 
   /** How a checked-out client of `scope` goes back: held for its run when clean, else released. */
@@ -418,7 +451,8 @@ const wrappers = new WeakMap<pg.Pool, WeakMap<Tenancy, Map<string, TenantPool>>>
  * ```
  */
 export function tenantPool(tenancy: Tenancy, pool: pg.Pool, options?: TenantPoolOptions): TenantPool {
-  const mode = `${options?.mode ?? 'session'}:${options?.resetBetweenTenants ?? true}:${options?.sqlComment ?? false}`;
+  const affinity = options?.affinity;
+  const mode = `${options?.mode ?? 'session'}:${options?.resetBetweenTenants ?? true}:${options?.sqlComment ?? false}:${typeof affinity === 'object' ? JSON.stringify(affinity) : (affinity ?? true)}`;
   const made = wrappers.get(pool)?.get(tenancy)?.get(mode);
   if (made !== undefined) return made;
   const wrapper = new TenantPool(tenancy, pool, options);

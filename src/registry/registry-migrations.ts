@@ -15,7 +15,17 @@ export const AUDIT_TABLE = 'tenantry_audit';
 /** The spare tenants of `createTenancy({ spares })`: schemas provisioned ahead, claimed by `registry.create`. */
 export const SPARES_TABLE = 'tenantry_spares';
 
-function sqlMigration(name: string, build: (schema: string) => string): (schema: string) => Migration {
+/**
+ * A built-in shared migration from SQL text written for a quoted schema name; its checksum is
+ * that of the text for the placeholder `$schema`, so it does not depend on the schema's name.
+ *
+ * @example
+ * ```ts
+ * const createThings = sqlMigration('tenantry:0900_things', (s) => `CREATE TABLE ${s}.things (id int)`);
+ * createThings('public').name; // 'tenantry:0900_things'
+ * ```
+ */
+export function sqlMigration(name: string, build: (schema: string) => string): (schema: string) => Migration {
   return (schema) => {
     const text = build(quoteIdent(schema));
     return { name, checksum: checksumOf(build('$schema')), up: (client) => client.query(text) };

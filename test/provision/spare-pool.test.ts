@@ -254,6 +254,7 @@ describe('spare tenants: failures and options', () => {
     }
     expect(() => createTenancy({ spares: { count: 2 } })).toThrow(/PostgreSQL registry/);
     expect(() => createTenancy({ pool: db.pool, registry: 'memory', spares: { count: 2 } })).toThrow(/PostgreSQL registry/);
+    expect(() => createTenancy({ pool: db.pool, strategy: 'rls', spares: { count: 2 } })).toThrow(/takes no spares/);
     expect(createTenancy({ pool: db.pool }).spares).toBeUndefined();
   });
 });

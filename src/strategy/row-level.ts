@@ -1,0 +1,174 @@
+/**
+ * The row-level strategy (`createTenancy({ strategy: 'rls' })`): tenants share tables that carry
+ * a tenant column, and PostgreSQL's row-level security keeps each tenant to its rows. The scope
+ * is a setting, `tenantry.tenant_id`, which tenantPool sets with the search_path in the same
+ * exchange as the query; the policies compare the tenant column with it, and an unset or empty
+ * setting matches no row.
+ *
+ * @module
+ */
+import type { Queryable } from '../db.js';
+import { quoteIdent } from '../identifiers.js';
+import type { Migration } from '../migrate/migration.js';
+import { digestOf } from '../migrate/migration.js';
+import { sqlMigration } from '../registry/registry-migrations.js';
+import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
+import type { PoolLike } from '../db.js';
+
+/**
+ * How a tenancy keeps tenants apart: a schema per tenant (`'schema'`, the default), or shared
+ * tables with a tenant column under row-level security (`'rls'`).
+ *
+ * @example
+ * ```ts
+ * const strategy: TenancyStrategy = 'rls';
+ * ```
+ */
+export type TenancyStrategy = 'schema' | 'rls';
+
+/**
+ * The setting the row-level policies read: the active tenant's id, `''` in the shared scope.
+ *
+ * @example
+ * ```ts
+ * await client.query(`select current_setting('${TENANT_SETTING}', true)`);
+ * ```
+ */
+export const TENANT_SETTING = 'tenantry.tenant_id';
+
+/** The name of the policy `tenantry_tenant_table` puts on a table. */
+export const TENANT_POLICY = 'tenantry_tenant';
+
+/** The function, in the shared schema, that makes a table tenant-scoped. */
+export const TENANT_TABLE_FUNCTION = 'tenantry_tenant_table';
+
+/** The registry table listing the tenant-scoped tables and their tenant columns. */
+export const TENANT_TABLES_TABLE = 'tenantry_tenant_tables';
+
+/** The function, in the shared schema, that deletes one tenant's rows from every tenant-scoped table. */
+export const DELETE_ROWS_FUNCTION = 'tenantry_delete_tenant_rows';
+
+/** The statements of the row-level migration, with `$schema` standing for the quoted shared schema. */
+function rowLevelSql(s: string): string {
+  // The policy expression: the active tenant, or NULL (no row) when the setting is unset or empty.
+  const active = `nullif(current_setting(''${TENANT_SETTING}'', true), '''')`;
+  return `
+CREATE TABLE ${s}.${TENANT_TABLES_TABLE} (
+  table_oid oid PRIMARY KEY,
+  table_name text NOT NULL,
+  tenant_column name NOT NULL
+);
+
+CREATE FUNCTION ${s}.${TENANT_TABLE_FUNCTION}(target regclass, tenant_column name DEFAULT 'tenant_id')
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = target AND attname = tenant_column AND NOT attisdropped) THEN
+    -- Rows already in the table get no tenant (NOT NULL below then asks for a backfill first).
+    EXECUTE format('ALTER TABLE %s ADD COLUMN %I text', target, tenant_column);
+  END IF;
+  EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT current_setting(%L)', target, tenant_column, '${TENANT_SETTING}');
+  EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', target, tenant_column);
+  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
+  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', target);
+  EXECUTE format('DROP POLICY IF EXISTS ${TENANT_POLICY} ON %s', target);
+  EXECUTE format('CREATE POLICY ${TENANT_POLICY} ON %s USING (%I = ${active}) WITH CHECK (%I = ${active})', target, tenant_column, tenant_column);
+  INSERT INTO ${s}.${TENANT_TABLES_TABLE} (table_oid, table_name, tenant_column) VALUES (target, target::text, tenant_column)
+    ON CONFLICT (table_oid) DO UPDATE SET table_name = excluded.table_name, tenant_column = excluded.tenant_column;
+END
+$fn$;
+
+CREATE FUNCTION ${s}.${DELETE_ROWS_FUNCTION}(tenant text)
+RETURNS TABLE (table_name text, deleted bigint) LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
+DECLARE
+  entry record;
+  count bigint;
+BEGIN
+  IF tenant IS NULL OR tenant = '' THEN
+    RAISE EXCEPTION 'tenantry: a tenant id is required';
+  END IF;
+  PERFORM set_config('${TENANT_SETTING}', tenant, true);
+  FOR entry IN SELECT t.table_oid::regclass AS target, t.tenant_column FROM ${s}.${TENANT_TABLES_TABLE} t
+                 JOIN pg_class c ON c.oid = t.table_oid ORDER BY t.table_oid DESC LOOP
+    EXECUTE format('DELETE FROM %s WHERE %I = $1', entry.target, entry.tenant_column) USING tenant;
+    GET DIAGNOSTICS count = ROW_COUNT;
+    table_name := entry.target::text;
+    deleted := count;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+`;
+}
+
+/**
+ * The shared migration the row-level strategy adds after the registry's: the table that lists
+ * tenant-scoped tables, `tenantry_tenant_table(table, column)` that makes a table tenant-scoped
+ * (adds the column with the active tenant as its default, ENABLE and FORCE ROW LEVEL SECURITY,
+ * one policy for reads and writes) and `tenantry_delete_tenant_rows(id)`.
+ *
+ * @example
+ * ```ts
+ * rowLevelMigration('public').name; // 'tenantry:0201_row_level'
+ * ```
+ */
+export const rowLevelMigration: (schema: string) => Migration = sqlMigration('tenantry:0201_row_level', rowLevelSql);
+
+/**
+ * What deleting a tenant removed from one tenant-scoped table.
+ *
+ * @example
+ * ```ts
+ * const removed: DeletedRows = { table: 'products', deleted: 120 };
+ * ```
+ */
+export interface DeletedRows {
+  readonly table: string;
+  readonly deleted: number;
+}
+
+/**
+ * Deletes one tenant's rows from every tenant-scoped table, children first, on a client inside
+ * an open transaction, and says how many from each.
+ *
+ * @example
+ * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * await deleteTenantRows(client, 'public', 'acme'); // [{ table: 'products', deleted: 120 }, …]
+ * ```
+ */
+export async function deleteTenantRows(client: Queryable, sharedSchema: string, tenantId: string): Promise<readonly DeletedRows[]> {
+  const { rows } = await client.query<{ table_name: string; deleted: string }>(
+    `SELECT table_name, deleted FROM ${quoteIdent(sharedSchema)}.${DELETE_ROWS_FUNCTION}($1)`,
+    [tenantId],
+  );
+  return rows.map((row) => ({ table: row.table_name, deleted: Number(row.deleted) }));
+}
+
+/**
+ * The provisioner of the row-level strategy: creating a tenant is its registry row alone (no
+ * DDL); removing it deletes its rows from every tenant-scoped table in the registry's transaction.
+ *
+ * @example
+ * ```ts
+ * const provisioner = createRowLevelProvisioner({ pool, sharedSchema: 'public' });
+ * ```
+ */
+export function createRowLevelProvisioner(options: { readonly pool: PoolLike; readonly sharedSchema: string }): Provisioner {
+  const { pool, sharedSchema } = options;
+  const mark: MigrationMark = { version: null, digest: digestOf([]) };
+  return {
+    pool,
+    sharedSchema,
+    async plan() {
+      return { ...mark, migrations: [] };
+    },
+    async provision() {
+      return mark;
+    },
+    async dropSchema() {},
+    async remove(client, tenant) {
+      await deleteTenantRows(client, sharedSchema, tenant.id);
+    },
+    roles: undefined,
+  };
+}

@@ -1,0 +1,167 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTenancy, InvalidConfigError, NoTenantError, RowSecurityBypassedError, type Tenancy } from '../../src/index.js';
+import { tenantPlugin } from '../../src/kysely/index.js';
+import { tenantPool, type TenantPool } from '../../src/pg/index.js';
+import { useTestDatabase } from '../helpers/database.js';
+
+const db = useTestDatabase();
+
+const SHARED_MIGRATIONS = [
+  {
+    name: '001_products',
+    checksum: '1',
+    up: (client: { query(text: string): Promise<unknown> }) =>
+      client.query(`
+        CREATE TABLE products (tenant_id text NOT NULL, id bigint GENERATED ALWAYS AS IDENTITY, name text NOT NULL, PRIMARY KEY (tenant_id, id));
+        SELECT tenantry_tenant_table('products');
+        CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);
+        SELECT tenantry_tenant_table('notes');
+        CREATE TABLE plans (id text PRIMARY KEY);
+        INSERT INTO plans VALUES ('free');`),
+  },
+];
+
+interface Schema {
+  products: { tenant_id: string; id: string; name: string };
+}
+
+/** A login role that is neither a superuser nor BYPASSRLS, with the app's privileges on the shared tables. */
+async function appRole(name: string): Promise<string> {
+  await db.pool.query(`CREATE ROLE "${name}" LOGIN`);
+  await db.pool.query(`GRANT USAGE ON SCHEMA public TO "${name}"`);
+  await db.pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON products, notes, plans TO "${name}"`);
+  await db.pool.query(`GRANT SELECT ON tenantry_tenants, tenantry_domains, tenantry_migrations, tenantry_tenant_tables TO "${name}"`);
+  await db.pool.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${name}"`);
+  const url = new URL(db.url);
+  url.username = name;
+  return url.toString();
+}
+
+describe("strategy: 'rls'", () => {
+  let admin: Tenancy;
+  let tenancy: Tenancy;
+  let appPool: pg.Pool;
+  let scoped: TenantPool;
+  let createMs: number;
+
+  beforeAll(async () => {
+    admin = createTenancy({ pool: db.pool, strategy: 'rls', migrations: { shared: SHARED_MIGRATIONS } });
+    await admin.migrate.shared();
+    const schemasBefore = (await db.pool.query('SELECT count(*)::int AS n FROM pg_namespace')).rows[0].n;
+    const started = performance.now();
+    for (const id of ['acme', 'globex', 'initech']) await admin.registry.create({ id });
+    createMs = (performance.now() - started) / 3;
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM pg_namespace')).rows[0].n).toBe(schemasBefore);
+    appPool = new pg.Pool({ connectionString: await appRole(`${db.rolePrefix}app`), max: 1 });
+    tenancy = createTenancy({ pool: appPool, strategy: 'rls' });
+    scoped = tenantPool(tenancy, appPool);
+    for (const id of ['acme', 'globex', 'initech']) {
+      await tenancy.run(id, async () => {
+        await scoped.query('INSERT INTO products (name) VALUES ($1), ($2)', [`${id} bolt`, `${id} nut`]);
+        await scoped.query('INSERT INTO notes (body) VALUES ($1)', [`${id} note`]);
+      });
+    }
+    return () => appPool.end();
+  });
+
+  const names = async (id: string, text = 'SELECT name FROM products ORDER BY name') =>
+    tenancy.run(id, async () => (await scoped.query<{ name: string }>(text)).rows.map((row) => row.name));
+
+  it('creates a tenant as a registry row, with no schema and no DDL', () => {
+    expect(createMs).toBeLessThan(200);
+  });
+
+  it('fills the tenant column from the scope, and shows each tenant only its rows on one reused connection', async () => {
+    for (const id of ['acme', 'globex', 'acme', 'initech', 'globex']) {
+      expect(await names(id)).toEqual([`${id} bolt`, `${id} nut`]);
+      expect(await names(id, 'SELECT body AS name FROM notes')).toEqual([`${id} note`]);
+    }
+    const owners = await db.pool.query('SELECT tenant_id, count(*)::int AS n FROM products GROUP BY 1 ORDER BY 1');
+    expect(owners.rows).toEqual([
+      { tenant_id: 'acme', n: 2 },
+      { tenant_id: 'globex', n: 2 },
+      { tenant_id: 'initech', n: 2 },
+    ]);
+  });
+
+  it('finds no foreign row however the query names it, and writes none', async () => {
+    expect(await names('acme', "SELECT name FROM products WHERE tenant_id = 'globex'")).toEqual([]);
+    expect(await names('acme', "SELECT name FROM public.products WHERE name LIKE 'globex%'")).toEqual([]);
+    await tenancy.run('acme', async () => {
+      expect((await scoped.query("UPDATE products SET name = 'taken' WHERE tenant_id = 'globex'")).rowCount).toBe(0);
+      expect((await scoped.query("DELETE FROM products WHERE name LIKE 'globex%'")).rowCount).toBe(0);
+      await expect(scoped.query("INSERT INTO products (tenant_id, name) VALUES ('globex', 'planted')")).rejects.toMatchObject({ code: '42501' });
+      await expect(scoped.query("UPDATE products SET tenant_id = 'globex' WHERE name = 'acme bolt'")).rejects.toMatchObject({ code: '42501' });
+    });
+    expect(await names('globex')).toEqual(['globex bolt', 'globex nut']);
+  });
+
+  it('matches nothing without a tenant: the shared scope, and a raw connection that never set one', async () => {
+    expect(await tenancy.runShared(async () => (await scoped.query<{ n: number }>('SELECT count(*)::int AS n FROM products')).rows[0]?.n)).toBe(0);
+    expect(await tenancy.runShared(async () => (await scoped.query('SELECT id FROM plans')).rows)).toEqual([{ id: 'free' }]);
+    await expect(tenancy.runShared(() => scoped.query("INSERT INTO products (name) VALUES ('orphan')"))).rejects.toMatchObject({ code: '42501' });
+    await expect(scoped.query('SELECT 1')).rejects.toBeInstanceOf(NoTenantError);
+    const raw = new pg.Client({ connectionString: (appPool as unknown as { options: { connectionString: string } }).options.connectionString });
+    await raw.connect();
+    try {
+      expect((await raw.query('SELECT count(*)::int AS n FROM products')).rows[0].n).toBe(0);
+      await expect(raw.query("INSERT INTO products (name) VALUES ('orphan')")).rejects.toThrow(/tenantry\.tenant_id/);
+    } finally {
+      await raw.end();
+    }
+  });
+
+  it('sets the tenant again after a statement that changed the setting, and with SET LOCAL in transaction mode', async () => {
+    await tenancy.run('acme', () => scoped.query("SELECT set_config('tenantry.tenant_id', 'globex', false)"));
+    expect(await names('acme')).toEqual(['acme bolt', 'acme nut']);
+    const local = tenantPool(tenancy, appPool, { mode: 'transaction' });
+    for (const id of ['globex', 'acme']) {
+      expect(await tenancy.run(id, async () => (await local.query<{ name: string }>('SELECT name FROM products ORDER BY name')).rows.map((row) => row.name))).toEqual([`${id} bolt`, `${id} nut`]);
+    }
+    const leftover = await local.connect().catch((error: unknown) => error);
+    expect(leftover).toBeInstanceOf(NoTenantError);
+  });
+
+  it('runs Kysely queries unqualified, so a query compiled for one tenant returns the tenant it runs for', async () => {
+    const kysely = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: scoped }), plugins: [tenantPlugin(tenancy)] });
+    const compiled = await tenancy.run('acme', () => kysely.selectFrom('products').select('name').orderBy('name').compile());
+    expect(compiled.sql).toBe('select "name" from "products" order by "name"');
+    const rows = await tenancy.run('globex', () => kysely.executeQuery(compiled));
+    expect(rows.rows).toEqual([{ name: 'globex bolt' }, { name: 'globex nut' }]);
+    const inserted = await tenancy.run('initech', () => kysely.insertInto('products').values({ name: 'initech gear' } as never).returning(['tenant_id']).executeTakeFirstOrThrow());
+    expect(inserted).toEqual({ tenant_id: 'initech' });
+  });
+
+  it("deletes a tenant's rows from every tenant-scoped table, and no other tenant's", async () => {
+    await admin.registry.create({ id: 'doomed' });
+    await tenancy.run('doomed', () => scoped.query("INSERT INTO products (name) VALUES ('x'), ('y'), ('z')"));
+    await admin.registry.delete('doomed');
+    const left = await db.pool.query("SELECT tenant_id, count(*)::int AS n FROM products WHERE tenant_id IN ('doomed', 'acme') GROUP BY 1");
+    expect(left.rows).toEqual([{ tenant_id: 'acme', n: 2 }]);
+  });
+
+  it('refuses to start as a role row-level security does not apply to, and reports tables that escape it', async () => {
+    await expect(admin.check()).rejects.toBeInstanceOf(RowSecurityBypassedError);
+    const before = (await tenancy.check()).checks.find((check) => check.name === 'row-level security');
+    expect(before?.warnings).toEqual(['"notes": no index starts with its tenant column: lead the primary key and the indexes with it (docs/rls.md).']);
+    await db.pool.query('CREATE TABLE invoices (tenant_id text NOT NULL, total int)');
+    await db.pool.query('ALTER TABLE notes NO FORCE ROW LEVEL SECURITY');
+    try {
+      const report = await tenancy.check();
+      const warnings = report.checks.find((check) => check.name === 'row-level security')?.warnings ?? [];
+      expect(warnings.some((warning) => warning.includes('"invoices" has a tenant_id column but is not tenant-scoped'))).toBe(true);
+      expect(warnings.some((warning) => warning.includes('"notes" does not force row-level security'))).toBe(true);
+    } finally {
+      await db.pool.query('DROP TABLE invoices');
+      await db.pool.query('ALTER TABLE notes FORCE ROW LEVEL SECURITY');
+    }
+  });
+
+  it('refuses tenant migrations and tenant roles, which the row-level strategy has no use for yet', () => {
+    expect(() => createTenancy({ pool: db.pool, strategy: 'rls', migrations: { tenant: [] } })).toThrow(InvalidConfigError);
+    expect(() => createTenancy({ pool: db.pool, strategy: 'rls', tenantRoles: true })).toThrow(InvalidConfigError);
+    expect(() => createTenancy({ pool: db.pool, strategy: 'rows' as never })).toThrow(InvalidConfigError);
+  });
+});
