@@ -12,6 +12,7 @@
  */
 export { tenantPool, TenantPool } from './tenant-pool.js';
 export type { TenantPoolOptions, ConnectCallback } from './tenant-pool.js';
+export type { AffinityOptions, AffinityStatistics } from './tenant-affinity.js';
 export type { QueryInput, QueryCallback } from './tenant-client.js';
 export type { Submittable } from './scoped-query.js';
 export { TenantClient } from './tenant-client.js';

@@ -27,7 +27,7 @@ import type { RawClient } from './connection-state.js';
 export interface AffinityOptions {
   /**
    * A connection that has served this many distinct tenants is closed after its current use,
-   * and the pool opens a fresh one when it needs it (default 1000). A backend keeps the catalog
+   * and the pool opens a fresh one when it needs it (default 2,000). A backend keeps the catalog
    * entries of every table it has read, with its indexes, for good (about 45 KB per tenant that
    * read two tables with eight indexes on PostgreSQL 15): this bounds its memory.
    */
@@ -89,13 +89,14 @@ interface PoolInternals {
 const WAITER_WINDOW = 32;
 /** How many times a waiter may be passed over for one whose home is idle. */
 const MAX_SKIPS = 16;
-const DEFAULT_MAX_TENANTS = 1000;
+const DEFAULT_MAX_TENANTS = 2000;
 
 /**
  * The affinity of one pg.Pool, shared by every tenantPool wrapping it.
  *
  * @example
  * ```ts
+ * declare const callback: (error: Error | undefined, client: unknown, done: () => void) => void;
  * const affinity = PoolAffinity.of(pool, { maxTenantsPerConnection: 400 });
  * affinity?.connecting('tenant_acme', () => pool.connect(callback));
  * ```
