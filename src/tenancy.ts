@@ -85,8 +85,8 @@ export interface TenancyOptions {
   readonly audit?: boolean;
   /**
    * Spare tenants (default off): `count` schemas (and roles) provisioned ahead at the latest
-   * tenant migrations, under reserved names, that `registry.create` claims in about a millisecond
-   * (a rename in its transaction) before it falls back to a full provisioning. Refilled in the
+   * tenant migrations, under reserved names, that `registry.create` claims with a rename in its
+   * transaction (no migration runs) before it falls back to a full provisioning. Refilled in the
    * background after each create unless `refill: false`; `tenancy.spares.fill()` (or `tenantry
    * spares fill`) makes them. Needs the PostgreSQL registry; `migrate.shared()` creates their
    * table. See docs/provisioning.md.
