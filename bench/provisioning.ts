@@ -4,8 +4,11 @@
  *   npx tsx bench/provisioning.ts
  *
  * (a) `registry.create` of one tenant with a 10-table inventory migration set, against the same
- *     DDL run by hand in one transaction (the baseline);
- * (b) `migrate.tenants()` bringing one new migration to N tenants at concurrency 1 and 4, against
+ *     DDL run by hand in one transaction (the baseline); and with a warm pool of spare tenants
+ *     (`createTenancy({ spares })`: a claim renames a spare), against a bare `ALTER SCHEMA … RENAME`
+ *     in one transaction;
+ * (b) provisioning N tenants through `registry.create` at concurrency 4 (tenants/s, and the time
+ *     for 10,000 extrapolated from it), then `migrate.tenants()` bringing one new migration to N tenants at concurrency 1 and 4, against
  *     the same kind of DDL run by hand, one transaction per schema, at the same concurrency;
  * (c) `migrate.tenants()` with nothing to apply over N tenants, against one `SELECT 1` round trip.
  *
@@ -20,105 +23,12 @@ import pg from 'pg';
 import { createTenancy, quoteIdent, type Tenancy } from '../src/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { positiveInt } from './bench-utils.js';
+import { INVENTORY } from './inventory-set.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const SAMPLES = positiveInt(process.env.BENCH_SAMPLES, 50);
 const NOOP_RUNS = 20;
 
-/** The inventory app's tenant tables: 10 migrations, one table each, with indexes and foreign keys. */
-const INVENTORY: Readonly<Record<string, string>> = {
-  '001_categories.sql': `CREATE TABLE categories (
-  id bigserial PRIMARY KEY,
-  parent_id bigint REFERENCES categories (id) ON DELETE SET NULL,
-  name text NOT NULL,
-  slug text NOT NULL UNIQUE,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX categories_parent ON categories (parent_id);`,
-  '002_suppliers.sql': `CREATE TABLE suppliers (
-  id bigserial PRIMARY KEY,
-  name text NOT NULL,
-  email text,
-  phone text,
-  lead_time_days int NOT NULL DEFAULT 7 CHECK (lead_time_days >= 0),
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE UNIQUE INDEX suppliers_name ON suppliers (lower(name));`,
-  '003_warehouses.sql': `CREATE TABLE warehouses (
-  id bigserial PRIMARY KEY,
-  code text NOT NULL UNIQUE,
-  name text NOT NULL,
-  address jsonb NOT NULL DEFAULT '{}'::jsonb,
-  active boolean NOT NULL DEFAULT true
-);`,
-  '004_locations.sql': `CREATE TABLE locations (
-  id bigserial PRIMARY KEY,
-  warehouse_id bigint NOT NULL REFERENCES warehouses (id) ON DELETE CASCADE,
-  code text NOT NULL,
-  kind text NOT NULL DEFAULT 'shelf' CHECK (kind IN ('shelf', 'bin', 'pallet', 'dock')),
-  UNIQUE (warehouse_id, code)
-);`,
-  '005_products.sql': `CREATE TABLE products (
-  id bigserial PRIMARY KEY,
-  sku text NOT NULL UNIQUE,
-  name text NOT NULL,
-  category_id bigint REFERENCES categories (id) ON DELETE SET NULL,
-  supplier_id bigint REFERENCES suppliers (id) ON DELETE SET NULL,
-  unit_price numeric(12, 2) NOT NULL CHECK (unit_price >= 0),
-  reorder_level int NOT NULL DEFAULT 0,
-  attributes jsonb NOT NULL DEFAULT '{}'::jsonb,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX products_category ON products (category_id);
-CREATE INDEX products_supplier ON products (supplier_id);
-CREATE INDEX products_name ON products (lower(name));`,
-  '006_stock_levels.sql': `CREATE TABLE stock_levels (
-  product_id bigint NOT NULL REFERENCES products (id) ON DELETE CASCADE,
-  location_id bigint NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
-  quantity int NOT NULL DEFAULT 0 CHECK (quantity >= 0),
-  reserved int NOT NULL DEFAULT 0 CHECK (reserved >= 0),
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (product_id, location_id)
-);
-CREATE INDEX stock_levels_location ON stock_levels (location_id);`,
-  '007_stock_movements.sql': `CREATE TABLE stock_movements (
-  id bigserial PRIMARY KEY,
-  product_id bigint NOT NULL REFERENCES products (id),
-  from_location_id bigint REFERENCES locations (id),
-  to_location_id bigint REFERENCES locations (id),
-  quantity int NOT NULL CHECK (quantity > 0),
-  reason text NOT NULL,
-  moved_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX stock_movements_product_time ON stock_movements (product_id, moved_at DESC);`,
-  '008_customers.sql': `CREATE TABLE customers (
-  id bigserial PRIMARY KEY,
-  name text NOT NULL,
-  email text NOT NULL,
-  billing_address jsonb,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE UNIQUE INDEX customers_email ON customers (lower(email));`,
-  '009_purchase_orders.sql': `CREATE TABLE purchase_orders (
-  id bigserial PRIMARY KEY,
-  supplier_id bigint NOT NULL REFERENCES suppliers (id),
-  warehouse_id bigint NOT NULL REFERENCES warehouses (id),
-  status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'received', 'cancelled')),
-  ordered_at timestamptz,
-  expected_at date
-);
-CREATE INDEX purchase_orders_supplier_status ON purchase_orders (supplier_id, status);`,
-  '010_purchase_order_lines.sql': `CREATE TABLE purchase_order_lines (
-  purchase_order_id bigint NOT NULL REFERENCES purchase_orders (id) ON DELETE CASCADE,
-  line_no int NOT NULL,
-  product_id bigint NOT NULL REFERENCES products (id),
-  quantity int NOT NULL CHECK (quantity > 0),
-  unit_cost numeric(12, 2) NOT NULL,
-  PRIMARY KEY (purchase_order_id, line_no)
-);
-CREATE INDEX purchase_order_lines_product ON purchase_order_lines (product_id);`,
-};
 
 /** Three migrations of the same shape (one column and one index on an empty table), one per run of (b). */
 const NEW_COLUMN = (table: string, column: string) =>
@@ -164,16 +74,46 @@ async function main(): Promise<void> {
       ratioRow(`(a) registry.create, 10 tables: p95`, percentile(created, 95), percentile(raw, 95), 'ms'),
     );
 
+    // (a) the same creates, each claiming a spare of a warm pool (filled ahead, no refill).
+    const spares = createTenancy({ pool, sharedSchema: 'bench_s', schemaPrefix: 's_', migrations: { tenant: folder }, spares: { count: SAMPLES + 1, refill: false } });
+    await spares.migrate.shared();
+    const fillMs = await timed(() => spares.spares!.fill());
+    for (let i = 0; i <= SAMPLES; i += 1) await rawProvision(pool, `rename_${i}`, ddl);
+    await spares.registry.create({ id: 'warmup' });
+    await rawRename(pool, 'rename_0', 'renamed_0');
+    const claimed: number[] = [];
+    const renamed: number[] = [];
+    for (let i = 1; i <= SAMPLES; i += 1) {
+      claimed.push(await timed(() => spares.registry.create({ id: `claim-${i}` })));
+      renamed.push(await timed(() => rawRename(pool, `rename_${i}`, `renamed_${i}`)));
+    }
+    const left = await spares.spares!.status();
+    if (left.ready !== 0) throw new Error(`(a) expected every spare claimed, ${left.ready} left`);
+    rows.push(
+      {
+        ...ratioRow(`(a) registry.create from a warm spare pool: median`, median(claimed), median(renamed), 'ms'),
+        note: `${(median(created) / median(claimed)).toFixed(0)}x faster than a full provisioning; baseline: BEGIN, ALTER SCHEMA RENAME, COMMIT`,
+      },
+      ratioRow(`(a) registry.create from a warm spare pool: p95`, percentile(claimed, 95), percentile(renamed, 95), 'ms'),
+      {
+        name: `(a) setup: spares fill, ${SAMPLES + 1} spares`,
+        tenantry: `${seconds(fillMs)} (${perSecond(SAMPLES + 1, fillMs)}/s)`,
+        baseline: '-',
+        ratio: '-',
+      },
+    );
+
     // (b) N tenants, one new migration, concurrency 1 and 4.
     const b = createTenancy({ pool, sharedSchema: 'bench_b', schemaPrefix: 'b_', migrations: { tenant: folder } });
     await b.migrate.shared();
     const ids = Array.from({ length: TENANTS }, (_, i) => `tenant-${String(i).padStart(5, '0')}`);
     const provisionMs = await timed(() => createAll(b, ids, 4));
     rows.push({
-      name: `(b) setup: provision ${TENANTS} tenants, concurrency 4`,
+      name: `(b) provision ${TENANTS} tenants with registry.create, concurrency 4`,
       tenantry: `${seconds(provisionMs)} (${perSecond(TENANTS, provisionMs)}/s)`,
       baseline: '-',
       ratio: '-',
+      note: `10,000 tenants at this rate: ${seconds((provisionMs / TENANTS) * 10_000)} (a lower bound: DDL slows as the catalogs grow)`,
     });
     const schemas = ids.map((id) => `b_${id.replaceAll('-', '_')}`);
     const wallTimes: number[] = [];
@@ -227,12 +167,25 @@ async function main(): Promise<void> {
 
 /** The baseline of (a): the same DDL, by hand, in one transaction on a fresh schema. */
 async function rawProvision(pool: pg.Pool, schema: string, ddl: readonly string[]): Promise<void> {
+  await rawTransaction(pool, [`CREATE SCHEMA ${quoteIdent(schema)}`, `SET LOCAL search_path TO ${quoteIdent(schema)}`, ...ddl]);
+}
+
+/** The baseline of the spare claim: renaming a ready schema in a transaction of its own. */
+async function rawRename(pool: pg.Pool, from: string, to: string): Promise<void> {
+  await rawTransaction(pool, [`ALTER SCHEMA ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`]);
+}
+
+/** The baseline of (b): one statement text applied to every schema, one transaction each. */
+async function rawMigrateAll(pool: pg.Pool, schemas: readonly string[], text: string, concurrency: number): Promise<void> {
+  await eachConcurrently(schemas, concurrency, (schema) => rawTransaction(pool, [`SET LOCAL search_path TO ${quoteIdent(schema)}`, text]));
+}
+
+/** Statements by hand, one round trip each, between BEGIN and COMMIT on one connection. */
+async function rawTransaction(pool: pg.Pool, statements: readonly string[]): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-    for (const text of ddl) await client.query(text);
+    for (const text of statements) await client.query(text);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK');
@@ -240,24 +193,6 @@ async function rawProvision(pool: pg.Pool, schema: string, ddl: readonly string[
   } finally {
     client.release();
   }
-}
-
-/** The baseline of (b): one statement text applied to every schema, one transaction each. */
-async function rawMigrateAll(pool: pg.Pool, schemas: readonly string[], text: string, concurrency: number): Promise<void> {
-  await eachConcurrently(schemas, concurrency, async (schema) => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
-      await client.query(text);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
-  });
 }
 
 async function createAll(tenancy: Tenancy, ids: readonly string[], concurrency: number): Promise<void> {

@@ -112,16 +112,21 @@ export interface TenantMigrationEvent {
 }
 
 /**
- * What {@link channels}.provisioning carries.
+ * What {@link channels}.provisioning carries: a tenant created by `registry.create` (from a
+ * spare when `spare` is set) or a spare provisioned ahead (`tenantId` null), done or failed. A
+ * background refill of the spares reports its failures here, and nowhere else.
  *
  * @example
  * ```ts
- * const event: ProvisioningEvent = { phase: 'done', tenantId: 'acme', durationMs: 38 };
+ * const event: ProvisioningEvent = { phase: 'done', tenantId: 'acme', spare: 'tenant__spare_0f3a9c1d2e4b5a67', durationMs: 2.1 };
  * ```
  */
 export interface ProvisioningEvent {
   readonly phase: 'done' | 'failed';
-  readonly tenantId: string;
+  /** The tenant created, or `null` for a spare (provisioned ahead, migrated or dropped). */
+  readonly tenantId: string | null;
+  /** The spare's schema name: the spare a tenant was made from, or the spare this event is about. */
+  readonly spare?: string;
   readonly error?: unknown;
   readonly durationMs: number;
 }

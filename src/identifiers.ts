@@ -127,3 +127,21 @@ export function quoteIdent(name: string): string {
   }
   return `"${name.replaceAll('"', '""')}"`;
 }
+
+/**
+ * Quotes a string as an SQL literal, for the few statements tenantry sends several at a time
+ * (which cannot take parameters): doubles single quotes, and writes an `E'…'` literal with
+ * doubled backslashes when the text has one, so it reads the same whatever
+ * `standard_conforming_strings` is. A NUL character is refused.
+ *
+ * @example
+ * ```ts
+ * quoteLiteral("it's");   // "'it''s'"
+ * quoteLiteral('a\\b');   // " E'a\\\\b'"
+ * ```
+ */
+export function quoteLiteral(text: string): string {
+  if (typeof text !== 'string' || text.includes('\0')) throw new InvalidSchemaNameError(text, 'an SQL literal must be a string without NUL');
+  const quoted = `'${text.replaceAll("'", "''")}'`;
+  return text.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
+}

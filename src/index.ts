@@ -13,6 +13,7 @@ export { createTenancy } from './tenancy.js';
 export type { Tenancy, TenancyOptions, Impersonator } from './tenancy.js';
 export type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 export type { TenancyStrategy } from './strategy/row-level.js';
+export type { TenantSpares, SparesOptions, SparesStatus, SpareInfo, SparesFillReport, SparesFillProgress } from './provision/spare-pool.js';
 export { channels } from './diagnostics.js';
 export type {
   RequestResolvedEvent,

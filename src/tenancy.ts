@@ -13,7 +13,10 @@ import type { ForEachTenantCall, ForEachTenantOptions, ForEachTenantReport } fro
 import { forEachTenant } from './fleet/for-each-tenant.js';
 import { impersonationOf, recordImpersonation } from './fleet/impersonation.js';
 import { type ImpersonationEvent, impersonationChannel } from './diagnostics.js';
-import { auditMigration } from './registry/registry-migrations.js';
+import { auditMigration, sparesMigration } from './registry/registry-migrations.js';
+import type { SparesOptions, TenantSpares } from './provision/spare-pool.js';
+import { SparePool, sparesOptions } from './provision/spare-pool.js';
+import { assertSparePrefix } from './provision/spare-names.js';
 import { normalizeDomain } from './domains.js';
 import { assertSchemaName, assertTenantId, isValidTenantId } from './identifiers.js';
 import { toMigrationSource } from './migrate/folder-source.js';
@@ -81,6 +84,15 @@ export interface TenancyOptions {
    */
   readonly audit?: boolean;
   /**
+   * Spare tenants (default off): `count` schemas (and roles) provisioned ahead at the latest
+   * tenant migrations, under reserved names, that `registry.create` claims with a rename in its
+   * transaction (no migration runs) before it falls back to a full provisioning. Refilled in the
+   * background after each create unless `refill: false`; `tenancy.spares.fill()` (or `tenantry
+   * spares fill`) makes them. Needs the PostgreSQL registry; `migrate.shared()` creates their
+   * table. See docs/provisioning.md.
+   */
+  readonly spares?: SparesOptions;
+  /**
    * How tenants are kept apart: `'schema'` (default), a schema per tenant; or `'rls'`, shared
    * tables with a tenant column that PostgreSQL's row-level security filters on the active
    * tenant (docs/rls.md). Under `'rls'` there are no tenant migrations: tenant-scoped tables are
@@ -137,6 +149,15 @@ export interface Tenancy {
   readonly tenantRoles: TenantRoleNames | undefined;
   /** How tenants are kept apart: a schema each, or shared tables under row-level security. */
   readonly strategy: TenancyStrategy;
+  /**
+   * The spare tenants, with `createTenancy({ spares })`; `undefined` otherwise.
+   *
+   * @example
+   * ```ts
+   * await tenancy.spares?.fill(); // at deploy time, after migrate.tenants()
+   * ```
+   */
+  readonly spares: TenantSpares | undefined;
   /**
    * Runs `fn` with a tenant active. An id is looked up in the registry: an invalid id throws
    * `InvalidTenantIdError`, an unknown one `TenantNotFoundError`, a suspended one
@@ -270,9 +291,10 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       : strategy === 'rls'
         ? createRowLevelProvisioner({ pool, sharedSchema, roles })
         : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
+  const spares = makeSpares(options, schemaPrefix, provisioner);
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
-  const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, onChange);
+  const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, spares, onChange);
   const context = new TenantContext();
   let listener: ChangeListener | undefined;
   let closed = false;
@@ -292,11 +314,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       ...(options.audit === true ? [auditMigration(sharedSchema)] : []),
       ...(strategy === 'rls' ? [rowLevelMigration(sharedSchema)] : []),
       ...(strategy === 'rls' && roles !== undefined ? [rowLevelRolesMigration(sharedSchema, roles)] : []),
+      ...(spares === undefined ? [] : [sparesMigration(sharedSchema)]),
     ],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
     tenantMigrations,
     roles,
     strategy,
+    spares,
   };
   const migrate = createMigrator(migratorOptions);
 
@@ -358,6 +382,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     sharedSchema,
     tenantRoles: roles,
     strategy,
+    spares,
     // No async function: a run given a Tenant object or a cached id starts `fn` at once and
     // creates no promise of its own beyond the one it returns (each costs an async hook).
     run<R>(tenantOrId: Tenant | string, fn: () => R): Promise<Awaited<R>> {
@@ -406,7 +431,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       closed = true;
       const running = listener;
       listener = undefined;
-      await running?.close();
+      await Promise.all([running?.close(), spares?.close()]);
     },
   });
   resolverContext.tenancy = tenancy;
@@ -442,11 +467,27 @@ function activeTenant(tenant: Tenant | undefined, id: string): Tenant {
   return tenant;
 }
 
+/** The spare pool of a `spares` option: checked, and refused where `registry.create` cannot claim. */
+function makeSpares(options: TenancyOptions, schemaPrefix: string, provisioner: ReturnType<typeof createProvisioner> | undefined): SparePool | undefined {
+  const spares = sparesOptions(options.spares);
+  if (spares === undefined) return undefined;
+  if (options.strategy === 'rls') {
+    throw new InvalidConfigError("createTenancy({ strategy: 'rls' }) takes no spares: a row-level tenant is a registry row, created at once");
+  }
+  const kind = options.registry ?? (options.pool === undefined ? 'memory' : 'postgres');
+  if (kind !== 'postgres' || provisioner === undefined) {
+    throw new InvalidConfigError("spares need the PostgreSQL registry: createTenancy({ pool, spares }) without `registry` (or registry: 'postgres')");
+  }
+  assertSparePrefix(schemaPrefix);
+  return new SparePool({ ...spares, provisioner, schemaPrefix });
+}
+
 function makeRegistry(
   options: TenancyOptions,
   sharedSchema: string,
   schemaPrefix: string,
   provisioner: ReturnType<typeof createProvisioner> | undefined,
+  spares: SparePool | undefined,
   onChange: (tenantId: string) => void,
 ): TenantRegistry {
   const kind = options.registry ?? (options.pool === undefined ? 'memory' : 'postgres');
@@ -457,7 +498,7 @@ function makeRegistry(
   if (kind === 'postgres') {
     if (options.pool === undefined) throw new InvalidConfigError("registry: 'postgres' needs createTenancy({ pool })");
     if (options.tenants !== undefined) throw new InvalidConfigError('`tenants` seeds an in-memory registry only; use registry.create with PostgreSQL');
-    return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, onChange, ...(provisioner ? { provisioner } : {}) });
+    return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, onChange, ...(provisioner ? { provisioner } : {}), ...(spares ? { spares } : {}) });
   }
   throw new InvalidConfigError(`registry must be 'postgres', 'memory' or a registry object, got ${JSON.stringify(kind)}`);
 }

@@ -42,6 +42,7 @@ export type CommandName =
   | 'tenants suspend'
   | 'tenants resume'
   | 'tenants delete'
+  | 'spares'
   | 'help';
 
 /**
@@ -187,6 +188,19 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation (needed without a terminal)' },
     },
     notes: ['With --drop-schema on a terminal, you confirm by typing the tenant id.'],
+  },
+  spares: {
+    name: 'spares',
+    summary: 'fill, show or clear the spare tenants that tenants create claims (config: spares: { count })',
+    args: ['fill|status|clear'],
+    options: {
+      count: { type: 'string', value: 'N', description: 'fill: provision up to N spares instead of the configured count' },
+    },
+    notes: [
+      'fill: migrates the spares that are behind, then provisions spares (one transaction each) until the',
+      'count are ready. status: the spares, ready or behind the tenant migrations. clear: drops every spare.',
+      'Spares need spares: { count: N } in the config file (see docs/provisioning.md).',
+    ],
   },
   help: { name: 'help', summary: 'show the help of a command', args: [], options: {} },
 };

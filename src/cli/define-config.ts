@@ -70,6 +70,7 @@ export const CONFIG_KEYS = [
   'resolver',
   'schemaPrefix',
   'sharedSchema',
+  'spares',
   'strategy',
   'tenantRoles',
   'tenants',

@@ -16,6 +16,7 @@ const LISTED: readonly CommandName[] = [
   'tenants suspend',
   'tenants resume',
   'tenants delete',
+  'spares',
   'init',
 ];
 

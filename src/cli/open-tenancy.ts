@@ -157,7 +157,15 @@ export async function openTenancy(settings: ResolvedSettings, { poolSize }: { re
       hasMigrations: config.migrations?.shared !== undefined || config.migrations?.tenant !== undefined,
       sharedMigrations: () => tenancy.migrate.sharedMigrations(),
       tenantMigrations: () => tenancy.migrate.tenantMigrations(),
-      close: end,
+      // A spare refill a create started finishes first (or it would lose its pool half-way).
+      close: async () => {
+        try {
+          await tenancy.spares?.idle();
+          await tenancy.close();
+        } finally {
+          await end();
+        }
+      },
     };
   } catch (error) {
     await end().catch(() => {});

@@ -15,6 +15,7 @@ import { migrateCommand } from './commands/migrate-command.js';
 import { runCommand } from './commands/run-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { tenantsCommand } from './commands/tenants-command.js';
+import { sparesCommand } from './commands/spares-command.js';
 import { showTarget } from './database-target.js';
 import { explainError } from './explain-error.js';
 import { helpText } from './help-text.js';
@@ -118,6 +119,8 @@ function dispatch(command: CommandName, ctx: CommandContext): Promise<number> {
     case 'tenants resume':
     case 'tenants delete':
       return tenantsCommand(command, ctx);
+    case 'spares':
+      return sparesCommand(ctx);
     default:
       throw new UsageError(`"tenantry ${command}" needs a command: see tenantry ${command} --help`);
   }

@@ -37,14 +37,18 @@ export function folderMigrations(folder: string): MigrationSource {
       } catch (error) {
         throw new InvalidConfigError(`Cannot read the migrations folder ${JSON.stringify(root)}`, { cause: error });
       }
-      const migrations: Migration[] = [];
+      const loading: Promise<Migration>[] = [];
       for (const file of entries) {
         const extension = extname(file);
         if (file.startsWith('.') || /\.d\.[mc]?ts$/.test(file)) continue;
-        if (extension === '.sql') migrations.push(await sqlMigration(join(root, file), file));
-        else if (MODULE_EXTENSIONS.has(extension)) migrations.push(await moduleMigration(join(root, file), file));
+        if (extension === '.sql') loading.push(sqlMigration(join(root, file), file));
+        else if (MODULE_EXTENSIONS.has(extension)) loading.push(moduleMigration(join(root, file), file));
       }
-      return orderMigrations(migrations);
+      // Read at once (a create loads the folder each time); a failure is reported after all settled.
+      const settled = await Promise.allSettled(loading);
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      return orderMigrations(settled.map((result) => (result as PromiseFulfilledResult<Migration>).value));
     },
   };
 }

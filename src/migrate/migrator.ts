@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type TenantMigrationEvent, tenantMigrationChannel } from '../diagnostics.js';
+import { type TenantMigrationEvent, provisioningChannel, tenantMigrationChannel } from '../diagnostics.js';
 import type { PoolLike } from '../db.js';
 import { databaseUnavailable } from '../connection-problem.js';
 import { withTransaction } from '../db.js';
@@ -18,6 +18,7 @@ import { migrateSchema } from './schema-migrator.js';
 import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-grants.js';
 import type { TenancyStrategy } from '../strategy/row-level.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
+import type { SparePool } from '../provision/spare-pool.js';
 
 /** What one schema's run applied. */
 export interface MigrationResult {
@@ -84,7 +85,11 @@ export interface Migrator {
   shared(options?: { allowChanged?: boolean }): Promise<MigrationResult>;
   /** Applies pending tenant migrations to one tenant; throws {@link MigrationFailedError} on failure. */
   tenant(id: string, options?: { allowChanged?: boolean }): Promise<MigrationResult>;
-  /** Applies pending tenant migrations to every tenant that has some (found with one registry query). */
+  /**
+   * Applies pending tenant migrations to every tenant that has some (found with one registry
+   * query), then, with spares on and no `only`, to the spares that are behind (a spare whose
+   * migration fails is dropped and reported on the `provisioning` channel, not in the report).
+   */
   tenants(options?: MigrateTenantsOptions): Promise<MigrateTenantsReport>;
   /**
    * The tenant migrations as this tenancy applies them: yours, then tenantry's own (with tenant
@@ -106,6 +111,8 @@ export interface MigratorOptions {
   readonly tenantMigrations: MigrationSource;
   /** The tenant roles' names, when tenant roles are on: grants follow every migration run. */
   readonly roles?: TenantRoleNames | undefined;
+  /** The spares `tenants()` migrates after the tenants, with `createTenancy({ spares })`. */
+  readonly spares?: SparePool | undefined;
   /** How the tenancy keeps tenants apart (default `'schema'`): the start-up checks differ. */
   readonly strategy?: TenancyStrategy | undefined;
 }
@@ -122,7 +129,7 @@ export interface MigratorOptions {
  * ```
  */
 export function createMigrator(options: MigratorOptions): Migrator {
-  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles } = options;
+  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles, spares } = options;
 
   const requirePool = (): PoolLike => {
     if (options.pool === undefined) throw new InvalidConfigError('Migrations need createTenancy({ pool })');
@@ -225,6 +232,12 @@ export function createMigrator(options: MigratorOptions): Migrator {
         }
       });
       if (progressError !== undefined) throw progressError.error;
+      if (spares !== undefined && only === undefined) {
+        const started = performance.now();
+        await spares.migrate({ migrations, version: migrations.at(-1)?.name ?? null, digest }, concurrency).catch((error: unknown) => {
+          if (provisioningChannel.hasSubscribers) provisioningChannel.publish({ phase: 'failed', tenantId: null, error, durationMs: performance.now() - started });
+        });
+      }
       return { total: stale.length, migrated, failed };
     },
   };

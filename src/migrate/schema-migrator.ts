@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { Queryable } from '../db.js';
+import type { Queryable, QueryResultLike } from '../db.js';
 import { MigrationChecksumError, MigrationFailedError } from '../errors.js';
-import { quoteIdent } from '../identifiers.js';
+import { quoteIdent, quoteLiteral } from '../identifiers.js';
 import type { Migration } from './migration.js';
 
 /** The table, in each migrated schema, that records what was applied. */
@@ -54,18 +54,19 @@ const LOCK_NAMESPACE = 'tenantry.migrate';
  */
 export async function migrateSchema(client: Queryable, options: MigrateSchemaOptions): Promise<SchemaMigrationState> {
   const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId, afterApply } = options;
-  const table = `${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`;
-  const searchPath = [schema, ...(sharedSchema && sharedSchema !== schema ? [sharedSchema] : [])].map(quoteIdent).join(', ');
+  const table = trackingTable(schema);
+  const searchPath = searchPathOf(schema, sharedSchema);
   let current: string | undefined;
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [LOCK_NAMESPACE, schema]);
     if (createSchema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    await client.query(`SET LOCAL search_path TO ${searchPath}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    const opened = await client.query<{ id: string }>(
+      `SET LOCAL search_path TO ${searchPath};
+       CREATE TABLE IF NOT EXISTS ${table} ${TRACKING_COLUMNS};
+       SELECT txid_current()::text AS id`,
     );
+    const transaction = lastRows(opened)[0]!.id;
     const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${table}`);
-    const transaction = await currentTransaction(client);
     const recorded = new Map(rows.map((row) => [row.name, row.checksum]));
     const applied: string[] = [];
     for (const migration of migrations) {
@@ -78,11 +79,7 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
         continue;
       }
       await migration.up(client);
-      if ((await currentTransaction(client)) !== transaction) {
-        throw new Error('the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements');
-      }
-      await client.query(`SET LOCAL search_path TO ${searchPath}`);
-      await client.query(`INSERT INTO ${table} (name, checksum) VALUES ($1, $2)`, [migration.name, migration.checksum]);
+      await recordApplied(client, { table, searchPath, transaction }, migration);
       applied.push(migration.name);
     }
     current = undefined;
@@ -94,8 +91,53 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
   }
 }
 
-/** The id of the open transaction; a different one after a migration means it committed or rolled back ours. */
-async function currentTransaction(client: Queryable): Promise<string> {
-  const { rows } = await client.query<{ id: string }>('SELECT txid_current()::text AS id');
-  return rows[0]!.id;
+/** The columns of a schema's tracking table. */
+export const TRACKING_COLUMNS = '(name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())';
+
+/** A schema's tracking table, quoted. */
+export function trackingTable(schema: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`;
+}
+
+/** The search_path a schema's migrations run with: the schema, then the shared one. */
+export function searchPathOf(schema: string, sharedSchema: string | undefined): string {
+  return [schema, ...(sharedSchema && sharedSchema !== schema ? [sharedSchema] : [])].map(quoteIdent).join(', ');
+}
+
+/** The rows of the last statement of a query that may have sent several (node-postgres returns one result each). */
+export function lastRows<R>(result: QueryResultLike<R> | readonly QueryResultLike<R>[]): R[] {
+  return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : (result as QueryResultLike<R>).rows;
+}
+
+/** Where a migration run records what it applied. */
+export interface TrackingTarget {
+  readonly table: string;
+  readonly searchPath: string;
+  /** The id of the run's transaction (`txid_current()` at its start). */
+  readonly transaction: string;
+}
+
+/**
+ * After a migration: checks that it left the run's transaction open, puts the search_path back and
+ * records the migration, in one round trip. A migration that committed or rolled back the
+ * transaction (a different transaction id now) records nothing and fails.
+ *
+ * @example
+ * ```ts
+ * declare const migration: import('./migration.js').Migration;
+ * await recordApplied(client, { table: trackingTable('tenant_acme'), searchPath: searchPathOf('tenant_acme', 'public'), transaction: '7421' }, migration);
+ * ```
+ */
+export async function recordApplied(client: Queryable, target: TrackingTarget, migration: Migration): Promise<void> {
+  if (!/^[0-9]+$/.test(target.transaction)) throw new Error(`not a transaction id: ${JSON.stringify(target.transaction)}`);
+  const result = await client.query<{ id: string }>(
+    `SELECT txid_current()::text AS id;
+     SET LOCAL search_path TO ${target.searchPath};
+     INSERT INTO ${target.table} (name, checksum)
+       SELECT ${quoteLiteral(migration.name)}, ${quoteLiteral(migration.checksum)} WHERE txid_current() = ${target.transaction}`,
+  );
+  const first = Array.isArray(result) ? (result[0] as QueryResultLike<{ id: string }>).rows : result.rows;
+  if (first[0]?.id !== target.transaction) {
+    throw new Error('the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements');
+  }
 }

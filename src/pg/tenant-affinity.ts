@@ -96,6 +96,7 @@ const DEFAULT_MAX_TENANTS = 2000;
  *
  * @example
  * ```ts
+ * declare const callback: (error: Error | undefined, client: unknown, done: () => void) => void;
  * const affinity = PoolAffinity.of(pool, { maxTenantsPerConnection: 400 });
  * affinity?.connecting('tenant_acme', () => pool.connect((error, client, release) => release()));
  * ```

@@ -9,15 +9,30 @@ import { sqlState } from '../db.js';
 import { TenantExistsError } from '../errors.js';
 import { quoteIdent } from '../identifiers.js';
 import { digestOf } from '../migrate/migration.js';
-import type { MigrationSource } from '../migrate/migration.js';
-import { migrateSchema } from '../migrate/schema-migrator.js';
+import type { Migration, MigrationSource } from '../migrate/migration.js';
+import { migrateNewSchema } from '../migrate/new-schema-migrator.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
+import type { RoleTarget } from './tenant-role-grants.js';
 import { dropTenantRole, grantTenantRole } from './tenant-role-grants.js';
 
 /** Where a tenant's schema stands after provisioning or a migration run. */
 export interface MigrationMark {
   readonly version: string | null;
   readonly digest: string;
+}
+
+/**
+ * The tenant migrations loaded once for a provisioning: the set, its last name and its fingerprint.
+ *
+ * @example
+ * ```ts
+ * declare const provisioner: Provisioner;
+ * const plan: ProvisionPlan = await provisioner.plan();
+ * plan.version; // '010_purchase_order_lines'
+ * ```
+ */
+export interface ProvisionPlan extends MigrationMark {
+  readonly migrations: readonly Migration[];
 }
 
 /**
@@ -30,15 +45,22 @@ export interface MigrationMark {
  */
 export interface Provisioner {
   readonly pool: PoolLike;
-  /** Creates the schema and applies every tenant migration, on a client inside an open transaction. */
-  provision(client: Queryable, tenant: { readonly id: string; readonly schema: string }): Promise<MigrationMark>;
+  readonly sharedSchema: string;
+  /** Loads the tenant migrations (a folder is read again each time). */
+  plan(): Promise<ProvisionPlan>;
+  /**
+   * Creates the schema and applies every tenant migration (the `plan` given, or loaded now), and
+   * with tenant roles creates and grants the role (`tenant.role`, else the id's), on a client
+   * inside an open transaction.
+   */
+  provision(client: Queryable, tenant: RoleTarget, plan?: ProvisionPlan): Promise<MigrationMark>;
   /** Drops a schema and everything in it, on a client inside an open transaction. */
   dropSchema(client: Queryable, schema: string): Promise<void>;
   /**
    * Undoes a tenant's provisioning when its registry row is deleted, inside that transaction:
    * drops its role (tenant roles on) and, with `dropSchema`, its schema.
    */
-  remove(client: Queryable, tenant: { readonly id: string; readonly schema: string }, options: { readonly dropSchema: boolean }): Promise<void>;
+  remove(client: Queryable, tenant: RoleTarget, options: { readonly dropSchema: boolean }): Promise<void>;
   /** The tenant roles' names, or `undefined` when tenant roles are off. */
   readonly roles: TenantRoleNames | undefined;
 }
@@ -66,21 +88,26 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   const dropSchema = async (client: Queryable, schema: string): Promise<void> => {
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
   };
+  const plan = async (): Promise<ProvisionPlan> => {
+    const migrations = await tenantMigrations.load();
+    return { migrations, version: migrations.at(-1)?.name ?? null, digest: digestOf(migrations) };
+  };
   return {
     pool,
-    async provision(client, tenant) {
-      const migrations = await tenantMigrations.load();
+    sharedSchema,
+    plan,
+    async provision(client, tenant, planned) {
+      const { migrations, version, digest } = planned ?? (await plan());
       try {
-        await client.query(`CREATE SCHEMA ${quoteIdent(tenant.schema)}`);
+        await migrateNewSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
       } catch (error) {
         if (sqlState(error) === '42P06') {
           throw new TenantExistsError(tenant.id, `schema "${tenant.schema}" already exists`, { cause: error });
         }
         throw error;
       }
-      const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
       if (roles !== undefined) await grantTenantRole(client, roles, tenant);
-      return { version: state.version, digest: digestOf(migrations) };
+      return { version, digest };
     },
     dropSchema,
     async remove(client, tenant, options) {

@@ -40,6 +40,15 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $tenantry$`;
 }
 
+/** The statements that create the two group roles if they are missing and put the current user in the login group. */
+function groupRolesSql(roles: TenantRoleNames): string[] {
+  return [
+    createRoleSql(roles.tenantGroup, 'NOLOGIN'),
+    createRoleSql(roles.loginGroup, 'NOLOGIN NOINHERIT'),
+    `GRANT ${quoteIdent(roles.loginGroup)} TO CURRENT_USER`,
+  ];
+}
+
 /**
  * Creates the two group roles if they are missing and makes the current user a member of the
  * login group, so the role that provisions (often also the app's login role) can `SET ROLE` to
@@ -53,9 +62,22 @@ END $tenantry$`;
  * ```
  */
 export async function ensureGroupRoles(client: Queryable, roles: TenantRoleNames): Promise<void> {
-  await client.query(createRoleSql(roles.tenantGroup, 'NOLOGIN'));
-  await client.query(createRoleSql(roles.loginGroup, 'NOLOGIN NOINHERIT'));
-  await client.query(`GRANT ${quoteIdent(roles.loginGroup)} TO CURRENT_USER`);
+  await client.query(groupRolesSql(roles).join(';\n'));
+}
+
+/**
+ * A tenant (or a spare) whose role is granted its schema: `role` names the role when it is not
+ * the tenant id's (a spare's).
+ *
+ * @example
+ * ```ts
+ * const target: RoleTarget = { id: 'acme', schema: 'tenant_acme' };
+ * ```
+ */
+export interface RoleTarget {
+  readonly id: string;
+  readonly schema: string;
+  readonly role?: string | undefined;
 }
 
 /**
@@ -69,19 +91,28 @@ export async function ensureGroupRoles(client: Queryable, roles: TenantRoleNames
  * ```
  */
 export async function createTenantRole(client: Queryable, roles: TenantRoleNames, tenantId: string): Promise<string> {
-  const quotedRole = quoteIdent(roles.roleOf(tenantId));
-  await ensureGroupRoles(client, roles);
-  await client.query(createRoleSql(roles.roleOf(tenantId), 'NOLOGIN'));
-  await client.query(`GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`);
-  await client.query(`GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`);
-  return quotedRole;
+  const role = roles.roleOf(tenantId);
+  await client.query(tenantRoleSql(roles, role).join(';\n'));
+  return quoteIdent(role);
+}
+
+/** The statements that create a tenant's role (and the groups) if missing, and put it in both groups. */
+function tenantRoleSql(roles: TenantRoleNames, role: string): string[] {
+  const quotedRole = quoteIdent(role);
+  return [
+    ...groupRolesSql(roles),
+    createRoleSql(role, 'NOLOGIN'),
+    `GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`,
+    `GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`,
+  ];
 }
 
 /**
  * Creates a tenant's role (if missing), puts it in both groups, and grants it its own schema:
  * USAGE on the schema, DML on every table and sequence in it (read-only on tenantry's migration
- * table), and nothing else. Run inside the provisioning or migration transaction, after the
- * migrations, so tables a migration just created are covered.
+ * table), and nothing else, in one round trip. Run inside the provisioning or migration
+ * transaction, after the migrations (the migration table exists then), so tables a migration
+ * just created are covered.
  *
  * @example
  * ```ts
@@ -89,20 +120,21 @@ export async function createTenantRole(client: Queryable, roles: TenantRoleNames
  * await grantTenantRole(client, roles, { id: 'acme', schema: 'tenant_acme' });
  * ```
  */
-export async function grantTenantRole(client: Queryable, roles: TenantRoleNames, tenant: { readonly id: string; readonly schema: string }): Promise<void> {
-  const quotedRole = await createTenantRole(client, roles, tenant.id);
+export async function grantTenantRole(client: Queryable, roles: TenantRoleNames, tenant: RoleTarget): Promise<void> {
+  const quotedRole = quoteIdent(tenant.role ?? roles.roleOf(tenant.id));
   const schema = quoteIdent(tenant.schema);
+  const migrations = `${schema}.${quoteIdent(MIGRATIONS_TABLE)}`;
   await client.query(
-    `GRANT USAGE ON SCHEMA ${schema} TO ${quotedRole};
-     GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${quotedRole};
-     GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${quotedRole};
-     GRANT EXECUTE ON ALL ROUTINES IN SCHEMA ${schema} TO ${quotedRole}`,
+    [
+      ...tenantRoleSql(roles, tenant.role ?? roles.roleOf(tenant.id)),
+      `GRANT USAGE ON SCHEMA ${schema} TO ${quotedRole}`,
+      `GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${schema} TO ${quotedRole}`,
+      `GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${quotedRole}`,
+      `GRANT EXECUTE ON ALL ROUTINES IN SCHEMA ${schema} TO ${quotedRole}`,
+      `REVOKE ALL ON ${migrations} FROM ${quotedRole}`,
+      `GRANT SELECT ON ${migrations} TO ${quotedRole}`,
+    ].join(';\n'),
   );
-  const { rows } = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${schema}.${quoteIdent(MIGRATIONS_TABLE)}`]);
-  if (rows[0]?.found === true) {
-    const table = `${schema}.${quoteIdent(MIGRATIONS_TABLE)}`;
-    await client.query(`REVOKE ALL ON ${table} FROM ${quotedRole}; GRANT SELECT ON ${table} TO ${quotedRole}`);
-  }
 }
 
 /**
@@ -161,9 +193,12 @@ async function sequencesOf(client: Queryable, schema: string, tables: readonly s
 }
 
 /**
- * Removes a tenant's role: revokes what it holds on the schema (when the schema is kept) and
- * drops it. A role that another database still grants something to (same prefix, same tenant
- * id, another database on the server) is left in place, with nothing left in this database.
+ * Removes a tenant's (or a spare's) role and everything it holds in this database: with the
+ * schema dropped, `DROP OWNED` drops what the role owns (large objects, say) and its default
+ * privileges; with the schema kept, what it owns goes to the current user first (`REASSIGN
+ * OWNED`). Then the role is dropped. A role that another database still grants something to
+ * (same prefix, same tenant id, another database on the server) is left in place, with nothing
+ * left in this database.
  *
  * @example
  * ```ts
@@ -173,28 +208,35 @@ async function sequencesOf(client: Queryable, schema: string, tables: readonly s
  */
 export async function dropTenantRole(
   client: Queryable,
-  roles: TenantRoleNames,
-  tenant: { readonly id: string; readonly schema: string },
+  roles: TenantRoleNames | undefined,
+  tenant: RoleTarget,
   { schemaDropped }: { readonly schemaDropped: boolean },
 ): Promise<void> {
-  const role = roles.roleOf(tenant.id);
-  const { rows } = await client.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found', [role]);
-  if (rows[0]?.found !== true) return;
-  const quotedRole = quoteIdent(role);
-  if (!schemaDropped) {
-    const { rows: schemas } = await client.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found', [tenant.schema]);
-    if (schemas[0]?.found === true) {
-      const schema = quoteIdent(tenant.schema);
-      await client.query(
-        `REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${quotedRole};
-         REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${quotedRole};
-         REVOKE ALL ON ALL ROUTINES IN SCHEMA ${schema} FROM ${quotedRole};
-         REVOKE ALL ON SCHEMA ${schema} FROM ${quotedRole}`,
-      );
-    }
-  }
+  const role = tenant.role ?? roles?.roleOf(tenant.id);
+  if (role === undefined) return;
+  const name = literal(role);
+  // DROP OWNED and REASSIGN OWNED need the role's privileges, which a login group member does not
+  // inherit (NOINHERIT): without them, DROP OWNED runs as the role itself (SET ROLE works through
+  // the membership).
+  const reassign = schemaDropped
+    ? ''
+    : `BEGIN
+    EXECUTE format('REASSIGN OWNED BY %I TO CURRENT_USER', ${name});
+  EXCEPTION WHEN insufficient_privilege THEN NULL;
+  END;
+  `;
   await client.query(`DO $tenantry$ BEGIN
-  EXECUTE format('DROP ROLE %I', ${literal(role)});
-EXCEPTION WHEN dependent_objects_still_exist THEN NULL;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${name}) THEN RETURN; END IF;
+  ${reassign}BEGIN
+    EXECUTE format('DROP OWNED BY %I', ${name});
+  EXCEPTION WHEN insufficient_privilege THEN
+    EXECUTE format('SET LOCAL ROLE %I', ${name});
+    EXECUTE format('DROP OWNED BY %I', ${name});
+    RESET ROLE;
+  END;
+  BEGIN
+    EXECUTE format('DROP ROLE %I', ${name});
+  EXCEPTION WHEN dependent_objects_still_exist THEN NULL;
+  END;
 END $tenantry$`);
 }

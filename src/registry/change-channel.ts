@@ -18,7 +18,20 @@ export const CHANGE_CHANNEL = 'tenantry_registry';
  * ```
  */
 export async function announceChange(client: Queryable, sharedSchema: string, tenantId: string): Promise<void> {
-  await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, `${sharedSchema}:${tenantId}`]);
+  await client.query('SELECT pg_notify($1, $2)', changeNotice(sharedSchema, tenantId));
+}
+
+/**
+ * The channel and payload of a change announcement, for a statement that sends it itself
+ * (`pg_notify($n, $m)` next to the write, saving a round trip).
+ *
+ * @example
+ * ```ts
+ * changeNotice('public', 'acme'); // ['tenantry_registry', 'public:acme']
+ * ```
+ */
+export function changeNotice(sharedSchema: string, tenantId: string): [string, string] {
+  return [CHANGE_CHANNEL, `${sharedSchema}:${tenantId}`];
 }
 
 /** A running listener. */

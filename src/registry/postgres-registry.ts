@@ -10,10 +10,11 @@ import { normalizeDomain } from '../domains.js';
 import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../errors.js';
 import { isValidTenantId, quoteIdent } from '../identifiers.js';
 import type { Provisioner } from '../provision/provisioner.js';
+import type { SparePool } from '../provision/spare-pool.js';
 import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
 import type { Migration } from '../migrate/migration.js';
-import { announceChange } from './change-channel.js';
+import { announceChange, changeNotice } from './change-channel.js';
 import { DOMAINS_TABLE, registryMigrations, TENANTS_TABLE } from './registry-migrations.js';
 import { registryNotMigrated } from './registry-not-migrated.js';
 import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
@@ -32,6 +33,12 @@ export interface PostgresRegistryOptions {
    * @internal
    */
   readonly provisioner?: Provisioner;
+  /**
+   * Spare tenants `create` claims before it provisions one (`createTenancy({ spares })`).
+   *
+   * @internal
+   */
+  readonly spares?: SparePool;
   /** Called after every committed write with the tenant it changed (the lookup cache listens). */
   readonly onChange?: (tenantId: string) => void;
 }
@@ -64,6 +71,7 @@ export class PostgresRegistry implements TenantRegistry {
   readonly #pool: PoolLike;
   readonly #schemaPrefix: string;
   readonly #provisioner: Provisioner | undefined;
+  readonly #spares: SparePool | undefined;
   readonly #tenants: string;
   readonly #domains: string;
   readonly #sharedSchema: string;
@@ -74,6 +82,7 @@ export class PostgresRegistry implements TenantRegistry {
     this.#pool = options.pool;
     this.#schemaPrefix = options.schemaPrefix ?? 'tenant_';
     this.#provisioner = options.provisioner;
+    this.#spares = options.provisioner === undefined ? undefined : options.spares;
     this.#sharedSchema = options.sharedSchema ?? 'public';
     this.#onChange = options.onChange ?? (() => {});
     const shared = quoteIdent(this.#sharedSchema);
@@ -84,27 +93,42 @@ export class PostgresRegistry implements TenantRegistry {
   async create(input: CreateTenantInput): Promise<Tenant> {
     const tenant = newTenant(input, this.#schemaPrefix);
     const started = performance.now();
+    let spare: string | undefined;
+    // The migrations load while a connection is checked out and the transaction begins.
+    const planning = this.#provisioner?.plan();
+    planning?.catch(() => {});
     try {
       const created = await this.#transaction(async (client) => {
+        const plan = await planning;
+        spare = plan === undefined ? undefined : await this.#spares?.claim(client, tenant, plan);
+        // The row, written once with the version the migrations reach, and the change announced, in one statement.
         const { rows } = await client.query<TenantRow>(
-          `INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-          [tenant.id, tenant.name, tenant.schema, tenant.status, tenant.placement, JSON.stringify(tenant.metadata)],
+          `WITH inserted AS (
+             INSERT INTO ${this.#tenants} (id, name, schema_name, status, placement, metadata, migration_version, migration_digest)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS})
+           SELECT ${COLUMNS}, pg_notify($9, $10)::text AS notified FROM inserted`,
+          [
+            tenant.id,
+            tenant.name,
+            tenant.schema,
+            tenant.status,
+            tenant.placement,
+            JSON.stringify(tenant.metadata),
+            plan?.version ?? null,
+            plan?.digest ?? null,
+            ...changeNotice(this.#sharedSchema, tenant.id),
+          ],
         );
         for (const [index, domain] of tenant.domains.entries()) {
           await this.#insertDomain(client, tenant.id, domain, index === 0);
         }
-        await announceChange(client, this.#sharedSchema, tenant.id);
-        if (this.#provisioner === undefined) return toTenant(rows[0]!);
-        const mark = await this.#provisioner.provision(client, tenant);
-        const updated = await client.query<TenantRow>(
-          `UPDATE ${this.#tenants} SET migration_version = $2, migration_digest = $3 WHERE id = $1 RETURNING ${COLUMNS}`,
-          [tenant.id, mark.version, mark.digest],
-        );
-        return toTenant(updated.rows[0]!);
+        if (plan !== undefined && spare === undefined) await this.#provisioner!.provision(client, tenant, plan);
+        return toTenant(rows[0]!);
       });
       this.#onChange(tenant.id);
-      if (provisioningChannel.hasSubscribers) provisioningChannel.publish({ phase: 'done', tenantId: tenant.id, durationMs: performance.now() - started } satisfies ProvisioningEvent);
+      if (provisioningChannel.hasSubscribers) {
+        provisioningChannel.publish({ phase: 'done', tenantId: tenant.id, ...(spare === undefined ? {} : { spare }), durationMs: performance.now() - started } satisfies ProvisioningEvent);
+      }
       return created;
     } catch (error) {
       const refused = this.#conflict(error, tenant.id);
@@ -112,6 +136,8 @@ export class PostgresRegistry implements TenantRegistry {
         provisioningChannel.publish({ phase: 'failed', tenantId: tenant.id, error: refused, durationMs: performance.now() - started } satisfies ProvisioningEvent);
       }
       throw refused;
+    } finally {
+      this.#spares?.refillSoon();
     }
   }
 

@@ -12,6 +12,8 @@ export const TENANTS_TABLE = 'tenantry_tenants';
 export const DOMAINS_TABLE = 'tenantry_domains';
 /** The audit table of `tenancy.impersonate`, made when `createTenancy({ audit: true })`. */
 export const AUDIT_TABLE = 'tenantry_audit';
+/** The spare tenants of `createTenancy({ spares })`: schemas provisioned ahead, claimed by `registry.create`. */
+export const SPARES_TABLE = 'tenantry_spares';
 
 /**
  * A built-in shared migration from SQL text written for a quoted schema name; its checksum is
@@ -71,6 +73,34 @@ CREATE TABLE ${s}.${AUDIT_TABLE} (
 CREATE INDEX ${AUDIT_TABLE}_tenant_at ON ${s}.${AUDIT_TABLE} (tenant_id, at);
 `,
 );
+
+const createSpares = sqlMigration(
+  'tenantry:0102_spares',
+  (s) => `
+CREATE TABLE ${s}.${SPARES_TABLE} (
+  schema_name text PRIMARY KEY,
+  role_name text,
+  migration_version text,
+  migration_digest text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ${SPARES_TABLE}_digest ON ${s}.${SPARES_TABLE} (migration_digest, created_at);
+`,
+);
+
+/**
+ * The spares table's migration, applied with the registry's when `createTenancy({ spares })` is
+ * set. A row is a spare schema (and role) at a migration fingerprint; a claim deletes its row in
+ * the transaction that renames the schema to the new tenant's.
+ *
+ * @example
+ * ```ts
+ * sparesMigration('public'); // { name: 'tenantry:0102_spares', … }
+ * ```
+ */
+export function sparesMigration(schema: string): Migration {
+  return createSpares(schema);
+}
 
 /**
  * The audit table's migration, applied with the registry's when `createTenancy({ audit: true })`.

@@ -5,9 +5,9 @@
  */
 import { sqlState } from '../db.js';
 import { RegistryNotMigratedError } from '../errors.js';
-import { DOMAINS_TABLE, TENANTS_TABLE } from './registry-migrations.js';
+import { DOMAINS_TABLE, SPARES_TABLE, TENANTS_TABLE } from './registry-migrations.js';
 
-const REGISTRY_TABLE = new RegExp(`\\b(${TENANTS_TABLE}|${DOMAINS_TABLE})\\b`);
+const REGISTRY_TABLE = new RegExp(`\\b(${TENANTS_TABLE}|${DOMAINS_TABLE}|${SPARES_TABLE})\\b`);
 
 /**
  * The {@link RegistryNotMigratedError} for an "undefined table" error (SQLSTATE 42P01) that names

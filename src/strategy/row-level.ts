@@ -210,6 +210,10 @@ export function createRowLevelProvisioner(options: { readonly pool: PoolLike; re
   const rolesTable = `${quoteIdent(sharedSchema)}.${TENANT_ROLES_TABLE}`;
   return {
     pool,
+    sharedSchema,
+    async plan() {
+      return { ...mark, migrations: [] };
+    },
     async provision(client, tenant) {
       if (roles !== undefined) {
         await createTenantRole(client, roles, tenant.id);
