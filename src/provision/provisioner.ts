@@ -70,14 +70,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     pool,
     async provision(client, tenant) {
       const migrations = await tenantMigrations.load();
-      try {
-        await client.query(`CREATE SCHEMA ${quoteIdent(tenant.schema)}`);
-      } catch (error) {
-        if (sqlState(error) === '42P06') {
-          throw new TenantExistsError(tenant.id, `schema "${tenant.schema}" already exists`, { cause: error });
-        }
-        throw error;
-      }
+      await createTenantSchema(client, tenant);
       const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
       if (roles !== undefined) await grantTenantRole(client, roles, tenant);
       return { version: state.version, digest: digestOf(migrations) };
@@ -89,4 +82,23 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     },
     roles,
   };
+}
+
+/**
+ * Creates a tenant's (empty) schema; one that exists already is a `TenantExistsError`.
+ *
+ * @example
+ * ```ts
+ * await createTenantSchema(client, { id: 'acme', schema: 'tenant_acme' });
+ * ```
+ */
+export async function createTenantSchema(client: Queryable, tenant: { readonly id: string; readonly schema: string }): Promise<void> {
+  try {
+    await client.query(`CREATE SCHEMA ${quoteIdent(tenant.schema)}`);
+  } catch (error) {
+    if (sqlState(error) === '42P06') {
+      throw new TenantExistsError(tenant.id, `schema "${tenant.schema}" already exists`, { cause: error });
+    }
+    throw error;
+  }
 }
