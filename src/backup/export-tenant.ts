@@ -82,18 +82,19 @@ export async function exportTenant(context: BackupContext, id: string, directory
       options.signal?.throwIfAborted();
       const from = `${quoteIdent(tenant.schema)}.${quoteIdent(table.name)}`;
       const columns = table.columns.map(quoteIdent).join(', ');
-      const counter = new LineCounter(format === 'csv' ? 1 : 0);
       const destination = createWriteStream(join(folder, files[tableIndex]!));
       const signal = options.signal === undefined ? {} : { signal: options.signal };
-      if (format === 'csv') {
-        await pipeline(copyOut(client, `COPY ${from} (${columns}) TO STDOUT WITH (FORMAT csv, HEADER true)`), counter, destination, signal);
-      } else {
-        const rows = copyOut(client, `COPY (SELECT row_to_json(r)::text FROM (SELECT ${columns} FROM ${from}) r) TO STDOUT`);
-        await pipeline(rows, counter, new JsonArray(), destination, signal);
-      }
-      totalRows += counter.rows;
-      totalBytes += counter.bytes;
-      written.push({ table: table.name, file: files[tableIndex]!, rows: counter.rows });
+      const copy =
+        format === 'csv'
+          ? copyOut(client, `COPY ${from} (${columns}) TO STDOUT WITH (FORMAT csv, HEADER true)`)
+          : copyOut(client, `COPY (SELECT row_to_json(r)::text FROM (SELECT ${columns} FROM ${from}) r) TO STDOUT`);
+      let bytes = 0;
+      copy.on('data', (chunk: Buffer) => void (bytes += chunk.length));
+      if (format === 'csv') await pipeline(copy, destination, signal);
+      else await pipeline(copy, new JsonArray(), destination, signal);
+      totalRows += copy.rowCount;
+      totalBytes += bytes;
+      written.push({ table: table.name, file: files[tableIndex]!, rows: copy.rowCount });
       options.onProgress?.({ table: table.name, tableIndex, tables: tables.length, rows: totalRows, bytes: totalBytes, tableDone: true });
     }
     await client.query('COMMIT');
@@ -118,25 +119,6 @@ function fileNames(tables: readonly string[], format: 'json' | 'csv'): string[] 
     used.add(name);
     return name;
   });
-}
-
-/** Counts the lines (rows) going through; `skip` lines (a CSV header) are not rows. */
-class LineCounter extends Transform {
-  rows: number;
-  bytes = 0;
-  constructor(skip: number) {
-    super();
-    this.rows = -skip;
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.rows += 1;
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-  override _flush(callback: TransformCallback): void {
-    this.rows = Math.max(this.rows, 0);
-    callback();
-  }
 }
 
 /**
