@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Queryable } from '../db.js';
+import { InvalidConfigError } from '../errors.js';
 import { quoteIdent } from '../identifiers.js';
 import { ARCHIVE_MAGIC, DATA_FRAME_BYTES, FrameType, frame, jsonFrame } from './archive-format.js';
 import type { BackupManifest, TableEnd } from './backup-manifest.js';
@@ -40,7 +41,7 @@ export interface BackupProgress {
 /** What {@link writeArchive} needs besides the client and the manifest. */
 export interface WriteArchiveOptions {
   /** gzip level 0 to 9 (default 6), or `false` for no gzip at all (a clone's in-process pipe). */
-  readonly compression?: number | false;
+  readonly compression?: number | false | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
@@ -63,6 +64,10 @@ export async function writeArchive(
   destination: Writable,
   options: WriteArchiveOptions = {},
 ): Promise<readonly TableEnd[]> {
+  const level = options.compression ?? 6;
+  if (level !== false && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
+    throw new InvalidConfigError(`compression is a gzip level from 0 to 9, got ${JSON.stringify(level)}`);
+  }
   const ends: TableEnd[] = [];
   const counted = { rows: 0, bytes: 0 };
   const frames = async function* (): AsyncGenerator<Buffer> {
@@ -104,11 +109,8 @@ export async function writeArchive(
     yield jsonFrame(FrameType.trailer, { tables: ends, manifestSha256: createHash('sha256').update(manifestBytes).digest('hex') });
   };
   const signal = options.signal === undefined ? {} : { signal: options.signal };
-  if (options.compression === false) {
-    await pipeline(frames, destination, signal);
-  } else {
-    await pipeline(frames, createGzip({ level: options.compression ?? 6 }), destination, signal);
-  }
+  if (level === false) await pipeline(frames, destination, signal);
+  else await pipeline(frames, createGzip({ level }), destination, signal);
   return ends;
 }
 

@@ -21,7 +21,7 @@ import { backupSchema } from './backup-schema.js';
  */
 export type BackupOptions = Omit<WriteArchiveOptions, 'compression'> & {
   /** gzip level 0 to 9 (default 6). */
-  readonly compression?: number;
+  readonly compression?: number | undefined;
 };
 
 /**

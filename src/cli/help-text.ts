@@ -16,6 +16,10 @@ const LISTED: readonly CommandName[] = [
   'tenants suspend',
   'tenants resume',
   'tenants delete',
+  'tenants clone',
+  'tenants export',
+  'backup',
+  'restore',
   'init',
 ];
 
@@ -30,7 +34,7 @@ const LISTED: readonly CommandName[] = [
 export function helpText(command?: CommandName): string {
   if (command === undefined || command === 'help') return mainHelp();
   const spec = COMMANDS[command];
-  const lines = [`Usage: tenantry ${command}${spec.args.map((arg) => ` ${arg}`).join('')}${Object.keys(spec.options).length > 0 ? ' [options]' : ''}`, ''];
+  const lines = [`Usage: tenantry ${command}${spec.args.map((arg) => ` ${arg}`).join('')}${(spec.optionalArgs ?? []).map((arg) => ` [${arg}]`).join('')}${Object.keys(spec.options).length > 0 ? ' [options]' : ''}`, ''];
   lines.push(capitalise(spec.summary), '');
   if (command === 'tenants') {
     lines.push('Commands:', ...table(LISTED.filter((name) => name.startsWith('tenants ')).map((name) => [name, COMMANDS[name].summary])), '');
@@ -45,7 +49,7 @@ function mainHelp(): string {
   return [
     'Usage: tenantry COMMAND [options]',
     '',
-    'Multi-tenancy for PostgreSQL: migrations and tenant administration.',
+    'Multi-tenancy for PostgreSQL: migrations, tenant administration, backups.',
     '',
     'Commands:',
     ...table(LISTED.map((name) => [name, COMMANDS[name].summary])),
