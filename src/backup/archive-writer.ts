@@ -38,11 +38,13 @@ export interface BackupProgress {
   readonly tableDone: boolean;
 }
 
-/** What {@link writeArchive} needs besides the client and the manifest. */
+/** How an archive is written: compression, cancellation, progress. */
 export interface WriteArchiveOptions {
   /** gzip level 0 to 9 (default 6), or `false` for no gzip at all (a clone's in-process pipe). */
   readonly compression?: number | false | undefined;
+  /** Stops the copy (and rolls a restore back) when aborted. */
   readonly signal?: AbortSignal | undefined;
+  /** Called after each chunk of rows and each table. */
   readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
 

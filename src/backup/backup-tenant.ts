@@ -31,7 +31,7 @@ export type BackupOptions = Omit<WriteArchiveOptions, 'compression'> & {
  * @example
  * ```ts
  * import { createWriteStream } from 'node:fs';
- * declare const context: BackupContext;
+ * declare const context: import('./backup-context.js').BackupContext;
  * await backupTenant(context, 'acme', createWriteStream('acme.tenantry.gz'));
  * ```
  */
@@ -75,7 +75,7 @@ export async function backupTenant(
  * @example
  * ```ts
  * import { createWriteStream } from 'node:fs';
- * declare const context: BackupContext;
+ * declare const context: import('./backup-context.js').BackupContext;
  * await backupShared(context, createWriteStream('shared.tenantry.gz'));
  * ```
  */

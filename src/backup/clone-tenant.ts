@@ -28,7 +28,7 @@ export type CloneOptions = Omit<RestoreOptions, 'id'>;
  *
  * @example
  * ```ts
- * declare const context: BackupContext;
+ * declare const context: import('./backup-context.js').BackupContext;
  * const { tenant } = await cloneTenant(context, 'acme', 'acme-staging');
  * ```
  */

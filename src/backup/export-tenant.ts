@@ -29,7 +29,9 @@ import { schemaTables } from './table-order.js';
 export interface ExportOptions {
   /** `json` (default: a JSON array of row objects per table) or `csv` (with a header line). */
   readonly format?: 'json' | 'csv';
+  /** Stops the copy (and rolls a restore back) when aborted. */
   readonly signal?: AbortSignal | undefined;
+  /** Called after each chunk of rows and each table. */
   readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
 
@@ -55,7 +57,7 @@ export interface ExportSummary {
  *
  * @example
  * ```ts
- * declare const context: BackupContext;
+ * declare const context: import('./backup-context.js').BackupContext;
  * await exportTenant(context, 'acme', './acme-export', { format: 'csv' });
  * ```
  */

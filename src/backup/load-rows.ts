@@ -17,9 +17,11 @@ import type { BackupProgress } from './archive-writer.js';
 import type { BackupManifest, TableEnd } from './backup-manifest.js';
 import { copyIn } from './copy-stream.js';
 
-/** What {@link loadArchiveRows} reports and listens to. */
+/** Cancellation and progress of a restore. */
 export interface LoadRowsOptions {
+  /** Stops the copy (and rolls a restore back) when aborted. */
   readonly signal?: AbortSignal | undefined;
+  /** Called after each chunk of rows and each table. */
   readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
 
@@ -31,7 +33,7 @@ export interface LoadRowsOptions {
  * @example
  * ```ts
  * declare const client: import('../db.js').PoolClientLike;
- * declare const reader: ArchiveReader;
+ * declare const reader: import('./archive-reader.js').ArchiveReader;
  * declare const manifest: BackupManifest;
  * const tables = await loadArchiveRows(client, 'tenant_acme_copy', manifest, reader);
  * ```

@@ -8,7 +8,7 @@ import type { Migration } from '../migrate/migration.js';
 import type { BackupManifest } from './backup-manifest.js';
 
 /**
- * Options of {@link migrationsAtBackup}.
+ * Which migration differences a restore accepts.
  *
  * @example
  * ```ts

@@ -73,7 +73,7 @@ export interface RestoreSummary {
  * @example
  * ```ts
  * import { createReadStream } from 'node:fs';
- * declare const context: BackupContext;
+ * declare const context: import('./backup-context.js').BackupContext;
  * await restoreTenant(context, createReadStream('acme.tenantry.gz'), { id: 'acme-copy' });
  * ```
  */
