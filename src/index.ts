@@ -85,11 +85,11 @@ export type { ForEachTenantOptions, ForEachTenantProgress, ForEachTenantCall, Fo
 export type { TenancyCheckReport, CheckResult } from './check/startup-check.js';
 export type { BackupOptions } from './backup/backup-tenant.js';
 export type { BackupSummary } from './backup/backup-schema.js';
-export type { BackupProgress, WriteArchiveOptions } from './backup/archive-writer.js';
+export type { WriteArchiveOptions } from './backup/archive-writer.js';
+export type { BackupProgress, CopyControl } from './backup/copy-control.js';
 export type { BackupManifest, BackupTable, BackupSequence, BackupTenant, TableEnd } from './backup/backup-manifest.js';
 export type { RestoreOptions, RestoreSummary } from './backup/restore-tenant.js';
 export type { RestoreMigrationOptions } from './backup/restore-migrations.js';
-export type { LoadRowsOptions } from './backup/load-rows.js';
 export type { CloneOptions } from './backup/clone-tenant.js';
 export type { ExportOptions, ExportSummary } from './backup/export-tenant.js';
 export type { TenantCacheOptions } from './registry/tenant-cache.js';

@@ -13,39 +13,13 @@ import { InvalidConfigError } from '../errors.js';
 import { quoteIdent } from '../identifiers.js';
 import { ARCHIVE_MAGIC, DATA_FRAME_BYTES, FrameType, frame, jsonFrame } from './archive-format.js';
 import type { BackupManifest, TableEnd } from './backup-manifest.js';
+import type { CopyControl } from './copy-control.js';
 import { copyOut } from './copy-stream.js';
 
-/**
- * How far a backup, restore or export is, reported after each chunk of rows and each table.
- *
- * @example
- * ```ts
- * const onProgress = (p: BackupProgress) => console.error(`${p.table}: ${p.rows} rows (${p.tableIndex + 1}/${p.tables})`);
- * ```
- */
-export interface BackupProgress {
-  /** The table being copied. */
-  readonly table: string;
-  /** Its position in the archive, from 0. */
-  readonly tableIndex: number;
-  /** How many tables the archive has. */
-  readonly tables: number;
-  /** Rows copied so far, all tables. */
-  readonly rows: number;
-  /** Bytes of COPY text copied so far, all tables (before compression). */
-  readonly bytes: number;
-  /** Whether `table` is complete. */
-  readonly tableDone: boolean;
-}
-
 /** How an archive is written: compression, cancellation, progress. */
-export interface WriteArchiveOptions {
+export interface WriteArchiveOptions extends CopyControl {
   /** gzip level 0 to 9 (default 6), or `false` for no gzip at all (a clone's in-process pipe). */
   readonly compression?: number | false | undefined;
-  /** Stops the copy (and rolls a restore back) when aborted. */
-  readonly signal?: AbortSignal | undefined;
-  /** Called after each chunk of rows and each table. */
-  readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
 
 /**

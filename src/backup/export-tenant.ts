@@ -13,7 +13,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
 import { assertTenantId, quoteIdent } from '../identifiers.js';
 import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
-import type { BackupProgress } from './archive-writer.js';
+import type { CopyControl } from './copy-control.js';
 import type { BackupContext } from './backup-context.js';
 import { copyOut } from './copy-stream.js';
 import { schemaTables } from './table-order.js';
@@ -26,13 +26,9 @@ import { schemaTables } from './table-order.js';
  * const options: ExportOptions = { format: 'csv' };
  * ```
  */
-export interface ExportOptions {
+export interface ExportOptions extends CopyControl {
   /** `json` (default: a JSON array of row objects per table) or `csv` (with a header line). */
   readonly format?: 'json' | 'csv';
-  /** Stops the copy (and rolls a restore back) when aborted. */
-  readonly signal?: AbortSignal | undefined;
-  /** Called after each chunk of rows and each table. */
-  readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
 
 /**

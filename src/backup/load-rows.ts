@@ -13,17 +13,9 @@ import { sqlState } from '../db.js';
 import { BackupArchiveError, describe } from '../errors.js';
 import { quoteIdent } from '../identifiers.js';
 import type { ArchiveReader } from './archive-reader.js';
-import type { BackupProgress } from './archive-writer.js';
 import type { BackupManifest, TableEnd } from './backup-manifest.js';
+import type { CopyControl } from './copy-control.js';
 import { copyIn } from './copy-stream.js';
-
-/** Cancellation and progress of a restore. */
-export interface LoadRowsOptions {
-  /** Stops the copy (and rolls a restore back) when aborted. */
-  readonly signal?: AbortSignal | undefined;
-  /** Called after each chunk of rows and each table. */
-  readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
-}
 
 /**
  * Empties the archive's tables in `schema` (rows a migration seeded are in the archive too),
@@ -43,7 +35,7 @@ export async function loadArchiveRows(
   schema: string,
   manifest: BackupManifest,
   reader: ArchiveReader,
-  options: LoadRowsOptions = {},
+  options: CopyControl = {},
 ): Promise<readonly TableEnd[]> {
   const qualified = (name: string): string => `${quoteIdent(schema)}.${quoteIdent(name)}`;
   await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);

@@ -17,7 +17,7 @@ import type { ArchiveSource } from './archive-reader.js';
 import { ArchiveReader } from './archive-reader.js';
 import type { BackupContext } from './backup-context.js';
 import type { BackupManifest, TableEnd } from './backup-manifest.js';
-import type { LoadRowsOptions } from './load-rows.js';
+import type { CopyControl } from './copy-control.js';
 import { loadArchiveRows } from './load-rows.js';
 import type { RestoreMigrationOptions } from './restore-migrations.js';
 import { migrationsAtBackup } from './restore-migrations.js';
@@ -30,7 +30,7 @@ import { migrationsAtBackup } from './restore-migrations.js';
  * const options: RestoreOptions = { id: 'acme-staging', name: 'Acme (staging)', domains: ['acme.staging.example.com'] };
  * ```
  */
-export interface RestoreOptions extends RestoreMigrationOptions, LoadRowsOptions {
+export interface RestoreOptions extends RestoreMigrationOptions, CopyControl {
   /** The new tenant's id (default: the archive's). Another id than the archive's makes a clone. */
   readonly id?: string;
   /** Its name (default: the archive's). */

@@ -5,7 +5,7 @@
  * @module
  */
 import cliProgress from 'cli-progress';
-import type { BackupProgress } from '../backup/archive-writer.js';
+import type { BackupProgress } from '../backup/copy-control.js';
 import type { Output } from './output.js';
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Writable } from 'node:stream';
-import type { BackupProgress } from '../../backup/archive-writer.js';
+import type { BackupProgress } from '../../backup/copy-control.js';
 import type { BackupSummary } from '../../backup/backup-schema.js';
 import { assertTenantId } from '../../identifiers.js';
 import { openArchiveFile } from '../archive-file.js';
