@@ -36,7 +36,7 @@ export async function schemaTables(db: Queryable, schema: string, include: (name
 }
 
 /**
- * Orders tables so that each comes after the tables it references (by name among equals). The
+ * Orders tables so that each comes after the other tables it references (by name among equals). The
  * tables of a reference cycle follow the others, by name.
  *
  * @example
@@ -53,7 +53,7 @@ export function dependencyOrder(tables: readonly BackupTable[]): readonly Backup
   const ordered: BackupTable[] = [];
   let remaining = [...tables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   while (remaining.length > 0) {
-    const ready = remaining.filter((table) => table.dependsOn.every((name) => placed.has(name) || !names.has(name)));
+    const ready = remaining.filter((table) => table.dependsOn.every((name) => name === table.name || placed.has(name) || !names.has(name)));
     const next = ready.length > 0 ? ready : remaining;
     for (const table of next) {
       ordered.push(table);
