@@ -7,6 +7,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { UsageError } from './cli-error.js';
@@ -18,7 +19,7 @@ import type { CliIo } from './output.js';
  * @example
  * ```ts
  * declare const io: import('./output.js').CliIo;
- * const target: ArchiveFile = openArchiveFile(io, 'acme.tenantry.gz');
+ * const target: ArchiveFile = await openArchiveFile(io, 'acme.tenantry.gz');
  * await target.abandon();
  * ```
  */
@@ -39,10 +40,10 @@ export interface ArchiveFile {
  * @example
  * ```ts
  * declare const io: import('./output.js').CliIo;
- * const target = openArchiveFile(io, undefined); // stdout, piped or redirected
+ * const target = await openArchiveFile(io, undefined); // stdout, piped or redirected
  * ```
  */
-export function openArchiveFile(io: CliIo, path: string | undefined): ArchiveFile {
+export async function openArchiveFile(io: CliIo, path: string | undefined): Promise<ArchiveFile> {
   if (path === undefined) {
     if (io.stdout.isTTY === true) throw new UsageError('Refusing to write a binary archive to the terminal: pass -o FILE, or redirect stdout');
     const stdout = io.stdout;
@@ -52,6 +53,11 @@ export function openArchiveFile(io: CliIo, path: string | undefined): ArchiveFil
   const target = resolve(io.cwd, path);
   const partial = `${target}.partial`;
   const stream = createWriteStream(partial);
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    throw new UsageError(`Cannot write the archive to ${target}: ${(error as Error).message}`);
+  }
   return {
     stream,
     path: target,

@@ -64,6 +64,17 @@ describe('tenantry backup and restore', () => {
     expect(await registered('acme-bad')).toBe(false);
   });
 
+  it('refuses a missing archive and a folder that does not exist with one line', async () => {
+    const missing = await run('restore', 'nope.gz');
+    expect(missing.code).toBe(2);
+    expect(isOneLineError(missing), missing.stderr).toBe(true);
+    expect(missing.stderr).toContain('No archive at');
+    const noFolder = await run('backup', 'acme', '-o', 'no/such/folder/acme.gz');
+    expect(noFolder.code, noFolder.stderr).toBe(2);
+    expect(isOneLineError(noFolder), noFolder.stderr).toBe(true);
+    expect(noFolder.stderr).toContain('Cannot write the archive to');
+  });
+
   it('needs an id or --shared, and backs up the shared tables with --shared', async () => {
     const neither = await run('backup', '-o', 'x.gz');
     expect(neither.code).toBe(2);

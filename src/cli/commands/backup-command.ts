@@ -52,7 +52,7 @@ export async function writeArchiveCommand(
   what: string,
   backup: (destination: Writable, options: { signal: AbortSignal; onProgress: (progress: BackupProgress) => void }) => Promise<BackupSummary>,
 ): Promise<number> {
-  const file = openArchiveFile(ctx.io, path);
+  const file = await openArchiveFile(ctx.io, path);
   const progress = createCopyProgress(ctx.output, `Backing up ${what}`);
   const watch = watchInterrupts({ onFirst: () => progress.notice('Interrupted: stopping the backup') });
   try {

@@ -4,11 +4,12 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { RestoreSummary } from '../../backup/restore-tenant.js';
 import { assertTenantId } from '../../identifiers.js';
 import { createCopyProgress } from '../backup-progress.js';
-import { ExitCode } from '../cli-error.js';
+import { ExitCode, UsageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { stringList } from '../option-values.js';
 import { watchInterrupts } from '../watch-interrupts.js';
@@ -30,8 +31,10 @@ export async function restoreCommand(ctx: CommandContext): Promise<number> {
   if (id !== undefined) assertTenantId(id);
   const domains = stringList(ctx.values.domain);
   const name = typeof ctx.values.name === 'string' ? ctx.values.name : undefined;
+  const path = resolve(ctx.io.cwd, file);
+  if (file !== '-') await access(path).catch(() => Promise.reject(new UsageError(`No archive at ${path}: give the file a backup wrote, or - for stdin`)));
   const cli = await ctx.open();
-  const source = file === '-' ? ctx.io.stdin : createReadStream(resolve(ctx.io.cwd, file));
+  const source = file === '-' ? ctx.io.stdin : createReadStream(path);
   return runRestore(ctx, `Restoring ${file === '-' ? 'stdin' : file}`, (options) =>
     cli.tenancy.restore(source, {
       ...options,
