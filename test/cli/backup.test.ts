@@ -3,7 +3,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/database.js';
-import { CLI, cli, isOneLineError, json, lines, names, schemaExists, startCli, workspace } from './cli-harness.js';
+import { CLI, canUseTerminal, cli, isOneLineError, json, lines, names, schemaExists, startCli, workspace } from './cli-harness.js';
 
 const db = useTestDatabase();
 const schemas = names('bkc');
@@ -82,6 +82,14 @@ describe('tenantry backup and restore', () => {
     const shared = await run('backup', '--shared', '-o', 'shared.gz', '--json');
     expect(shared.code, shared.stderr).toBe(0);
     expect(json(shared)).toMatchObject({ kind: 'shared', tenant: null, rows: 0, tables: [] });
+  });
+});
+
+describe('progress on a terminal', () => {
+  it.skipIf(!canUseTerminal())('shows a bar with the tables, rows and MB on stderr', async () => {
+    const result = await cli(['backup', 'acme', '-o', 'tty.gz', '--tenant-migrations', 'migrations/tenant', ...schemas.flags], { cwd, databaseUrl: db.url, terminal: true });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/Backing up tenant acme \[#+\] 2\/2 tables \| 1002 rows/);
   });
 });
 
