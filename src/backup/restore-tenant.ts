@@ -87,7 +87,7 @@ export async function restoreTenant(context: BackupContext, source: ArchiveSourc
   try {
     const manifest = await reader.manifest();
     if (manifest.kind !== 'tenant' || manifest.tenant === undefined) {
-      throw new BackupArchiveError('This archive holds the shared tables (tenantry backup --shared), not a tenant: restore it with tenancy.restoreShared');
+      throw new BackupArchiveError('This archive holds the shared tables (tenantry backup --shared), not a tenant: tenancy.restore restores tenant archives only');
     }
     const archived = manifest.tenant;
     const id = options.id ?? archived.id;
