@@ -142,11 +142,13 @@ async function* readFrames(source: ArchiveSource): AsyncGenerator<Frame> {
 /** The source's bytes, through gunzip when they are gzip; zlib's errors become archive errors. */
 async function* decompressed(source: ArchiveSource): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-  let first: IteratorResult<Uint8Array>;
-  do first = await iterator.next();
-  while (first.done !== true && first.value.length < 2);
-  if (first.done === true) return;
-  const head = Buffer.from(first.value);
+  let head = Buffer.alloc(0);
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done === true) break;
+    head = Buffer.concat([head, next.value]);
+  }
+  if (head.length === 0) return;
   const rest = async function* (): AsyncGenerator<Buffer> {
     yield head;
     for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield Buffer.from(next.value);

@@ -144,9 +144,7 @@ export function checkManifest(value: unknown): BackupManifest {
   if (manifest.kind !== 'tenant' && manifest.kind !== 'shared') throw invalid(`unknown kind ${JSON.stringify(manifest.kind)}`);
   if (manifest.strategy !== 'schema') throw invalid(`unknown strategy ${JSON.stringify(manifest.strategy)}`);
   if (!IDENTIFIER(manifest.schema)) throw invalid('the manifest names no schema');
-  if (manifest.kind === 'tenant' && (typeof manifest.tenant !== 'object' || manifest.tenant === null || typeof manifest.tenant.id !== 'string')) {
-    throw invalid('the manifest has no tenant');
-  }
+  if (manifest.kind === 'tenant' && !isTenant(manifest.tenant)) throw invalid('the manifest has no valid tenant');
   if (!Array.isArray(manifest.migrations) || !manifest.migrations.every((m) => typeof m?.name === 'string' && typeof m.checksum === 'string')) {
     throw invalid('the manifest has no list of migrations');
   }
@@ -193,6 +191,17 @@ export function checkTrailer(value: unknown, seen: readonly TableEnd[], manifest
     trailer.tables.every((end, index) => end.table === seen[index]!.table && end.rows === seen[index]!.rows && end.sha256 === seen[index]!.sha256);
   if (!same) throw new BackupArchiveError('The backup archive is corrupted: the trailer does not match the tables it closes');
   return trailer;
+}
+
+function isTenant(tenant: BackupTenant | undefined): boolean {
+  return (
+    typeof tenant === 'object' &&
+    tenant !== null &&
+    typeof tenant.id === 'string' &&
+    typeof tenant.name === 'string' &&
+    Array.isArray(tenant.domains) &&
+    tenant.domains.every((domain) => typeof domain?.domain === 'string' && typeof domain.primary === 'boolean')
+  );
 }
 
 function isTable(table: BackupTable): boolean {
