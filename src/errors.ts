@@ -25,7 +25,9 @@ export type TenancyErrorCode =
   | 'TENANTRY_REGISTRY_NOT_MIGRATED'
   | 'TENANTRY_DATABASE_UNAVAILABLE'
   | 'TENANTRY_TENANTS_FAILED'
-  | 'TENANTRY_ROW_SECURITY_BYPASSED';
+  | 'TENANTRY_ROW_SECURITY_BYPASSED'
+  | 'TENANTRY_BACKUP_ARCHIVE'
+  | 'TENANTRY_BACKUP_MIGRATIONS';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -431,6 +433,55 @@ export class TenantsFailedError extends TenancyError {
     super('TENANTRY_TENANTS_FAILED', 500, `${list.length} ${list.length === 1 ? 'tenant' : 'tenants'} failed: ${named.join(', ')}${more}`);
     this.failures = list;
     this.errors = list.map(({ error }) => error);
+  }
+}
+
+/**
+ * A backup archive that cannot be restored: not a tenantry archive, a format this version does
+ * not read, truncated, or corrupted (a checksum or a row count differs, rows that do not load).
+ * The restore rolled back: nothing of the tenant is left. HTTP 422.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * await tenancy.restore(createReadStream('acme.tenantry.gz'), { id: 'acme' });
+ * // rejects with BackupArchiveError: The backup archive is truncated: …
+ * ```
+ */
+export class BackupArchiveError extends TenancyError {
+  override name = 'BackupArchiveError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TENANTRY_BACKUP_ARCHIVE', 422, message, options);
+  }
+}
+
+/**
+ * A backup archive whose tenant migrations this app does not have (`problem: 'unknown'`), or has
+ * with another checksum (`'changed'`): restoring it would build the tenant's schema from other
+ * migrations than the ones its rows were written under. Pass `allowUnknown` or `allowChanged` to
+ * `tenancy.restore` to restore it anyway. HTTP 409.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * await tenancy.restore(createReadStream('acme.tenantry.gz'), { allowChanged: true });
+ * ```
+ */
+export class BackupMigrationsError extends TenancyError {
+  override name = 'BackupMigrationsError';
+  /** The first migration that differs. */
+  readonly migration: string;
+  readonly problem: 'unknown' | 'changed';
+  constructor(migration: string, problem: 'unknown' | 'changed') {
+    super(
+      'TENANTRY_BACKUP_MIGRATIONS',
+      409,
+      problem === 'unknown'
+        ? `The backup was taken after tenant migration ${describe(migration)}, which this app does not have; add it back, or pass allowUnknown: true (--allow-unknown)`
+        : `Tenant migration ${describe(migration)} of the backup has another checksum than this app's (it was edited); pass allowChanged: true (--allow-changed) to restore anyway`,
+    );
+    this.migration = migration;
+    this.problem = problem;
   }
 }
 

@@ -48,6 +48,8 @@ export {
   DatabaseUnavailableError,
   TenantsFailedError,
   RowSecurityBypassedError,
+  BackupArchiveError,
+  BackupMigrationsError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {
@@ -85,6 +87,15 @@ export { tenantJobData, tenantJobHandler } from './fleet/tenant-jobs.js';
 export type { TenantJobData, JobLike } from './fleet/tenant-jobs.js';
 export type { ForEachTenantOptions, ForEachTenantProgress, ForEachTenantCall, ForEachTenantReport, TenantFailure } from './fleet/for-each-tenant.js';
 export type { TenancyCheckReport, CheckResult } from './check/startup-check.js';
+export type { BackupOptions } from './backup/backup-tenant.js';
+export type { BackupSummary } from './backup/backup-schema.js';
+export type { WriteArchiveOptions } from './backup/archive-writer.js';
+export type { BackupProgress, CopyControl } from './backup/copy-control.js';
+export type { BackupManifest, BackupTable, BackupSequence, BackupTenant, TableEnd } from './backup/backup-manifest.js';
+export type { RestoreOptions, RestoreSummary } from './backup/restore-tenant.js';
+export type { RestoreMigrationOptions } from './backup/restore-migrations.js';
+export type { CloneOptions } from './backup/clone-tenant.js';
+export type { ExportOptions, ExportSummary } from './backup/export-tenant.js';
 export type { TenantCacheOptions } from './registry/tenant-cache.js';
 export { parseHost } from './hosts.js';
 export type { ParsedHost } from './hosts.js';

@@ -3,6 +3,17 @@
  *
  * @module
  */
+import type { Readable, Writable } from 'node:stream';
+import type { BackupContext } from './backup/backup-context.js';
+import type { BackupSummary } from './backup/backup-schema.js';
+import type { BackupOptions } from './backup/backup-tenant.js';
+import { backupShared, backupTenant } from './backup/backup-tenant.js';
+import type { CloneOptions } from './backup/clone-tenant.js';
+import { cloneTenant } from './backup/clone-tenant.js';
+import type { ExportOptions, ExportSummary } from './backup/export-tenant.js';
+import { exportTenant } from './backup/export-tenant.js';
+import type { RestoreOptions, RestoreSummary } from './backup/restore-tenant.js';
+import { restoreTenant } from './backup/restore-tenant.js';
 import { checkTenancy } from './check/check-tenancy.js';
 import type { TenancyCheckReport } from './check/startup-check.js';
 import type { TenantScope } from './context.js';
@@ -254,6 +265,65 @@ export interface Tenancy {
    */
   check(): Promise<TenancyCheckReport>;
   /**
+   * Writes a portable archive of one tenant to `destination` (and ends it): its registry record
+   * and domains, its migrations, each table's rows (COPY, streamed, gzip) with counts and
+   * checksums, and its sequences, all from one REPEATABLE READ snapshot while the tenant keeps
+   * serving writes. Memory stays flat whatever the tenant's size. See docs/backup.md.
+   *
+   * @example
+   * ```ts
+   * import { createWriteStream } from 'node:fs';
+   * const { rows } = await tenancy.backup('acme', createWriteStream('acme.tenantry.gz'));
+   * ```
+   */
+  backup(id: string, destination: Writable, options?: BackupOptions): Promise<BackupSummary>;
+  /**
+   * Writes an archive of the app's shared tables (every table of the shared schema except
+   * tenantry's own `tenantry_*` tables), as `tenantry backup --shared` does.
+   *
+   * @example
+   * ```ts
+   * import { createWriteStream } from 'node:fs';
+   * await tenancy.backupShared(createWriteStream('shared.tenantry.gz'));
+   * ```
+   */
+  backupShared(destination: Writable, options?: BackupOptions): Promise<BackupSummary>;
+  /**
+   * Restores a tenant archive, under its own id or `options.id` (a clone). The schema is built
+   * by the archive's migrations (refused with `BackupMigrationsError` when the app lacks one or
+   * has it edited, unless allowed), the rows are loaded with COPY and checked against their
+   * counts and checksums, the sequences set, the newer migrations applied; the tenant is
+   * registered when all of that succeeded, in the same transaction. A corrupted or truncated
+   * archive is a `BackupArchiveError`; any failure leaves nothing behind.
+   *
+   * @example
+   * ```ts
+   * import { createReadStream } from 'node:fs';
+   * const { tenant } = await tenancy.restore(createReadStream('acme.tenantry.gz'), { id: 'acme-copy' });
+   * ```
+   */
+  restore(source: Readable | AsyncIterable<Uint8Array>, options?: RestoreOptions): Promise<RestoreSummary>;
+  /**
+   * Copies a tenant into a new one: a backup piped into a restore, without a file (it uses two
+   * connections of the pool). The clone gets no domains unless `options.domains` names some.
+   *
+   * @example
+   * ```ts
+   * await tenancy.clone('acme', 'acme-staging', { name: 'Acme (staging)' });
+   * ```
+   */
+  clone(fromId: string, toId: string, options?: CloneOptions): Promise<RestoreSummary>;
+  /**
+   * Writes a tenant's data for people to `directory`: one JSON (or CSV) file per table and a
+   * `tenant.json` with its record and domains, from one snapshot.
+   *
+   * @example
+   * ```ts
+   * await tenancy.exportTenant('acme', './exports/acme', { format: 'csv' });
+   * ```
+   */
+  exportTenant(id: string, directory: string, options?: ExportOptions): Promise<ExportSummary>;
+  /**
    * Stops listening for registry changes of other processes (for good: later lookups rely on the
    * cache's TTL alone). Call it when you stop, with `pool.end()`.
    */
@@ -376,6 +446,11 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     return isPromise(tenant) ? tenant.then((found) => requestTenantOf(found, tenantId, match)) : requestTenantOf(tenant, tenantId, match);
   };
 
+  const backups = (): BackupContext => {
+    if (pool === undefined || provisioner === undefined) throw new InvalidConfigError('Backups and restores need createTenancy({ pool })');
+    return { pool, registry, sharedSchema, schemaPrefix, provisioner, tenantMigrations: () => migrate.tenantMigrations(), onChange };
+  };
+
   const tenancy: Tenancy = Object.freeze({
     registry,
     migrate,
@@ -424,6 +499,11 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       if (tenant === undefined) throw new NoTenantError('A tenant key');
       return parts.length === 0 ? tenant.id : `${tenant.id}:${parts.join(':')}`;
     },
+    backup: async (id: string, destination: Writable, backupOptions?: BackupOptions) => backupTenant(backups(), id, destination, backupOptions),
+    backupShared: async (destination: Writable, backupOptions?: BackupOptions) => backupShared(backups(), destination, backupOptions),
+    restore: async (source: Readable | AsyncIterable<Uint8Array>, restoreOptions?: RestoreOptions) => restoreTenant(backups(), source, restoreOptions),
+    clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) => cloneTenant(backups(), fromId, toId, cloneOptions),
+    exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => exportTenant(backups(), id, directory, exportOptions),
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);
     },

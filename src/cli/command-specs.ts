@@ -43,6 +43,10 @@ export type CommandName =
   | 'tenants resume'
   | 'tenants delete'
   | 'spares'
+  | 'tenants clone'
+  | 'tenants export'
+  | 'backup'
+  | 'restore'
   | 'help';
 
 /**
@@ -58,6 +62,8 @@ export interface CommandSpec {
   readonly summary: string;
   /** The positional arguments, all required, e.g. `['ID']`. */
   readonly args: readonly string[];
+  /** Positional arguments after `args` that may be left out, e.g. `['ID']` for `backup [ID]`. */
+  readonly optionalArgs?: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** More lines for `--help`. */
   readonly notes?: readonly string[];
@@ -147,10 +153,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   },
   tenants: {
     name: 'tenants',
-    summary: 'create, list, show, suspend, resume and delete tenants',
+    summary: 'create, list, show, suspend, resume, delete, clone and export tenants',
     args: [],
     options: {},
-    notes: ['Commands: create, list, show, suspend, resume, delete. Run tenantry tenants COMMAND --help.'],
+    notes: ['Commands: create, list, show, suspend, resume, delete, clone, export. Run tenantry tenants COMMAND --help.'],
   },
   'tenants create': {
     name: 'tenants create',
@@ -202,6 +208,57 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       'Spares need spares: { count: N } in the config file (see docs/provisioning.md).',
     ],
   },
+  'tenants clone': {
+    name: 'tenants clone',
+    summary: 'copy a tenant into a new one (its rows, sequences and migrations; no domains unless --domain)',
+    args: ['FROM', 'TO'],
+    options: {
+      name: { type: 'string', value: 'NAME', description: "the clone's display name (default: the source's)" },
+      domain: { type: 'string', multiple: true, value: 'DOMAIN', description: 'a domain of the clone (repeatable; the first is primary)' },
+    },
+    notes: ['The clone is registered only once every row is in; Ctrl-C or a failure leaves no clone.'],
+  },
+  'tenants export': {
+    name: 'tenants export',
+    summary: "write a tenant's data: the backup archive, or a JSON or CSV file per table for people",
+    args: ['ID'],
+    options: {
+      format: { type: 'string', value: 'FORMAT', description: 'archive, json (default) or csv' },
+      output: { type: 'string', short: 'o', value: 'PATH', description: 'the folder (json, csv; default ./ID-export) or the file (archive)' },
+    },
+    notes: ['json and csv write one file per table and tenant.json (the record and its domains) into the folder.'],
+  },
+  backup: {
+    name: 'backup',
+    summary: "write a tenant's backup archive (or the shared tables' with --shared)",
+    args: [],
+    optionalArgs: ['ID'],
+    options: {
+      output: { type: 'string', short: 'o', value: 'FILE', description: 'the archive file (default: stdout, when it is not a terminal)' },
+      shared: { type: 'boolean', description: "back up the app's shared tables (not tenantry's own registry tables)" },
+      compression: { type: 'string', value: 'LEVEL', description: 'gzip level 0 to 9 (default 6)' },
+    },
+    notes: [
+      'The archive is gzip: a manifest, each table\'s rows (COPY) with counts and checksums, sequences.',
+      'All tables are read from one snapshot while the tenant keeps serving. See docs/backup.md.',
+    ],
+  },
+  restore: {
+    name: 'restore',
+    summary: 'restore a tenant from a backup archive, under its id or another (--as: a clone)',
+    args: ['FILE'],
+    options: {
+      as: { type: 'string', value: 'ID', description: "the restored tenant's id (default: the archive's)" },
+      name: { type: 'string', value: 'NAME', description: "the display name (default: the archive's)" },
+      domain: { type: 'string', multiple: true, value: 'DOMAIN', description: "a domain (repeatable; default: the archive's under its own id, none with --as)" },
+      'allow-changed': { type: 'boolean', description: 'restore although a migration of the archive was edited since' },
+      'allow-unknown': { type: 'boolean', description: 'restore although the archive has migrations this app does not' },
+    },
+    notes: [
+      'FILE - reads the archive from stdin. Counts and checksums are checked before the tenant is',
+      'registered; a corrupted archive, a failure or Ctrl-C leaves nothing behind.',
+    ],
+  },
   help: { name: 'help', summary: 'show the help of a command', args: [], options: {} },
 };
 
@@ -213,4 +270,4 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
  * TENANTS_SUBCOMMANDS.includes('suspend'); // true
  * ```
  */
-export const TENANTS_SUBCOMMANDS = ['create', 'list', 'show', 'suspend', 'resume', 'delete'] as const;
+export const TENANTS_SUBCOMMANDS = ['create', 'list', 'show', 'suspend', 'resume', 'delete', 'clone', 'export'] as const;

@@ -17,6 +17,10 @@ const LISTED: readonly CommandName[] = [
   'tenants resume',
   'tenants delete',
   'spares',
+  'tenants clone',
+  'tenants export',
+  'backup',
+  'restore',
   'init',
 ];
 
@@ -31,7 +35,7 @@ const LISTED: readonly CommandName[] = [
 export function helpText(command?: CommandName): string {
   if (command === undefined || command === 'help') return mainHelp();
   const spec = COMMANDS[command];
-  const lines = [`Usage: tenantry ${command}${spec.args.map((arg) => ` ${arg}`).join('')}${Object.keys(spec.options).length > 0 ? ' [options]' : ''}`, ''];
+  const lines = [`Usage: tenantry ${command}${spec.args.map((arg) => ` ${arg}`).join('')}${(spec.optionalArgs ?? []).map((arg) => ` [${arg}]`).join('')}${Object.keys(spec.options).length > 0 ? ' [options]' : ''}`, ''];
   lines.push(capitalise(spec.summary), '');
   if (command === 'tenants') {
     lines.push('Commands:', ...table(LISTED.filter((name) => name.startsWith('tenants ')).map((name) => [name, COMMANDS[name].summary])), '');
@@ -46,7 +50,7 @@ function mainHelp(): string {
   return [
     'Usage: tenantry COMMAND [options]',
     '',
-    'Multi-tenancy for PostgreSQL: migrations and tenant administration.',
+    'Multi-tenancy for PostgreSQL: migrations, tenant administration, backups.',
     '',
     'Commands:',
     ...table(LISTED.map((name) => [name, COMMANDS[name].summary])),

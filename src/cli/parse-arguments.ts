@@ -84,12 +84,14 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
       throw new UsageError(`--${name} is not an option of "tenantry ${command}": see tenantry ${command} --help`);
     }
   }
-  if (command !== 'help' && values.help !== true && args.length !== spec.args.length) {
-    const usage = `tenantry ${command}${spec.args.map((arg) => ` ${arg}`).join('')}`;
+  const optional = spec.optionalArgs ?? [];
+  if (command !== 'help' && values.help !== true && (args.length < spec.args.length || args.length > spec.args.length + optional.length)) {
+    const usage = `tenantry ${command}${spec.args.map((arg) => ` ${arg}`).join('')}${optional.map((arg) => ` [${arg}]`).join('')}`;
+    const takes = [...spec.args, ...optional.map((arg) => `[${arg}]`)];
     throw new UsageError(
       args.length < spec.args.length
         ? `"tenantry ${command}" needs ${spec.args.join(' ')}: ${usage}`
-        : `"tenantry ${command}" takes ${spec.args.length === 0 ? 'no arguments' : spec.args.join(' ')}, got ${args.map((arg) => JSON.stringify(arg)).join(' ')}`,
+        : `"tenantry ${command}" takes ${takes.length === 0 ? 'no arguments' : takes.join(' ')}, got ${args.map((arg) => JSON.stringify(arg)).join(' ')}`,
     );
   }
   return { command, args, values };

@@ -10,7 +10,11 @@ import { CliError, ExitCode, UsageError } from './cli-error.js';
 import type { CommandContext } from './command-context.js';
 import type { CommandName } from './command-specs.js';
 import { COMMANDS } from './command-specs.js';
+import { backupCommand } from './commands/backup-command.js';
 import { initCommand } from './commands/init-command.js';
+import { restoreCommand } from './commands/restore-command.js';
+import { tenantsCloneCommand } from './commands/tenants-clone-command.js';
+import { tenantsExportCommand } from './commands/tenants-export-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { runCommand } from './commands/run-command.js';
 import { statusCommand } from './commands/status-command.js';
@@ -121,6 +125,14 @@ function dispatch(command: CommandName, ctx: CommandContext): Promise<number> {
       return tenantsCommand(command, ctx);
     case 'spares':
       return sparesCommand(ctx);
+    case 'tenants clone':
+      return tenantsCloneCommand(ctx);
+    case 'tenants export':
+      return tenantsExportCommand(ctx);
+    case 'backup':
+      return backupCommand(ctx);
+    case 'restore':
+      return restoreCommand(ctx);
     default:
       throw new UsageError(`"tenantry ${command}" needs a command: see tenantry ${command} --help`);
   }

@@ -117,3 +117,22 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     roles,
   };
 }
+
+/**
+ * Creates a tenant's (empty) schema; one that exists already is a `TenantExistsError`.
+ *
+ * @example
+ * ```ts
+ * await createTenantSchema(client, { id: 'acme', schema: 'tenant_acme' });
+ * ```
+ */
+export async function createTenantSchema(client: Queryable, tenant: { readonly id: string; readonly schema: string }): Promise<void> {
+  try {
+    await client.query(`CREATE SCHEMA ${quoteIdent(tenant.schema)}`);
+  } catch (error) {
+    if (sqlState(error) === '42P06') {
+      throw new TenantExistsError(tenant.id, `schema "${tenant.schema}" already exists`, { cause: error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * What backups, restores, clones and exports need of a tenancy.
+ *
+ * @module
+ */
+import type { PoolLike } from '../db.js';
+import type { Migration } from '../migrate/migration.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import type { TenantRegistry } from '../registry/registry.js';
+
+/**
+ * The parts of a tenancy a backup or a restore works with; `createTenancy` builds it.
+ *
+ * @example
+ * ```ts
+ * declare const context: BackupContext;
+ * await context.tenantMigrations(); // the app's tenant migrations, then tenantry's own
+ * ```
+ */
+export interface BackupContext {
+  readonly pool: PoolLike;
+  readonly registry: TenantRegistry;
+  readonly sharedSchema: string;
+  readonly schemaPrefix: string;
+  /** Creates, migrates and grants tenant schemas; a restore provisions through it. */
+  readonly provisioner: Provisioner;
+  /** The tenant migrations, as the migrator applies them. */
+  tenantMigrations(): Promise<readonly Migration[]>;
+  /** Tells the lookup cache a tenant changed. */
+  readonly onChange: (tenantId: string) => void;
+}

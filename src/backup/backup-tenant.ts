@@ -1,0 +1,84 @@
+/**
+ * `tenancy.backup(id, writable)` and the shared tables' backup.
+ *
+ * @module
+ */
+import type { Writable } from 'node:stream';
+import { TenantNotFoundError } from '../errors.js';
+import { assertTenantId } from '../identifiers.js';
+import type { WriteArchiveOptions } from './archive-writer.js';
+import type { BackupContext } from './backup-context.js';
+import type { BackupSummary } from './backup-schema.js';
+import { backupSchema } from './backup-schema.js';
+
+/**
+ * Options of `tenancy.backup` and `tenancy.backupShared`.
+ *
+ * @example
+ * ```ts
+ * const options: BackupOptions = { compression: 1, onProgress: (p) => console.error(p.table, p.rows) };
+ * ```
+ */
+export type BackupOptions = Omit<WriteArchiveOptions, 'compression'> & {
+  /** gzip level 0 to 9 (default 6). */
+  readonly compression?: number | undefined;
+};
+
+/**
+ * Writes the archive of one tenant: its registry record and domains, its migrations, its
+ * tables' rows and its sequences, from one snapshot.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs';
+ * declare const context: import('./backup-context.js').BackupContext;
+ * await backupTenant(context, 'acme', createWriteStream('acme.tenantry.gz'));
+ * ```
+ */
+export async function backupTenant(
+  context: BackupContext,
+  id: string,
+  destination: Writable,
+  options: WriteArchiveOptions = {},
+): Promise<BackupSummary> {
+  assertTenantId(id);
+  const tenant = await context.registry.get(id);
+  if (tenant === undefined) throw new TenantNotFoundError(id);
+  const domains = await context.registry.domains(id);
+  return backupSchema(
+    context.pool,
+    {
+      kind: 'tenant',
+      schema: tenant.schema,
+      tenant: {
+        id: tenant.id,
+        name: tenant.name,
+        schema: tenant.schema,
+        status: tenant.status,
+        placement: tenant.placement,
+        metadata: tenant.metadata,
+        domains: domains.map((domain) => ({ domain: domain.domain, primary: domain.primary })),
+        migrationVersion: tenant.migrationVersion,
+      },
+      include: () => true,
+    },
+    destination,
+    options,
+  );
+}
+
+/**
+ * Writes the archive of the shared schema's tables: the app's shared tables, not tenantry's own
+ * (`tenantry_*`: the registry, the domains, the audit trail), which describe tenants whose
+ * schemas are backed up apart.
+ *
+ * @example
+ * ```ts
+ * import { createWriteStream } from 'node:fs';
+ * declare const context: import('./backup-context.js').BackupContext;
+ * await backupShared(context, createWriteStream('shared.tenantry.gz'));
+ * ```
+ */
+export function backupShared(context: BackupContext, destination: Writable, options: WriteArchiveOptions = {}): Promise<BackupSummary> {
+  return backupSchema(context.pool, { kind: 'shared', schema: context.sharedSchema, include: (name) => !name.startsWith('tenantry_') }, destination, options);
+}

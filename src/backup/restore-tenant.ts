@@ -1,0 +1,134 @@
+/**
+ * `tenancy.restore(readable, { id })`: a tenant from an archive, provisioned inside the
+ * registry's create transaction, so the tenant exists whole or not at all.
+ *
+ * @module
+ */
+import { BackupArchiveError, InvalidConfigError } from '../errors.js';
+import { assertTenantId } from '../identifiers.js';
+import { digestOf } from '../migrate/migration.js';
+import { migrateSchema } from '../migrate/schema-migrator.js';
+import type { Provisioner } from '../provision/provisioner.js';
+import { createTenantSchema } from '../provision/provisioner.js';
+import { grantTenantRole } from '../provision/tenant-role-grants.js';
+import { PostgresRegistry } from '../registry/postgres-registry.js';
+import type { Tenant, TenantStatus } from '../types.js';
+import type { ArchiveSource } from './archive-reader.js';
+import { ArchiveReader } from './archive-reader.js';
+import type { BackupContext } from './backup-context.js';
+import type { BackupManifest, TableEnd } from './backup-manifest.js';
+import type { CopyControl } from './copy-control.js';
+import { loadArchiveRows } from './load-rows.js';
+import type { RestoreMigrationOptions } from './restore-migrations.js';
+import { migrationsAtBackup } from './restore-migrations.js';
+
+/**
+ * Options of `tenancy.restore`.
+ *
+ * @example
+ * ```ts
+ * const options: RestoreOptions = { id: 'acme-staging', name: 'Acme (staging)', domains: ['acme.staging.example.com'] };
+ * ```
+ */
+export interface RestoreOptions extends RestoreMigrationOptions, CopyControl {
+  /** The new tenant's id (default: the archive's). Another id than the archive's makes a clone. */
+  readonly id?: string;
+  /** Its name (default: the archive's). */
+  readonly name?: string;
+  /**
+   * Its domains. Default: the archive's when restoring under the archive's id; none for a clone
+   * (a domain names one tenant only).
+   */
+  readonly domains?: readonly string[];
+  /** Its status (default: the archive's). */
+  readonly status?: TenantStatus;
+}
+
+/**
+ * What a restore did.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * const { tenant, rows, applied } = await tenancy.restore(createReadStream('acme.tenantry.gz'), { id: 'acme-copy' });
+ * ```
+ */
+export interface RestoreSummary {
+  readonly tenant: Tenant;
+  readonly manifest: BackupManifest;
+  /** Each table's row count and checksum, checked against the rows loaded. */
+  readonly tables: readonly TableEnd[];
+  readonly rows: number;
+  /** Bytes of COPY text loaded. */
+  readonly bytes: number;
+  /** The tenant migrations newer than the archive, applied after its rows were loaded. */
+  readonly applied: readonly string[];
+}
+
+/**
+ * Restores a tenant archive. In one transaction: the registry row and domains, the schema
+ * migrated to the archive's migrations, the rows (counts and checksums checked), the sequences,
+ * the newer migrations and the tenant role's grants. Any failure rolls all of it back.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * declare const context: import('./backup-context.js').BackupContext;
+ * await restoreTenant(context, createReadStream('acme.tenantry.gz'), { id: 'acme-copy' });
+ * ```
+ */
+export async function restoreTenant(context: BackupContext, source: ArchiveSource, options: RestoreOptions = {}): Promise<RestoreSummary> {
+  if (!(context.registry instanceof PostgresRegistry)) {
+    throw new InvalidConfigError('Restoring a tenant needs the PostgreSQL registry (createTenancy with a pool and the default registry)');
+  }
+  if (options.id !== undefined) assertTenantId(options.id);
+  options.signal?.throwIfAborted();
+  const reader = new ArchiveReader(source);
+  try {
+    const manifest = await reader.manifest();
+    if (manifest.kind !== 'tenant' || manifest.tenant === undefined) {
+      throw new BackupArchiveError('This archive holds the shared tables (tenantry backup --shared), not a tenant: tenancy.restore restores tenant archives only');
+    }
+    const archived = manifest.tenant;
+    const id = options.id ?? archived.id;
+    assertTenantId(id);
+    const migrations = await context.tenantMigrations();
+    const atBackup = migrationsAtBackup(manifest.migrations, migrations, options);
+    const sameTenant = id === archived.id;
+    const domains = options.domains ?? (sameTenant ? [...archived.domains].sort((a, b) => Number(b.primary) - Number(a.primary)).map((d) => d.domain) : []);
+    let loaded: readonly TableEnd[] = [];
+    let applied: readonly string[] = [];
+    const { sharedSchema, provisioner: base } = context;
+    const provisioner: Provisioner = {
+      ...base,
+      async provision(client, tenant) {
+        await createTenantSchema(client, tenant);
+        await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations: atBackup, tenantId: tenant.id });
+        loaded = await loadArchiveRows(client, tenant.schema, manifest, reader, options);
+        const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
+        applied = state.applied;
+        if (base.roles !== undefined) await grantTenantRole(client, base.roles, tenant);
+        return { version: state.version, digest: digestOf(migrations) };
+      },
+    };
+    const registry = new PostgresRegistry({ pool: context.pool, sharedSchema, schemaPrefix: context.schemaPrefix, onChange: context.onChange, provisioner });
+    const tenant = await registry.create({
+      id,
+      name: options.name ?? archived.name,
+      status: options.status ?? archived.status,
+      placement: archived.placement,
+      metadata: { ...archived.metadata },
+      domains,
+    });
+    return {
+      tenant,
+      manifest,
+      tables: loaded,
+      rows: loaded.reduce((sum, table) => sum + table.rows, 0),
+      bytes: loaded.reduce((sum, table) => sum + table.bytes, 0),
+      applied,
+    };
+  } finally {
+    await reader.close().catch(() => {});
+  }
+}
