@@ -40,6 +40,7 @@ export {
   TenantForbiddenError,
   TenantRequiredError,
   MigrationFailedError,
+  MigrationLockTimeoutError,
   MigrationChecksumError,
   RegistryNotMigratedError,
   DatabaseUnavailableError,

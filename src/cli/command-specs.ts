@@ -103,6 +103,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       tenants: { type: 'boolean', description: 'migrate the tenants (with --shared: both)' },
       tenant: { type: 'string', multiple: true, value: 'ID', description: 'migrate only this tenant (repeatable; implies --tenants)' },
       concurrency: { type: 'string', value: 'N', description: 'tenants migrated at once (default 4)' },
+      'lock-timeout': { type: 'string', value: 'MS', description: "lock_timeout of each tenant's transaction, in ms (default 5000; 0: no limit)" },
+      'lock-retries': { type: 'string', value: 'N', description: 'tries again a tenant that hit lock_timeout, after the others, N more times (default 2)' },
       'dry-run': { type: 'boolean', description: 'list what would be applied, apply nothing' },
       'allow-changed': { type: 'boolean', description: 'accept applied migrations whose file was edited' },
     },
@@ -110,6 +112,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       'With neither --shared nor --tenants: the shared schema, then the tenants.',
       'Each tenant migrates in its own transaction. Ctrl-C starts no new tenant, lets the ones in',
       'flight commit or roll back, then exits with 130; run the command again to finish.',
+      'A tenant blocked by another session\'s lock for longer than --lock-timeout is rolled back and',
+      'tried again after the others; after --lock-retries more tries it is reported as failed.',
     ],
   },
   status: {
