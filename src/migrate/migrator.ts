@@ -13,6 +13,8 @@ import { assertTenantId } from '../identifiers.js';
 import type { TenantRegistry } from '../registry/registry.js';
 import type { Tenant } from '../types.js';
 import { migrateFleet } from './migrate-fleet.js';
+import type { DriftOptions, DriftReport } from '../fleet/schema-drift.js';
+import { detectDrift } from '../fleet/schema-drift.js';
 import type { Migration, MigrationSource } from './migration.js';
 import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
@@ -145,6 +147,22 @@ export interface Migrator {
    */
   tenants(options?: MigrateTenantsOptions): Promise<MigrateTenantsReport>;
   /**
+   * Compares every tenant schema's structure (tables, columns with their types, nullability and
+   * defaults, indexes, constraints, triggers, functions, enum types) with a reference built from
+   * the tenant migrations (a scratch schema migrated in a transaction that is rolled back), in a
+   * few catalog queries for the whole fleet. Lists each tenant whose schema differs, with what
+   * differs; clean tenants are not listed.
+   *
+   * @example
+   * ```ts
+   * const { drifted } = await tenancy.migrate.drift();
+   * for (const tenant of drifted) {
+   *   for (const d of tenant.differences) console.log(`${tenant.tenantId}: ${d.change} ${d.kind} ${d.name}`);
+   * }
+   * ```
+   */
+  drift(options?: DriftOptions): Promise<DriftReport>;
+  /**
    * The tenant migrations as this tenancy applies them: yours, then tenantry's own (with tenant
    * roles on, a marker that makes every tenant without its role's grants pending).
    */
@@ -248,6 +266,15 @@ export function createMigrator(options: MigratorOptions): Migrator {
       return { tenantId: undefined, applied: state.applied };
     },
 
+    async drift({ only } = {}) {
+      const pool = requirePool();
+      for (const id of only ?? []) assertTenantId(id);
+      const migrations = await tenantMigrations.load();
+      const tenants = only === undefined ? await allTenants(registry) : await namedTenants(registry, only);
+      const behind = new Set((await registry.listStale(digestOf(migrations), only === undefined ? {} : { only })).map((tenant) => tenant.id));
+      return detectDrift({ pool, sharedSchema, migrations, tenants, behind });
+    },
+
     async tenant(id, { allowChanged = false, lockTimeout } = {}) {
       assertTenantId(id);
       if (lockTimeout !== undefined) assertLockTimeout(lockTimeout);
@@ -282,6 +309,29 @@ export function createMigrator(options: MigratorOptions): Migrator {
       });
     },
   };
+}
+
+/** Every tenant, a registry page (1,000) at a time. */
+async function allTenants(registry: TenantRegistry): Promise<Tenant[]> {
+  const tenants: Tenant[] = [];
+  let after: string | undefined;
+  do {
+    const page = await registry.list({ limit: 1000, after });
+    tenants.push(...page.tenants);
+    after = page.next;
+  } while (after !== undefined);
+  return tenants;
+}
+
+/** The named tenants; an unknown id throws `TenantNotFoundError`. */
+async function namedTenants(registry: TenantRegistry, ids: readonly string[]): Promise<Tenant[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const tenant = await registry.get(id);
+      if (tenant === undefined) throw new TenantNotFoundError(id);
+      return tenant;
+    }),
+  );
 }
 
 /** The pool's `max` (pg.Pool keeps its options), or `undefined` for a pool that does not say. */
