@@ -122,7 +122,17 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     args: [],
     options: {
       tenant: { type: 'string', multiple: true, value: 'ID', description: 'only this tenant (repeatable)' },
+      status: { type: 'string', value: 'STATUS', description: 'only active or suspended tenants' },
+      behind: { type: 'boolean', description: 'only tenants with migrations to apply' },
+      limit: { type: 'string', value: 'N', description: 'at most N tenants (a page; the next one starts with --after)' },
+      after: { type: 'string', value: 'ID', description: 'tenants whose id sorts after ID (the next page)' },
+      drift: { type: 'boolean', description: "compare each tenant schema's structure with the migrations (exit code 1 when one differs)" },
     },
+    notes: [
+      'Tenants come from one registry query; only the schemas of tenants behind are read.',
+      '--drift builds a reference schema from the tenant migrations (rolled back) and compares every',
+      'tenant schema with it in a few catalog queries; it lists what differs for each drifted tenant.',
+    ],
   },
   init: {
     name: 'init',
@@ -172,6 +182,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     args: [],
     options: {
       status: { type: 'string', value: 'STATUS', description: 'only active or suspended tenants' },
+      limit: { type: 'string', value: 'N', description: 'at most N tenants (a page; the next one starts with --after)' },
+      after: { type: 'string', value: 'ID', description: 'tenants whose id sorts after ID (the next page)' },
     },
   },
   'tenants show': { name: 'tenants show', summary: 'show one tenant with its domains', args: ['ID'], options: {} },
