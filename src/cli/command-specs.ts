@@ -33,6 +33,7 @@ export interface OptionSpec {
 export type CommandName =
   | 'migrate'
   | 'status'
+  | 'doctor'
   | 'init'
   | 'run'
   | 'tenants'
@@ -132,6 +133,19 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       'Tenants come from one registry query; only the schemas of tenants behind are read.',
       '--drift builds a reference schema from the tenant migrations (rolled back) and compares every',
       'tenant schema with it in a few catalog queries; it lists what differs for each drifted tenant.',
+    ],
+  },
+  doctor: {
+    name: 'doctor',
+    summary: 'check a deployment and print what is wrong, with a fix for each',
+    args: [],
+    options: {},
+    notes: [
+      'Checks the server version, a transaction pooler on the URL against tenantPool.mode (config),',
+      'the login role, the registry and shared migrations, tenants behind, drift, the schema and',
+      'relation counts (docs/scaling.md), and runs a two-tenant leak probe through tenantPool (two',
+      'temporary tenants, deleted again, when fewer than two exist). Exit code 1 when a finding is',
+      'a warning or an error.',
     ],
   },
   init: {

@@ -14,6 +14,7 @@ import { initCommand } from './commands/init-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { runCommand } from './commands/run-command.js';
 import { statusCommand } from './commands/status-command.js';
+import { doctorCommand } from './commands/doctor-command.js';
 import { tenantsCommand } from './commands/tenants-command.js';
 import { showTarget } from './database-target.js';
 import { explainError } from './explain-error.js';
@@ -107,6 +108,8 @@ function dispatch(command: CommandName, ctx: CommandContext): Promise<number> {
       return migrateCommand(ctx);
     case 'status':
       return statusCommand(ctx);
+    case 'doctor':
+      return doctorCommand(ctx);
     case 'init':
       return initCommand(ctx);
     case 'run':
