@@ -9,7 +9,7 @@
 import type { Queryable } from '../db.js';
 
 /**
- * What kind of catalog item a {@link CatalogItem} is.
+ * What kind of catalog item a schema difference names: a table, a column, an index….
  *
  * @example
  * ```ts
