@@ -7,7 +7,7 @@
 import type { Queryable } from '../db.js';
 import { quoteIdent } from '../identifiers.js';
 import { TENANTS_TABLE } from '../registry/registry-migrations.js';
-import { freezeTenant } from '../registry/tenant-record.js';
+import { type TenantRow as RegistryRow, tenantFromRow } from '../registry/tenant-record.js';
 import type { Tenant, TenantStatus } from '../types.js';
 
 /**
@@ -59,18 +59,7 @@ export interface TenantRowsPage {
   readonly next: string | undefined;
 }
 
-interface Row {
-  id: string;
-  name: string;
-  schema_name: string;
-  status: TenantStatus;
-  placement: string;
-  metadata: Record<string, unknown>;
-  migration_version: string | null;
-  created_at: Date;
-  updated_at: Date;
-  behind: boolean;
-}
+type Row = RegistryRow & { behind: boolean };
 
 /**
  * Reads a page of tenants in one query (the registry's id order, `COLLATE "C"`).
@@ -105,17 +94,7 @@ export async function readTenantRows(db: Queryable, sharedSchema: string, filter
   return {
     rows: page.map((row) => ({
       behind: row.behind,
-      tenant: freezeTenant({
-        id: row.id,
-        name: row.name,
-        schema: row.schema_name,
-        status: row.status,
-        placement: row.placement,
-        metadata: row.metadata,
-        migrationVersion: row.migration_version,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      }),
+      tenant: tenantFromRow(row),
     })),
     next: limit !== undefined && rows.length > limit ? page.at(-1)!.id : undefined,
   };
