@@ -21,6 +21,7 @@ export type TenancyErrorCode =
   | 'TENANTRY_NO_TENANT'
   | 'TENANTRY_TENANT_MISMATCH'
   | 'TENANTRY_MIGRATION_FAILED'
+  | 'TENANTRY_MIGRATION_LOCK_TIMEOUT'
   | 'TENANTRY_MIGRATION_CHECKSUM'
   | 'TENANTRY_REGISTRY_NOT_MIGRATED'
   | 'TENANTRY_DATABASE_UNAVAILABLE'
@@ -301,6 +302,38 @@ export class MigrationFailedError extends TenancyError {
     );
     this.tenantId = tenantId;
     this.migration = migration;
+  }
+}
+
+/**
+ * A tenant's migration waited longer than `lock_timeout` for a lock, on every attempt of the
+ * run: another session holds a lock on a table the migration alters (a long transaction, an
+ * idle-in-transaction session). Its transaction was rolled back; the other tenants went on. HTTP 500.
+ *
+ * @example
+ * ```ts
+ * const report = await tenancy.migrate.tenants({ lockTimeout: 5_000, lockRetries: 2 });
+ * for (const failure of report.failed) {
+ *   if (failure instanceof MigrationLockTimeoutError) console.warn(`${failure.tenantId}: lock wait, ${failure.attempts} attempts`);
+ * }
+ * ```
+ */
+export class MigrationLockTimeoutError extends MigrationFailedError {
+  override name = 'MigrationLockTimeoutError';
+  override readonly code = 'TENANTRY_MIGRATION_LOCK_TIMEOUT';
+  /** How many times the run tried this tenant. */
+  readonly attempts: number;
+  /** The `lock_timeout` of each attempt, in milliseconds. */
+  readonly lockTimeoutMs: number;
+  constructor(tenantId: string, migration: string | undefined, options: { cause: unknown; attempts: number; lockTimeoutMs: number }) {
+    super(tenantId, migration, options);
+    this.attempts = options.attempts;
+    this.lockTimeoutMs = options.lockTimeoutMs;
+    const which = migration === undefined ? 'Migrating' : `Migration ${describe(migration)}`;
+    this.message =
+      `${which} on tenant ${describe(tenantId)} waited longer than lock_timeout (${options.lockTimeoutMs} ms) for a lock, ${options.attempts} ` +
+      `time${options.attempts === 1 ? '' : 's'}: another session holds a lock on its tables (a long or idle-in-transaction session; see pg_stat_activity); ` +
+      'end it, then migrate again';
   }
 }
 

@@ -43,6 +43,7 @@ export {
   TenantForbiddenError,
   TenantRequiredError,
   MigrationFailedError,
+  MigrationLockTimeoutError,
   MigrationChecksumError,
   RegistryNotMigratedError,
   DatabaseUnavailableError,
@@ -85,6 +86,8 @@ export type {
 export type { RequestTenant } from './tenancy.js';
 export { tenantJobData, tenantJobHandler } from './fleet/tenant-jobs.js';
 export type { TenantJobData, JobLike } from './fleet/tenant-jobs.js';
+export type { DriftReport, DriftOptions, TenantDrift, SchemaDifference } from './fleet/schema-drift.js';
+export type { CatalogItemKind } from './fleet/schema-catalog.js';
 export type { ForEachTenantOptions, ForEachTenantProgress, ForEachTenantCall, ForEachTenantReport, TenantFailure } from './fleet/for-each-tenant.js';
 export type { TenancyCheckReport, CheckResult } from './check/startup-check.js';
 export type { BackupOptions } from './backup/backup-tenant.js';

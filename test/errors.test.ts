@@ -9,6 +9,7 @@ import {
   isTenancyError,
   MigrationChecksumError,
   MigrationFailedError,
+  MigrationLockTimeoutError,
   NoTenantError,
   TenancyError,
   TenantExistsError,
@@ -118,6 +119,15 @@ const cases: readonly Case[] = [
     httpStatus: 500,
     keepsCause: true,
     fields: { tenantId: 'acme', migration: '002_orders' },
+  },
+  {
+    make: () => new MigrationLockTimeoutError('acme', '002_orders', { cause, attempts: 3, lockTimeoutMs: 5000 }),
+    type: MigrationLockTimeoutError,
+    name: 'MigrationLockTimeoutError',
+    code: 'TENANTRY_MIGRATION_LOCK_TIMEOUT',
+    httpStatus: 500,
+    keepsCause: true,
+    fields: { tenantId: 'acme', migration: '002_orders', attempts: 3, lockTimeoutMs: 5000 },
   },
   {
     make: () => new MigrationChecksumError('001_products', 'tenant_acme'),

@@ -33,6 +33,7 @@ export interface OptionSpec {
 export type CommandName =
   | 'migrate'
   | 'status'
+  | 'doctor'
   | 'init'
   | 'run'
   | 'tenants'
@@ -110,6 +111,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       tenants: { type: 'boolean', description: 'migrate the tenants (with --shared: both)' },
       tenant: { type: 'string', multiple: true, value: 'ID', description: 'migrate only this tenant (repeatable; implies --tenants)' },
       concurrency: { type: 'string', value: 'N', description: 'tenants migrated at once (default 4)' },
+      'lock-timeout': { type: 'string', value: 'MS', description: "lock_timeout of each tenant's transaction, in ms (default 5000; 0: no limit)" },
+      'lock-retries': { type: 'string', value: 'N', description: 'tries again a tenant that hit lock_timeout, after the others, N more times (default 2)' },
       'dry-run': { type: 'boolean', description: 'list what would be applied, apply nothing' },
       'allow-changed': { type: 'boolean', description: 'accept applied migrations whose file was edited' },
     },
@@ -117,6 +120,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       'With neither --shared nor --tenants: the shared schema, then the tenants.',
       'Each tenant migrates in its own transaction. Ctrl-C starts no new tenant, lets the ones in',
       'flight commit or roll back, then exits with 130; run the command again to finish.',
+      'A tenant blocked by another session\'s lock for longer than --lock-timeout is rolled back and',
+      'tried again after the others; after --lock-retries more tries it is reported as failed.',
     ],
   },
   status: {
@@ -125,7 +130,30 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     args: [],
     options: {
       tenant: { type: 'string', multiple: true, value: 'ID', description: 'only this tenant (repeatable)' },
+      status: { type: 'string', value: 'STATUS', description: 'only active or suspended tenants' },
+      behind: { type: 'boolean', description: 'only tenants with migrations to apply' },
+      limit: { type: 'string', value: 'N', description: 'at most N tenants (a page; the next one starts with --after)' },
+      after: { type: 'string', value: 'ID', description: 'tenants whose id sorts after ID (the next page)' },
+      drift: { type: 'boolean', description: "compare each tenant schema's structure with the migrations (exit code 1 when one differs)" },
     },
+    notes: [
+      'Tenants come from one registry query; only the schemas of tenants behind are read.',
+      '--drift builds a reference schema from the tenant migrations (rolled back) and compares every',
+      'tenant schema with it in a few catalog queries; it lists what differs for each drifted tenant.',
+    ],
+  },
+  doctor: {
+    name: 'doctor',
+    summary: 'check a deployment and print what is wrong, with a fix for each',
+    args: [],
+    options: {},
+    notes: [
+      'Checks the server version, a transaction pooler on the URL against tenantPool.mode (config),',
+      'the login role, the registry and shared migrations, tenants behind, drift, the schema and',
+      'relation counts (docs/scaling.md), and runs a two-tenant leak probe through tenantPool (two',
+      'temporary tenants, deleted again, when fewer than two exist). Exit code 1 when a finding is',
+      'a warning or an error.',
+    ],
   },
   init: {
     name: 'init',
@@ -175,6 +203,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     args: [],
     options: {
       status: { type: 'string', value: 'STATUS', description: 'only active or suspended tenants' },
+      limit: { type: 'string', value: 'N', description: 'at most N tenants (a page; the next one starts with --after)' },
+      after: { type: 'string', value: 'ID', description: 'tenants whose id sorts after ID (the next page)' },
     },
   },
   'tenants show': { name: 'tenants show', summary: 'show one tenant with its domains', args: ['ID'], options: {} },

@@ -29,6 +29,12 @@ export interface TenantryConfig extends Omit<TenancyOptions, 'pool'> {
   readonly connectionString?: string | undefined;
   /** Another name for {@link TenantryConfig.connectionString}. */
   readonly databaseUrl?: string | undefined;
+  /**
+   * How the app scopes its connections (`tenantPool(tenancy, pool, { mode })`): `tenantry doctor`
+   * checks it against what the database URL goes through (a transaction pooler needs
+   * `'transaction'`) and runs its leak probe with it. Default `'session'`.
+   */
+  readonly tenantPool?: { readonly mode?: 'session' | 'transaction' } | undefined;
   /** More options for the `pg.Pool` the command creates (`ssl`, `statement_timeout`, …). */
   readonly poolOptions?: Readonly<Record<string, unknown>>;
   /** A pool of your own instead of a URL; the command ends it when it finishes. */
@@ -72,6 +78,7 @@ export const CONFIG_KEYS = [
   'sharedSchema',
   'spares',
   'strategy',
+  'tenantPool',
   'tenantRoles',
   'tenants',
 ] as const satisfies readonly (keyof TenantryConfig)[];

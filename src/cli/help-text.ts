@@ -9,6 +9,7 @@ import { COMMANDS, GLOBAL_OPTIONS } from './command-specs.js';
 const LISTED: readonly CommandName[] = [
   'migrate',
   'status',
+  'doctor',
   'run',
   'tenants create',
   'tenants list',

@@ -51,6 +51,8 @@ export interface CliTenancy {
   readonly target: DatabaseTarget | undefined;
   /** Whether any shared or tenant migrations are configured. */
   readonly hasMigrations: boolean;
+  /** The config's `tenantPool.mode`: how the app scopes its connections. */
+  readonly poolMode: 'session' | 'transaction';
   /** The whole shared set, as `migrate.shared()` applies it: the registry tables, then the app's. */
   sharedMigrations(): Promise<readonly Migration[]>;
   tenantMigrations(): Promise<readonly Migration[]>;
@@ -147,13 +149,14 @@ export async function openTenancy(settings: ResolvedSettings, { poolSize }: { re
   };
   try {
     await pool.query('SELECT 1');
-    const { connectionString: _url, databaseUrl: _alias, poolOptions: _poolOptions, ...options } = config;
+    const { connectionString: _url, databaseUrl: _alias, poolOptions: _poolOptions, tenantPool: _tenantPool, ...options } = config;
     const tenancy = createTenancy({ ...options, pool, cache: false });
     return {
       tenancy,
       pool,
       sharedSchema: tenancy.sharedSchema,
       target: settings.target,
+      poolMode: config.tenantPool?.mode ?? 'session',
       hasMigrations: config.migrations?.shared !== undefined || config.migrations?.tenant !== undefined,
       sharedMigrations: () => tenancy.migrate.sharedMigrations(),
       tenantMigrations: () => tenancy.migrate.tenantMigrations(),
@@ -211,6 +214,10 @@ function checkConfigValues(config: TenantryConfig, path: string | undefined): vo
   const migrations: unknown = config.migrations;
   if (migrations !== undefined && (typeof migrations !== 'object' || migrations === null)) {
     throw new ConfigError(`migrations in ${where} must be { shared?, tenant? }, got ${typeof migrations}`);
+  }
+  const mode: unknown = config.tenantPool?.mode;
+  if (mode !== undefined && mode !== 'session' && mode !== 'transaction') {
+    throw new ConfigError(`tenantPool.mode in ${where} must be 'session' or 'transaction', got ${JSON.stringify(mode)}`);
   }
 }
 

@@ -29,11 +29,27 @@ export function stringList(value: OptionValues[string]): string[] {
  * ```
  */
 export function positiveInteger(value: OptionValues[string], name: string, fallback: number): number {
+  return integerOption(value, name, fallback, 1, 'a positive integer');
+}
+
+/**
+ * A whole-number option (0 or more), or its default; a {@link UsageError} for anything else.
+ *
+ * @example
+ * ```ts
+ * wholeNumber('0', 'lock-retries', 2); // 0
+ * ```
+ */
+export function wholeNumber(value: OptionValues[string], name: string, fallback: number): number {
+  return integerOption(value, name, fallback, 0, 'a whole number');
+}
+
+function integerOption(value: OptionValues[string], name: string, fallback: number, least: number, what: string): number {
   if (value === undefined) return fallback;
   const text = String(value);
   const number = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(number) || number < 1) {
-    throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(number) || number < least) {
+    throw new UsageError(`--${name} must be ${what}, got ${JSON.stringify(text)}`);
   }
   return number;
 }

@@ -18,6 +18,7 @@ import { tenantsExportCommand } from './commands/tenants-export-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { runCommand } from './commands/run-command.js';
 import { statusCommand } from './commands/status-command.js';
+import { doctorCommand } from './commands/doctor-command.js';
 import { tenantsCommand } from './commands/tenants-command.js';
 import { sparesCommand } from './commands/spares-command.js';
 import { showTarget } from './database-target.js';
@@ -112,6 +113,8 @@ function dispatch(command: CommandName, ctx: CommandContext): Promise<number> {
       return migrateCommand(ctx);
     case 'status':
       return statusCommand(ctx);
+    case 'doctor':
+      return doctorCommand(ctx);
     case 'init':
       return initCommand(ctx);
     case 'run':

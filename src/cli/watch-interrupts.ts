@@ -49,11 +49,9 @@ export interface WatchInterruptsOptions {
  *
  * @example
  * ```ts
- * import { runTenantMigrations, type RunTenantMigrationsOptions } from './run-tenant-migrations.js';
- * declare const { tenants, migrate }: RunTenantMigrationsOptions;
  * const watch = watchInterrupts({ onFirst: () => console.error('Stopping after the tenants in flight…') });
  * try {
- *   await runTenantMigrations({ tenants, concurrency: 4, signal: watch.signal, migrate });
+ *   await tenancy.migrate.tenants({ concurrency: 4, signal: watch.signal });
  * } finally {
  *   watch.dispose();
  * }

@@ -7,11 +7,14 @@ import { type TenantMigrationEvent, provisioningChannel, tenantMigrationChannel 
 import type { PoolLike } from '../db.js';
 import { databaseUnavailable } from '../connection-problem.js';
 import { withTransaction } from '../db.js';
-import { InvalidConfigError, MigrationFailedError, TenantNotFoundError, isTenancyError } from '../errors.js';
+import type { MigrationFailedError } from '../errors.js';
+import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
 import type { TenantRegistry } from '../registry/registry.js';
 import type { Tenant } from '../types.js';
-import { mapConcurrent } from './map-concurrent.js';
+import { migrateFleet } from './migrate-fleet.js';
+import type { DriftOptions, DriftReport } from '../fleet/schema-drift.js';
+import { detectDrift } from '../fleet/schema-drift.js';
 import type { Migration, MigrationSource } from './migration.js';
 import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
@@ -27,13 +30,41 @@ export interface MigrationResult {
   readonly applied: readonly string[];
 }
 
-/** Progress of `migrate.tenants`, reported after each tenant. */
+/**
+ * Progress of `migrate.tenants`, reported after each attempt at a tenant.
+ *
+ * @example
+ * ```ts
+ * const onProgress = (p: MigrationProgress) => {
+ *   if (p.outcome === 'retrying') console.warn(`${p.tenantId}: lock wait, retried later`);
+ *   console.log(`${p.done}/${p.total}, ETA ${p.etaMs === undefined ? '?' : Math.round(p.etaMs / 1000)} s`);
+ * };
+ * await tenancy.migrate.tenants({ onProgress });
+ * ```
+ */
 export interface MigrationProgress {
   readonly tenantId: string;
+  /**
+   * `migrated` (its transaction committed), `failed` (rolled back, for good in this run), or
+   * `retrying`: a statement waited longer than `lock_timeout`, the transaction rolled back, and
+   * the tenant goes to the back of the queue.
+   */
+  readonly outcome: 'migrated' | 'failed' | 'retrying';
+  /** What this tenant's run applied (`migrated` only). */
+  readonly applied?: readonly string[];
+  /** The attempt this event reports, from 1. */
+  readonly attempt: number;
+  /** Tenants finished (migrated or failed for good). */
   readonly done: number;
   readonly total: number;
   readonly failed: number;
-  /** The error of this tenant, when it failed. */
+  /** Tenants queued for another attempt after a lock wait. */
+  readonly waiting: number;
+  /** Since the run started. */
+  readonly elapsedMs: number;
+  /** The time left at the rate so far; `undefined` until a tenant finished. */
+  readonly etaMs: number | undefined;
+  /** The error of this attempt (`failed` and `retrying`). */
   readonly error?: MigrationFailedError;
 }
 
@@ -42,14 +73,31 @@ export interface MigrationProgress {
  *
  * @example
  * ```ts
- * await tenancy.migrate.tenants({ concurrency: 8, only: ['acme'], onProgress: (p) => console.log(`${p.done}/${p.total}`) });
+ * await tenancy.migrate.tenants({ concurrency: 8, lockTimeout: 2_000, only: ['acme'], onProgress: (p) => console.log(`${p.done}/${p.total}`) });
  * ```
  */
 export interface MigrateTenantsOptions {
-  /** Tenants migrated at once (default 4); each holds one connection of the pool. */
+  /**
+   * Tenants migrated at once; each holds one connection of the pool while it runs. Default: half
+   * the pool's `max` (pg.Pool's default 10 gives 5), at least 1 and at most 8; 4 for a pool whose
+   * `max` is not known. Never more than the pool's `max`.
+   */
   readonly concurrency?: number;
-  /** Called after each tenant. */
+  /**
+   * `lock_timeout` of each tenant's migration transaction, in milliseconds (default 5000; `0`
+   * waits without limit): a tenant blocked by another session's lock is rolled back and tried
+   * again later in the run, instead of stalling its worker (and queueing the app's queries on
+   * that table behind the migration).
+   */
+  readonly lockTimeout?: number;
+  /** How many more times a tenant that hit `lock_timeout` is tried, after the others (default 2). */
+  readonly lockRetries?: number;
+  /** Called after each attempt at a tenant (see {@link MigrationProgress}). */
   readonly onProgress?: (progress: MigrationProgress) => void;
+  /** Called when an attempt at a tenant starts, with the number of tenants of the run. */
+  readonly onStart?: (tenantId: string, total: number) => void;
+  /** Once aborted, no tenant starts; those in flight commit or roll back; the rest are `notStarted`. */
+  readonly signal?: AbortSignal;
   /** Migrate only these tenant ids. */
   readonly only?: readonly string[];
   /** Accept applied migrations that were edited (records the new checksum). */
@@ -64,7 +112,13 @@ export interface MigrateTenantsReport {
   /** Tenants that had work to do (the others were already up to date). */
   readonly total: number;
   readonly migrated: readonly MigrationResult[];
+  /** Each failed tenant; one that ran out of lock attempts is a `MigrationLockTimeoutError`. */
   readonly failed: readonly MigrationFailedError[];
+  /** Tenants that hit `lock_timeout` at least once (they may have succeeded on a later attempt). */
+  readonly retried: readonly string[];
+  /** Tenants not started because `signal` aborted; a re-run picks them up. */
+  readonly notStarted: readonly string[];
+  readonly interrupted: boolean;
 }
 
 /**
@@ -83,14 +137,35 @@ export interface Migrator {
    * app's first query, so a connection that fails throws `DatabaseUnavailableError` (what to fix).
    */
   shared(options?: { allowChanged?: boolean }): Promise<MigrationResult>;
-  /** Applies pending tenant migrations to one tenant; throws {@link MigrationFailedError} on failure. */
-  tenant(id: string, options?: { allowChanged?: boolean }): Promise<MigrationResult>;
   /**
-   * Applies pending tenant migrations to every tenant that has some (found with one registry
-   * query), then, with spares on and no `only`, to the spares that are behind (a spare whose
-   * migration fails is dropped and reported on the `provisioning` channel, not in the report).
+   * Applies pending tenant migrations to one tenant; throws {@link MigrationFailedError} on failure.
+   * `lockTimeout` (milliseconds) bounds each statement's wait for a lock (default: the session's).
+   */
+  tenant(id: string, options?: { allowChanged?: boolean; lockTimeout?: number }): Promise<MigrationResult>;
+  /**
+   * Applies pending tenant migrations to every tenant that has some, found with one registry
+   * query (a run with nothing to apply is that one query), then, with spares on and no `only`,
+   * to the spares that are behind (a spare whose migration fails is dropped and reported on the
+   * `provisioning` channel, not in the report). See {@link MigrateTenantsOptions} for
+   * concurrency, `lock_timeout` and retries.
    */
   tenants(options?: MigrateTenantsOptions): Promise<MigrateTenantsReport>;
+  /**
+   * Compares every tenant schema's structure (tables, columns with their types, nullability and
+   * defaults, indexes, constraints, triggers, functions, enum types) with a reference built from
+   * the tenant migrations (a scratch schema migrated in a transaction that is rolled back), in a
+   * few catalog queries for the whole fleet. Lists each tenant whose schema differs, with what
+   * differs; clean tenants are not listed.
+   *
+   * @example
+   * ```ts
+   * const { drifted } = await tenancy.migrate.drift();
+   * for (const tenant of drifted) {
+   *   for (const d of tenant.differences) console.log(`${tenant.tenantId}: ${d.change} ${d.kind} ${d.name}`);
+   * }
+   * ```
+   */
+  drift(options?: DriftOptions): Promise<DriftReport>;
   /**
    * The tenant migrations as this tenancy applies them: yours, then tenantry's own (with tenant
    * roles on, a marker that makes every tenant without its role's grants pending).
@@ -141,11 +216,12 @@ export function createMigrator(options: MigratorOptions): Migrator {
     migrations: readonly Migration[],
     digest: string,
     allowChanged: boolean,
+    lockTimeoutMs: number | undefined,
   ): Promise<MigrationResult> => {
     const started = performance.now();
     if (tenantMigrationChannel.hasSubscribers) tenantMigrationChannel.publish({ phase: 'start', tenantId: tenant.id } satisfies TenantMigrationEvent);
     try {
-      const result = await migrateTenantNow(tenant, migrations, digest, allowChanged);
+      const result = await migrateTenantNow(tenant, migrations, digest, allowChanged, lockTimeoutMs);
       if (tenantMigrationChannel.hasSubscribers) {
         tenantMigrationChannel.publish({ phase: 'done', tenantId: tenant.id, applied: result.applied, durationMs: performance.now() - started } satisfies TenantMigrationEvent);
       }
@@ -163,6 +239,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
     migrations: readonly Migration[],
     digest: string,
     allowChanged: boolean,
+    lockTimeoutMs: number | undefined,
   ): Promise<MigrationResult> => {
     const state = await withTransaction(requirePool(), (client) =>
       migrateSchema(client, {
@@ -171,6 +248,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
         migrations,
         allowChanged,
         tenantId: tenant.id,
+        ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
         ...(roles === undefined ? {} : { afterApply: (migrated) => grantTenantRole(migrated, roles, tenant) }),
       }),
     );
@@ -196,55 +274,95 @@ export function createMigrator(options: MigratorOptions): Migrator {
       return { tenantId: undefined, applied: state.applied };
     },
 
-    async tenant(id, { allowChanged = false } = {}) {
+    async drift({ only } = {}) {
+      const pool = requirePool();
+      for (const id of only ?? []) assertTenantId(id);
+      const migrations = await tenantMigrations.load();
+      const tenants = only === undefined ? await allTenants(registry) : await namedTenants(registry, only);
+      const behind = new Set((await registry.listStale(digestOf(migrations), only === undefined ? {} : { only })).map((tenant) => tenant.id));
+      return detectDrift({ pool, sharedSchema, migrations, tenants, behind });
+    },
+
+    async tenant(id, { allowChanged = false, lockTimeout } = {}) {
       assertTenantId(id);
+      if (lockTimeout !== undefined) assertLockTimeout(lockTimeout);
       const tenant = await registry.get(id);
       if (tenant === undefined) throw new TenantNotFoundError(id);
       const migrations = await tenantMigrations.load();
-      return migrateTenant(tenant, migrations, digestOf(migrations), allowChanged);
+      return migrateTenant(tenant, migrations, digestOf(migrations), allowChanged, lockTimeout);
     },
 
-    async tenants({ concurrency = 4, onProgress, only, allowChanged = false } = {}) {
-      if (!Number.isInteger(concurrency) || concurrency < 1) {
+    async tenants({ concurrency, onProgress, onStart, signal, only, allowChanged = false, lockTimeout = 5_000, lockRetries = 2 } = {}) {
+      const poolMax = maxConnections(requirePool());
+      if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
         throw new InvalidConfigError(`concurrency must be a positive integer, got ${String(concurrency)}`);
       }
+      if (!Number.isInteger(lockRetries) || lockRetries < 0) {
+        throw new InvalidConfigError(`lockRetries must be a whole number, got ${String(lockRetries)}`);
+      }
+      assertLockTimeout(lockTimeout);
       for (const id of only ?? []) assertTenantId(id);
       const migrations = await tenantMigrations.load();
       const digest = digestOf(migrations);
       const stale = await registry.listStale(digest, only === undefined ? {} : { only });
-      const migrated: MigrationResult[] = [];
-      const failed: MigrationFailedError[] = [];
-      let done = 0;
-      let progressError: { error: unknown } | undefined;
-      await mapConcurrent(stale, concurrency, async (tenant) => {
-        let error: MigrationFailedError | undefined;
-        try {
-          migrated.push(await migrateTenant(tenant, migrations, digest, allowChanged));
-        } catch (caught) {
-          error = asMigrationFailure(caught, tenant.id);
-          failed.push(error);
-        }
-        done += 1;
-        try {
-          onProgress?.({ tenantId: tenant.id, done, total: stale.length, failed: failed.length, ...(error ? { error } : {}) });
-        } catch (thrown) {
-          progressError ??= { error: thrown };
-        }
+      const effective = Math.min(concurrency ?? defaultConcurrency(poolMax), poolMax ?? Number.MAX_SAFE_INTEGER);
+      const report = await migrateFleet({
+        tenants: stale,
+        concurrency: effective,
+        lockRetries,
+        lockTimeoutMs: lockTimeout,
+        signal,
+        onStart,
+        onProgress,
+        migrate: (tenant) => migrateTenant(tenant, migrations, digest, allowChanged, lockTimeout),
       });
-      if (progressError !== undefined) throw progressError.error;
-      if (spares !== undefined && only === undefined) {
+      if (spares !== undefined && only === undefined && signal?.aborted !== true) {
         const started = performance.now();
-        await spares.migrate({ migrations, version: migrations.at(-1)?.name ?? null, digest }, concurrency).catch((error: unknown) => {
+        await spares.migrate({ migrations, version: migrations.at(-1)?.name ?? null, digest }, effective).catch((error: unknown) => {
           if (provisioningChannel.hasSubscribers) provisioningChannel.publish({ phase: 'failed', tenantId: null, error, durationMs: performance.now() - started });
         });
       }
-      return { total: stale.length, migrated, failed };
+      return report;
     },
   };
 }
 
-function asMigrationFailure(error: unknown, tenantId: string): MigrationFailedError {
-  if (error instanceof MigrationFailedError) return error;
-  const migration = isTenancyError(error) && 'migration' in error ? String(error.migration) : undefined;
-  return new MigrationFailedError(tenantId, migration, { cause: error });
+/** Every tenant, a registry page (1,000) at a time. */
+async function allTenants(registry: TenantRegistry): Promise<Tenant[]> {
+  const tenants: Tenant[] = [];
+  let after: string | undefined;
+  do {
+    const page = await registry.list({ limit: 1000, after });
+    tenants.push(...page.tenants);
+    after = page.next;
+  } while (after !== undefined);
+  return tenants;
+}
+
+/** The named tenants; an unknown id throws `TenantNotFoundError`. */
+async function namedTenants(registry: TenantRegistry, ids: readonly string[]): Promise<Tenant[]> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const tenant = await registry.get(id);
+      if (tenant === undefined) throw new TenantNotFoundError(id);
+      return tenant;
+    }),
+  );
+}
+
+/** The pool's `max` (pg.Pool keeps its options), or `undefined` for a pool that does not say. */
+function maxConnections(pool: PoolLike): number | undefined {
+  const max = (pool as { options?: { max?: unknown } }).options?.max;
+  return typeof max === 'number' && Number.isInteger(max) && max > 0 ? max : undefined;
+}
+
+/** Half the pool, at least 1 and at most 8; 4 when the pool's size is not known. */
+function defaultConcurrency(poolMax: number | undefined): number {
+  return poolMax === undefined ? 4 : Math.max(1, Math.min(8, Math.floor(poolMax / 2)));
+}
+
+function assertLockTimeout(lockTimeout: number): void {
+  if (!Number.isInteger(lockTimeout) || lockTimeout < 0) {
+    throw new InvalidConfigError(`lockTimeout must be a whole number of milliseconds, got ${String(lockTimeout)}`);
+  }
 }

@@ -32,6 +32,13 @@ export interface MigrateSchemaOptions {
   readonly createSchema?: boolean;
   /** Named in errors; `undefined` for the shared schema. */
   readonly tenantId?: string;
+  /**
+   * `lock_timeout` for the migrations' statements, in milliseconds (`SET LOCAL`, after the
+   * advisory lock): a statement that waits longer for a table lock fails with SQLSTATE 55P03
+   * instead of queueing behind a long transaction (and making every query on that table queue
+   * behind it). Omitted: the session's setting.
+   */
+  readonly lockTimeoutMs?: number;
   /** Runs in the same transaction after a run that applied at least one migration (tenant role grants). */
   readonly afterApply?: (client: Queryable) => Promise<void>;
 }
@@ -53,15 +60,16 @@ const LOCK_NAMESPACE = 'tenantry.migrate';
  * ```
  */
 export async function migrateSchema(client: Queryable, options: MigrateSchemaOptions): Promise<SchemaMigrationState> {
-  const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId, afterApply } = options;
+  const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId, afterApply, lockTimeoutMs } = options;
   const table = trackingTable(schema);
   const searchPath = searchPathOf(schema, sharedSchema);
   let current: string | undefined;
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [LOCK_NAMESPACE, schema]);
     if (createSchema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const lockTimeout = lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)};\n       `;
     const opened = await client.query<{ id: string }>(
-      `SET LOCAL search_path TO ${searchPath};
+      `${lockTimeout}SET LOCAL search_path TO ${searchPath};
        CREATE TABLE IF NOT EXISTS ${table} ${TRACKING_COLUMNS};
        SELECT txid_current()::text AS id`,
     );

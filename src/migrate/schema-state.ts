@@ -69,3 +69,35 @@ export function compareMigrations(migrations: readonly Migration[], recorded: Re
   const applied = [...recorded.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { applied, pending, changed };
 }
+
+/** Schemas per statement of {@link readSchemaStates}. */
+const STATES_CHUNK = 500;
+
+/**
+ * {@link readSchemaState} for many schemas in two queries per 500 schemas: which of them have a
+ * tracking table, then all their rows at once.
+ *
+ * @example
+ * ```ts
+ * declare const source: import('./migration.js').MigrationSource;
+ * const states = await readSchemaStates(pool, ['tenant_acme', 'tenant_globex'], await source.load());
+ * states.get('tenant_acme')?.pending; // ['003_backfill_sku']
+ * ```
+ */
+export async function readSchemaStates(db: Queryable, schemas: readonly string[], migrations: readonly Migration[]): Promise<Map<string, SchemaState>> {
+  const recorded = new Map<string, Map<string, string>>(schemas.map((schema) => [schema, new Map()]));
+  for (let start = 0; start < schemas.length; start += STATES_CHUNK) {
+    const { rows: tracked } = await db.query<{ schema: string }>(
+      `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND n.nspname = ANY($2::text[])`,
+      [MIGRATIONS_TABLE, schemas.slice(start, start + STATES_CHUNK)],
+    );
+    if (tracked.length === 0) continue;
+    const union = tracked
+      .map(({ schema }, index) => `SELECT $${index + 1}::text AS schema, name, checksum FROM ${quoteIdent(schema)}.${quoteIdent(MIGRATIONS_TABLE)}`)
+      .join(' UNION ALL ');
+    const { rows } = await db.query<{ schema: string; name: string; checksum: string }>(union, tracked.map(({ schema }) => schema));
+    for (const row of rows) recorded.get(row.schema)?.set(row.name, row.checksum);
+  }
+  return new Map([...recorded].map(([schema, names]) => [schema, compareMigrations(migrations, names)]));
+}

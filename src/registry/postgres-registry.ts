@@ -11,13 +11,13 @@ import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../e
 import { isValidTenantId, quoteIdent } from '../identifiers.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { SparePool } from '../provision/spare-pool.js';
-import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
+import type { Tenant, TenantDomain } from '../types.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
 import type { Migration } from '../migrate/migration.js';
 import { announceChange, changeNotice } from './change-channel.js';
 import { DOMAINS_TABLE, registryMigrations, TENANTS_TABLE } from './registry-migrations.js';
 import { registryNotMigrated } from './registry-not-migrated.js';
-import { freezeTenant, listLimit, newTenant, tenantChanges } from './tenant-record.js';
+import { type TenantRow, listLimit, newTenant, tenantChanges, tenantFromRow as toTenant } from './tenant-record.js';
 
 /** Options of {@link PostgresRegistry}. */
 export interface PostgresRegistryOptions {
@@ -41,18 +41,6 @@ export interface PostgresRegistryOptions {
   readonly spares?: SparePool;
   /** Called after every committed write with the tenant it changed (the lookup cache listens). */
   readonly onChange?: (tenantId: string) => void;
-}
-
-interface TenantRow {
-  id: string;
-  name: string;
-  schema_name: string;
-  status: TenantStatus;
-  placement: string;
-  metadata: Record<string, unknown>;
-  migration_version: string | null;
-  created_at: Date;
-  updated_at: Date;
 }
 
 const COLUMNS = 'id, name, schema_name, status, placement, metadata, migration_version, created_at, updated_at';
@@ -331,18 +319,4 @@ export class PostgresRegistry implements TenantRegistry {
     if (constraint.includes('schema_name')) return new TenantExistsError(id, 'its schema name is taken', { cause: error });
     return new TenantExistsError(id, undefined, { cause: error });
   }
-}
-
-function toTenant(row: TenantRow): Tenant {
-  return freezeTenant({
-    id: row.id,
-    name: row.name,
-    schema: row.schema_name,
-    status: row.status,
-    placement: row.placement,
-    metadata: row.metadata,
-    migrationVersion: row.migration_version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  });
 }

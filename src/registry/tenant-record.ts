@@ -100,3 +100,47 @@ function checkMetadata(metadata: unknown): Record<string, unknown> {
   }
   return metadata as Record<string, unknown>;
 }
+
+/**
+ * A row of the registry's tenants table, as `SELECT id, name, schema_name, …` returns it.
+ *
+ * @example
+ * ```ts
+ * declare const row: TenantRow;
+ * row.schema_name; // 'tenant_acme'
+ * ```
+ */
+export interface TenantRow {
+  id: string;
+  name: string;
+  schema_name: string;
+  status: TenantStatus;
+  placement: string;
+  metadata: Record<string, unknown>;
+  migration_version: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/**
+ * The frozen Tenant of a registry row.
+ *
+ * @example
+ * ```ts
+ * declare const row: TenantRow;
+ * tenantFromRow(row).schema; // row.schema_name
+ * ```
+ */
+export function tenantFromRow(row: TenantRow): Tenant {
+  return freezeTenant({
+    id: row.id,
+    name: row.name,
+    schema: row.schema_name,
+    status: row.status,
+    placement: row.placement,
+    metadata: row.metadata,
+    migrationVersion: row.migration_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}

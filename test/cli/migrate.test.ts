@@ -16,6 +16,7 @@ interface MigrateReport {
     total: number;
     migrated: { tenantId: string; applied: string[] }[];
     failed: { tenantId: string; migration: string | null; code: string; message: string }[];
+    retried: string[];
     notStarted: string[];
   } | null;
   interrupted: boolean;
@@ -68,7 +69,7 @@ describe('tenantry migrate', () => {
     expect(again.code).toBe(0);
     expect(json<MigrateReport>(again)).toEqual({
       shared: { schema: p.sharedSchema, applied: [] },
-      tenants: { total: 0, migrated: [], failed: [], notStarted: [] },
+      tenants: { total: 0, migrated: [], failed: [], retried: [], notStarted: [] },
       interrupted: false,
     });
   });
@@ -172,6 +173,7 @@ DO $$ BEGIN IF current_schema() LIKE '%bad' THEN RAISE EXCEPTION 'no room for %'
       total: 1,
       migrated: [],
       failed: [{ tenantId: 'bad', migration: '002_check', code: 'P0001', message: `no room for ${p.schemaOf('bad')}` }],
+      retried: [],
       notStarted: [],
     });
   });

@@ -108,7 +108,7 @@ describe('migrate.tenants', () => {
     }
 
     const again: MigrationProgress[] = [];
-    expect(await tenancy.migrate.tenants({ onProgress: (p) => again.push(p) })).toEqual({ total: 0, migrated: [], failed: [] });
+    expect(await tenancy.migrate.tenants({ onProgress: (p) => again.push(p) })).toEqual({ total: 0, migrated: [], failed: [], retried: [], notStarted: [], interrupted: false });
     expect(again).toEqual([]);
   });
 
@@ -179,7 +179,7 @@ ALTER TABLE items ADD CONSTRAINT items_no_poison CHECK (name <> 'poison');`,
     // Fix the data; a re-run migrates only that tenant.
     await db.pool.query(`DELETE FROM "${schemaOf('t3')}".items WHERE name = 'poison'`);
     const rerun = await tenancy.migrate.tenants();
-    expect(rerun).toEqual({ total: 1, migrated: [{ tenantId: 't3', applied: ['002_no_poison', '003_after'] }], failed: [] });
+    expect(rerun).toEqual({ total: 1, migrated: [{ tenantId: 't3', applied: ['002_no_poison', '003_after'] }], failed: [], retried: [], notStarted: [], interrupted: false });
     expect((await db.pool.query(`SELECT what FROM "${schemaOf('t3')}".audit`)).rows).toEqual([{ what: 'checked' }]);
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM "${schemaOf('t1')}".audit`)).rows).toEqual([{ n: 1 }]);
     expect((await tenancy.registry.get('t3'))?.migrationVersion).toBe('003_after');

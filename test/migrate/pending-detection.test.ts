@@ -65,7 +65,7 @@ describe('pending detection', () => {
     const t0 = performance.now();
     const report = await tenancy.migrate.tenants({ onProgress: (p) => progress.push(p) });
     const elapsed = performance.now() - t0;
-    expect(report).toEqual({ total: 0, migrated: [], failed: [] });
+    expect(report).toEqual({ total: 0, migrated: [], failed: [], retried: [], notStarted: [], interrupted: false });
     expect(progress).toEqual([]);
     expect(elapsed).toBeLessThan(1000);
     expect(pool.queries).toHaveLength(1);

@@ -6,18 +6,16 @@
  */
 import { TenantNotFoundError } from '../../errors.js';
 import { assertTenantId } from '../../identifiers.js';
-import { digestOf } from '../../migrate/migration.js';
+import type { MigrateTenantsReport } from '../../migrate/migrator.js';
 import { ExitCode } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
-import { positiveInteger, stringList } from '../option-values.js';
+import { positiveInteger, stringList, wholeNumber } from '../option-values.js';
 import { explainFailure } from '../explain-error.js';
 import { formatTable } from '../format-table.js';
 import type { CliTenancy } from '../open-tenancy.js';
 import type { Output } from '../output.js';
 import type { ProgressReporter } from '../progress-reporter.js';
 import { createProgressReporter } from '../progress-reporter.js';
-import type { TenantRunReport } from '../run-tenant-migrations.js';
-import { runTenantMigrations } from '../run-tenant-migrations.js';
 import { watchInterrupts } from '../watch-interrupts.js';
 import type { MigrationPlan } from './plan-migrations.js';
 import { planMigrations } from './plan-migrations.js';
@@ -29,6 +27,8 @@ interface MigrateScope {
   readonly only: readonly string[];
   readonly concurrency: number;
   readonly allowChanged: boolean;
+  readonly lockTimeout: number;
+  readonly lockRetries: number;
 }
 
 /**
@@ -78,30 +78,34 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
       shared = { schema: cli.sharedSchema, applied: result.applied };
       ctx.output.line(`Shared schema "${cli.sharedSchema}": ${result.applied.length === 0 ? 'nothing to apply' : `applied ${result.applied.join(', ')}`}`);
     }
-    let report: TenantRunReport | null = null;
+    let report: MigrateTenantsReport | null = null;
     if (scope.tenants && !watch.signal.aborted) {
       phase = 'tenants';
-      const ids = await tenantsToMigrate(cli, scope);
-      if (ids.length === 0) ctx.output.line('Tenants: nothing to apply');
-      progress = createProgressReporter(ctx.output, ids.length, ctx.hints());
-      const reporter = progress;
+      await requireTenants(cli, scope.only);
+      let reporter: ProgressReporter | undefined;
       try {
-        report = await runTenantMigrations({
-          tenants: ids,
+        report = await cli.tenancy.migrate.tenants({
           concurrency: scope.concurrency,
+          lockTimeout: scope.lockTimeout,
+          lockRetries: scope.lockRetries,
+          allowChanged: scope.allowChanged,
           signal: watch.signal,
-          migrate: (id) => cli.tenancy.migrate.tenant(id, { allowChanged: scope.allowChanged }),
-          onStart: (id) => inFlight.add(id),
-          onDone: (outcome, counts) => {
-            inFlight.delete(outcome.tenantId);
-            reporter.done(outcome, counts);
+          ...(scope.only.length > 0 ? { only: scope.only } : {}),
+          onStart: (id, total) => {
+            reporter ??= progress = createProgressReporter(ctx.output, total, ctx.hints());
+            inFlight.add(id);
+          },
+          onProgress: (event) => {
+            inFlight.delete(event.tenantId);
+            reporter?.done(event);
           },
         });
       } finally {
-        reporter.stop();
+        reporter?.stop();
       }
+      if (report.total === 0) ctx.output.line('Tenants: nothing to apply');
     }
-    const failures = (report?.failed ?? []).map((failure) => ({ tenantId: failure.tenantId, ...explainFailure(failure.error, ctx.hints()) }));
+    const failures = (report?.failed ?? []).map((failure) => ({ tenantId: failure.tenantId ?? '-', ...explainFailure(failure, ctx.hints()) }));
     printSummary(ctx.output, report, failures, watch.exitCode !== undefined, scope.tenants);
     ctx.output.result({
       shared,
@@ -112,6 +116,7 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
               total: report.total,
               migrated: report.migrated.map((result) => ({ tenantId: result.tenantId, applied: result.applied })),
               failed: failures,
+              retried: report.retried,
               notStarted: report.notStarted,
             },
       interrupted: watch.exitCode !== undefined,
@@ -133,24 +138,21 @@ function readScope(ctx: CommandContext): MigrateScope {
     only,
     concurrency,
     allowChanged: ctx.values['allow-changed'] === true,
+    lockTimeout: wholeNumber(ctx.values['lock-timeout'], 'lock-timeout', 5_000),
+    lockRetries: wholeNumber(ctx.values['lock-retries'], 'lock-retries', 2),
   };
 }
 
-/** The named tenants (each must exist), or those the registry finds stale. */
-async function tenantsToMigrate(cli: CliTenancy, scope: MigrateScope): Promise<readonly string[]> {
-  if (scope.only.length > 0) {
-    for (const id of scope.only) {
-      if ((await cli.tenancy.registry.get(id)) === undefined) throw new TenantNotFoundError(id);
-    }
-    return scope.only;
+/** Refuses a named tenant the registry does not know (exit code 2), before anything runs. */
+async function requireTenants(cli: CliTenancy, only: readonly string[]): Promise<void> {
+  for (const id of only) {
+    if ((await cli.tenancy.registry.get(id)) === undefined) throw new TenantNotFoundError(id);
   }
-  const stale = await cli.tenancy.registry.listStale(digestOf(await cli.tenantMigrations()));
-  return stale.map((tenant) => tenant.id);
 }
 
 function printSummary(
   output: Output,
-  report: TenantRunReport | null,
+  report: MigrateTenantsReport | null,
   failures: readonly { tenantId: string; migration: string | undefined; message: string }[],
   interrupted: boolean,
   tenantsAsked: boolean,
@@ -160,7 +162,8 @@ function printSummary(
     const applied = report.migrated.filter((outcome) => outcome.applied.length > 0).length;
     const upToDate = report.migrated.length - applied;
     output.line(
-      `Tenants: ${applied} migrated${upToDate > 0 ? `, ${upToDate} up to date` : ''}, ${failures.length} failed${report.notStarted.length > 0 ? `, ${report.notStarted.length} not started` : ''} (of ${report.total})`,
+      `Tenants: ${applied} migrated${upToDate > 0 ? `, ${upToDate} up to date` : ''}, ${failures.length} failed${report.notStarted.length > 0 ? `, ${report.notStarted.length} not started` : ''} (of ${report.total})` +
+        (report.retried.length > 0 ? `; ${report.retried.length} waited for a lock and were tried again` : ''),
     );
   }
   if (failures.length > 0) {

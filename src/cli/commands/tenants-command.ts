@@ -8,7 +8,9 @@ import { TenantNotFoundError } from '../../errors.js';
 import type { Tenant, TenantDomain, TenantStatus } from '../../types.js';
 import { CliError, ExitCode, UsageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
-import { stringList } from '../option-values.js';
+import { positiveInteger, stringList } from '../option-values.js';
+import { registryNotMigrated } from '../../registry/registry-not-migrated.js';
+import { readTenantRows } from '../tenant-rows.js';
 import type { CommandName } from '../command-specs.js';
 import { confirmByTyping } from '../confirm-by-typing.js';
 import { formatTable } from '../format-table.js';
@@ -70,27 +72,39 @@ async function create(ctx: CommandContext, id: string): Promise<number> {
 }
 
 async function list(ctx: CommandContext): Promise<number> {
-  const status = ctx.values.status;
-  if (status !== undefined && status !== 'active' && status !== 'suspended') {
-    throw new UsageError(`--status must be active or suspended, got ${JSON.stringify(status)}`);
-  }
+  const status = statusFilter(ctx.values.status);
+  const limit = ctx.values.limit === undefined ? undefined : positiveInteger(ctx.values.limit, 'limit', 1);
+  const after = typeof ctx.values.after === 'string' ? ctx.values.after : undefined;
   const cli = await ctx.open();
-  const tenants: Tenant[] = [];
-  let after: string | undefined;
-  do {
-    const page = await cli.tenancy.registry.list({ status: status as TenantStatus | undefined, limit: 1000, after });
-    tenants.push(...page.tenants);
-    after = page.next;
-  } while (after !== undefined);
+  const page = await readTenantRows(cli.pool, cli.sharedSchema, { status, limit, after }).catch((error: unknown) => {
+    throw registryNotMigrated(error, cli.sharedSchema) ?? error;
+  });
+  const tenants = page.rows.map((row) => row.tenant);
   if (tenants.length === 0) {
     ctx.output.line(status === undefined ? 'No tenants' : `No ${status} tenants`);
   } else {
     const rows = tenants.map((tenant) => [tenant.id, tenant.status, tenant.schema, tenant.migrationVersion ?? '-', tenant.name]);
     for (const line of formatTable([['ID', 'STATUS', 'SCHEMA', 'VERSION', 'NAME'], ...rows])) ctx.output.line(line);
-    ctx.output.line(`${tenants.length} tenant${tenants.length === 1 ? '' : 's'}`);
+    ctx.output.line(`${tenants.length} tenant${tenants.length === 1 ? '' : 's'}${page.next === undefined ? '' : `; more with --after ${page.next}`}`);
   }
+  if (page.next !== undefined) ctx.output.warn(`More tenants: tenantry tenants list --after ${page.next}${limit === undefined ? '' : ` --limit ${limit}`}`);
   ctx.output.result(tenants);
   return ExitCode.ok;
+}
+
+/**
+ * The `--status` filter: `active`, `suspended`, or none; a {@link UsageError} for anything else.
+ *
+ * @example
+ * ```ts
+ * statusFilter('active'); // 'active'
+ * ```
+ */
+export function statusFilter(value: unknown): TenantStatus | undefined {
+  if (value !== undefined && value !== 'active' && value !== 'suspended') {
+    throw new UsageError(`--status must be active or suspended, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 async function show(ctx: CommandContext, id: string): Promise<number> {
