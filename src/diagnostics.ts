@@ -39,6 +39,8 @@ export const channels = Object.freeze({
   impersonation: 'tenantry:impersonation',
   /** tenantPool's connection choices: a tenant served by its home connection or another, a connection retired: {@link PoolDecisionEvent}. */
   poolDecision: 'tenantry:pool-decision',
+  /** A tenant's backup, restore or clone done or failed (`tenancy.backup`, `restore`, `clone`, the CLI): {@link BackupEvent}. */
+  backup: 'tenantry:backup',
 } as const);
 
 /**
@@ -171,6 +173,26 @@ export interface PoolDecisionEvent {
   readonly tenantsServed: number;
 }
 
+/**
+ * What {@link channels}.backup carries: one per backup, restore or clone, when it ends.
+ *
+ * @example
+ * ```ts
+ * const event: BackupEvent = { operation: 'backup', phase: 'done', tenantId: 'acme', rows: 1002, bytes: 48_113, durationMs: 212 };
+ * ```
+ */
+export interface BackupEvent {
+  readonly operation: 'backup' | 'backup-shared' | 'restore' | 'clone';
+  readonly phase: 'done' | 'failed';
+  /** The tenant backed up, restored or cloned into; `null` for the shared tables, or a restore that failed before it read the archive's id. */
+  readonly tenantId: string | null;
+  /** Rows and bytes of COPY text, when done. */
+  readonly rows?: number;
+  readonly bytes?: number;
+  readonly error?: unknown;
+  readonly durationMs: number;
+}
+
 /** @internal The channel objects, made once. */
 export const requestResolvedChannel = diagnostics.channel(channels.requestResolved);
 /** @internal */
@@ -185,3 +207,5 @@ export const provisioningChannel = diagnostics.channel(channels.provisioning);
 export const impersonationChannel = diagnostics.channel(channels.impersonation);
 /** @internal */
 export const poolDecisionChannel = diagnostics.channel(channels.poolDecision);
+/** @internal */
+export const backupChannel = diagnostics.channel(channels.backup);

@@ -23,6 +23,7 @@ export type {
   ProvisioningEvent,
   ImpersonationEvent,
   PoolDecisionEvent,
+  BackupEvent,
 } from './diagnostics.js';
 export { TenantContext } from './context.js';
 export type { TenantScope } from './context.js';

@@ -48,6 +48,7 @@ import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
+import { observedBackup } from './backup/observed-backup.js';
 import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration, type TenancyStrategy } from './strategy/row-level.js';
 
 /**
@@ -499,10 +500,14 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       if (tenant === undefined) throw new NoTenantError('A tenant key');
       return parts.length === 0 ? tenant.id : `${tenant.id}:${parts.join(':')}`;
     },
-    backup: async (id: string, destination: Writable, backupOptions?: BackupOptions) => backupTenant(backups(), id, destination, backupOptions),
-    backupShared: async (destination: Writable, backupOptions?: BackupOptions) => backupShared(backups(), destination, backupOptions),
-    restore: async (source: Readable | AsyncIterable<Uint8Array>, restoreOptions?: RestoreOptions) => restoreTenant(backups(), source, restoreOptions),
-    clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) => cloneTenant(backups(), fromId, toId, cloneOptions),
+    backup: async (id: string, destination: Writable, backupOptions?: BackupOptions) =>
+      observedBackup('backup', id, () => backupTenant(backups(), id, destination, backupOptions)),
+    backupShared: async (destination: Writable, backupOptions?: BackupOptions) =>
+      observedBackup('backup-shared', null, () => backupShared(backups(), destination, backupOptions)),
+    restore: async (source: Readable | AsyncIterable<Uint8Array>, restoreOptions?: RestoreOptions) =>
+      observedBackup('restore', restoreOptions?.id ?? null, () => restoreTenant(backups(), source, restoreOptions)),
+    clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) =>
+      observedBackup('clone', toId, () => cloneTenant(backups(), fromId, toId, cloneOptions)),
     exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => exportTenant(backups(), id, directory, exportOptions),
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);
