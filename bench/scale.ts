@@ -74,11 +74,9 @@ async function main(): Promise<void> {
     const status = await timed(() => run(process.execPath, [CLI, 'status', '--json', '--tenant-migrations', folder], { env: { ...process.env, DATABASE_URL: database.url }, maxBuffer: 1 << 30 }));
     steps.push({ name: 'tenantry status --json (a process)', ms: status, targetMs: 1_000 });
 
-    // ── W1: random-tenant primary-key lookups through tenantPool (issue 19) ──────────────────
-    // Added by the tenant-affine connections work: pool max 10, concurrency 32, 120 s, over all
-    // the tenants (affinity off, then on) and over 100 of them (the warm baseline); throughput
-    // and the largest backend's RssAnon every 15 s. Its rows go into `steps` here.
-    // ──────────────────────────────────────────────────────────────────────────────────────
+    // W1 (random-tenant lookups through tenantPool, affinity off and on, against a 100-tenant
+    // baseline, with backend memory every 15 s) is bench/affinity.ts: it keeps its 10,000
+    // tenants between runs, which a W1 comparison needs far more often than this fleet run.
 
     console.log('');
     printTable(
