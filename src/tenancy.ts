@@ -449,6 +449,9 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const backups = (): BackupContext => {
     if (pool === undefined || provisioner === undefined) throw new InvalidConfigError('Backups and restores need createTenancy({ pool })');
+    if (strategy === 'rls') {
+      throw new InvalidConfigError("Backups, restores, clones and exports of row-level tenants (strategy: 'rls') are not built yet: back up the shared tables with pg_dump (docs/backup.md)");
+    }
     return { pool, registry, sharedSchema, schemaPrefix, provisioner, tenantMigrations: () => migrate.tenantMigrations(), onChange };
   };
 

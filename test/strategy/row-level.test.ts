@@ -159,6 +159,11 @@ describe("strategy: 'rls'", () => {
     }
   });
 
+  it('refuses a backup of a row-level tenant with a clear error, rather than an empty archive', async () => {
+    const { PassThrough } = await import('node:stream');
+    await expect(admin.backup('acme', new PassThrough())).rejects.toThrow(/row-level tenants/);
+  });
+
   it('refuses tenant migrations, which the row-level strategy has no use for, and an unknown strategy', () => {
     expect(() => createTenancy({ pool: db.pool, strategy: 'rls', migrations: { tenant: [] } })).toThrow(InvalidConfigError);
     expect(() => createTenancy({ pool: db.pool, strategy: 'rows' as never })).toThrow(InvalidConfigError);
