@@ -20,9 +20,10 @@ let appUrl: string;
 beforeAll(async () => {
   const role = `${db.rolePrefix}app`;
   const url = new URL(db.url);
-  await db.pool.query(`CREATE ROLE "${role}" LOGIN`);
+  await db.pool.query(`CREATE ROLE "${role}" LOGIN PASSWORD 'app-password'`);
   await db.pool.query(`GRANT CREATE ON DATABASE "${url.pathname.slice(1)}" TO "${role}"`);
   url.username = role;
+  url.password = 'app-password'; // embedded PostgreSQL checks passwords; the machine's server trusts
   appUrl = url.toString();
 });
 

@@ -29,13 +29,14 @@ interface Schema {
 
 /** A login role that is neither a superuser nor BYPASSRLS, with the app's privileges on the shared tables. */
 async function appRole(name: string): Promise<string> {
-  await db.pool.query(`CREATE ROLE "${name}" LOGIN`);
+  await db.pool.query(`CREATE ROLE "${name}" LOGIN PASSWORD 'app-password'`);
   await db.pool.query(`GRANT USAGE ON SCHEMA public TO "${name}"`);
   await db.pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON products, notes, plans TO "${name}"`);
   await db.pool.query(`GRANT SELECT ON tenantry_tenants, tenantry_domains, tenantry_migrations, tenantry_tenant_tables TO "${name}"`);
   await db.pool.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${name}"`);
   const url = new URL(db.url);
   url.username = name;
+  url.password = 'app-password'; // embedded PostgreSQL checks passwords; the machine's server trusts
   return url.toString();
 }
 
@@ -188,10 +189,11 @@ describe("strategy: 'rls' with tenant roles", () => {
     await admin.migrate.shared();
     for (const id of ['acme', 'globex']) await admin.registry.create({ id });
     const app = `${rolesDb.rolePrefix}app`;
-    await rolesDb.pool.query(`CREATE ROLE "${app}" LOGIN; GRANT "${rolesDb.rolePrefix}login_group" TO "${app}"`);
+    await rolesDb.pool.query(`CREATE ROLE "${app}" LOGIN PASSWORD 'app-password'; GRANT "${rolesDb.rolePrefix}login_group" TO "${app}"`);
     await rolesDb.pool.query(`GRANT SELECT ON tenantry_tenants, tenantry_domains TO "${app}"`);
     const url = new URL(rolesDb.url);
     url.username = app;
+    url.password = 'app-password';
     appPool = new pg.Pool({ connectionString: url.toString(), max: 1 });
     tenancy = createTenancy({ pool: appPool, strategy: 'rls', tenantRoles });
     scoped = tenantPool(tenancy, appPool);
