@@ -28,7 +28,9 @@ export type TenancyErrorCode =
   | 'TENANTRY_TENANTS_FAILED'
   | 'TENANTRY_ROW_SECURITY_BYPASSED'
   | 'TENANTRY_BACKUP_ARCHIVE'
-  | 'TENANTRY_BACKUP_MIGRATIONS';
+  | 'TENANTRY_BACKUP_MIGRATIONS'
+  | 'TENANTRY_UNKNOWN_SERVER'
+  | 'TENANTRY_TENANT_MOVING';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -199,6 +201,51 @@ export class TenantSuspendedError extends TenancyError {
   constructor(tenantId: string) {
     super('TENANTRY_TENANT_SUSPENDED', 403, `Tenant ${describe(tenantId)} is suspended`);
     this.tenantId = tenantId;
+  }
+}
+
+/**
+ * A placement names no server of `createTenancy({ servers })`. HTTP 500: the registry or the
+ * config is wrong, not the request.
+ *
+ * @example
+ * ```ts
+ * await tenancy.registry.create({ id: 'acme', placement: 'mars' }); // UnknownServerError: no server "mars" (servers: main, eu)
+ * ```
+ */
+export class UnknownServerError extends TenancyError {
+  override name = 'UnknownServerError';
+  readonly server: string;
+  constructor(server: string, known: readonly string[] = []) {
+    const names = Array.isArray(known) ? known : [];
+    super('TENANTRY_UNKNOWN_SERVER', 500, `No server ${describe(server)} in createTenancy({ servers })${names.length === 0 ? ': no servers are configured' : ` (servers: ${names.join(', ')})`}`);
+    this.server = server;
+  }
+}
+
+/**
+ * The tenant is moving to another server: its writes are paused for the move (`tenancy.move`).
+ * HTTP 503; the adapters add a `Retry-After` header with {@link TenantMovingError.retryAfter}.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await db.query('insert into products (name) values ($1)', ['Bolt']);
+ * } catch (error) {
+ *   if (error instanceof TenantMovingError) res.set('Retry-After', String(error.retryAfter)).status(503).end();
+ * }
+ * ```
+ */
+export class TenantMovingError extends TenancyError {
+  override name = 'TenantMovingError';
+  readonly tenantId: string;
+  /** Seconds after which a retry should find the move done. */
+  readonly retryAfter: number;
+  constructor(tenantId: string, retryAfter: number = 5) {
+    retryAfter = Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter : 5;
+    super('TENANTRY_TENANT_MOVING', 503, `Tenant ${describe(tenantId)} is moving to another server: its writes are paused, retry in ${retryAfter} s`);
+    this.tenantId = tenantId;
+    this.retryAfter = retryAfter;
   }
 }
 

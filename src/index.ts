@@ -52,6 +52,8 @@ export {
   RowSecurityBypassedError,
   BackupArchiveError,
   BackupMigrationsError,
+  UnknownServerError,
+  TenantMovingError,
 } from './errors.js';
 export type { TenancyErrorCode } from './errors.js';
 export {

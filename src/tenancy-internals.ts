@@ -9,6 +9,9 @@ import type { TenantScope } from './context.js';
 import type { RequestTenant, Tenancy } from './tenancy.js';
 import type { TenantRequest, TenantResolver } from './resolvers/resolver.js';
 import type { MaybePromise } from './util/maybe-promise.js';
+import type { PoolLike } from './db.js';
+import type { Servers } from './placement/servers.js';
+import type { Tenant } from './types.js';
 
 /** `resolveRequest` that answers synchronously when the resolver does and the tenant is cached. */
 export type ResolveRequestNow = (request: TenantRequest, resolver?: TenantResolver) => MaybePromise<RequestTenant | null>;
@@ -39,3 +42,30 @@ export type RunInScope = <A extends unknown[], R>(scope: TenantScope | undefined
  * ```
  */
 export const runInScope = new WeakMap<Tenancy, RunInScope>();
+
+/**
+ * Where a tenant's queries go: the pool of the server (or database) that holds it, or
+ * `undefined` for tenantPool's own pool (the registry's server). Must answer synchronously;
+ * throws `UnknownServerError` for a placement no server has.
+ *
+ * @example
+ * ```ts
+ * const route = tenantRoutes.get(tenancy);
+ * const pool = route?.(tenant) ?? ownPool;
+ * ```
+ */
+export type TenantRoute = (tenant: Tenant) => PoolLike | undefined;
+
+/** How each tenancy made by this copy routes a tenant's queries; no entry: everything on tenantPool's own pool. */
+export const tenantRoutes = new WeakMap<Tenancy, TenantRoute>();
+
+/**
+ * The servers of each tenancy made by this copy (`createTenancy({ servers })`), for tenantPool
+ * to hand its pool factory to.
+ *
+ * @example
+ * ```ts
+ * serversOf.get(tenancy)?.usePoolFactory((url) => new pg.Pool({ connectionString: url }));
+ * ```
+ */
+export const serversOf = new WeakMap<Tenancy, Servers>();

@@ -43,12 +43,15 @@ import { listenForChanges } from './registry/change-channel.js';
 import type { TenantCacheOptions } from './registry/tenant-cache.js';
 import { TenantCache } from './registry/tenant-cache.js';
 import type { TenantMatch, TenantRequest, TenantResolver } from './resolvers/resolver.js';
-import { type ResolveRequestNow, resolveRequestNow, runInScope } from './tenancy-internals.js';
+import { type ResolveRequestNow, resolveRequestNow, runInScope, serversOf, tenantRoutes } from './tenancy-internals.js';
 import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
 import { observedBackup } from './backup/observed-backup.js';
+import { Servers, type ServerInput } from './placement/servers.js';
+import { serverPlacement, type TenantPlacement } from './placement/placement.js';
+import { placedProvisioner } from './placement/placed-provisioner.js';
 import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration, type TenancyStrategy } from './strategy/row-level.js';
 
 /**
@@ -111,6 +114,20 @@ export interface TenancyOptions {
    * made in the shared migrations with `tenantry_tenant_table('products')`.
    */
   readonly strategy?: TenancyStrategy;
+  /**
+   * The servers tenants are placed on, by name: a pg.Pool each, or a URL (tenantry makes that
+   * pool, and ends it with `tenancy.close()`). A tenant's `placement` names its server;
+   * `'default'` (the default) is the registry's server: the one whose pool is `pool`, else the
+   * first. tenantPool routes each tenant's queries to its server, `registry.create({ placement })`
+   * provisions there, `tenancy.move(id, server)` moves a tenant. See docs/scaling.md.
+   *
+   * @example
+   * ```ts
+   * declare const euPool: import('./db.js').PoolLike;
+   * createTenancy({ pool, servers: { main: pool, eu: euPool } });
+   * ```
+   */
+  readonly servers?: Readonly<Record<string, ServerInput>>;
 }
 
 /**
@@ -344,7 +361,9 @@ export interface Tenancy {
  */
 export function createTenancy(options: TenancyOptions = {}): Tenancy {
   if (typeof options !== 'object' || options === null) throw new InvalidConfigError('createTenancy expects an options object');
-  const { pool, schemaPrefix = 'tenant_' } = options;
+  const servers = new Servers(options.servers, options.pool);
+  const pool = options.pool ?? servers.homePool;
+  const { schemaPrefix = 'tenant_' } = options;
   if (pool !== undefined && (typeof pool.query !== 'function' || typeof pool.connect !== 'function')) {
     throw new InvalidConfigError('createTenancy: `pool` must be a pg.Pool (with query and connect)');
   }
@@ -362,10 +381,11 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       : strategy === 'rls'
         ? createRowLevelProvisioner({ pool, sharedSchema, roles })
         : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
+  const placement = pool === undefined ? undefined : placementOf(servers, pool, { sharedSchema, tenantMigrations, roles, strategy });
   const spares = makeSpares(options, schemaPrefix, provisioner);
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
-  const registry = makeRegistry(options, sharedSchema, schemaPrefix, provisioner, spares, onChange);
+  const registry = makeRegistry(pool === undefined ? options : { ...options, pool }, sharedSchema, schemaPrefix, provisioner, spares, onChange, placement);
   const context = new TenantContext();
   let listener: ChangeListener | undefined;
   let closed = false;
@@ -392,6 +412,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     roles,
     strategy,
     spares,
+    ...(placement?.spread === true ? { placement } : {}),
   };
   const migrate = createMigrator(migratorOptions);
 
@@ -519,13 +540,15 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       closed = true;
       const running = listener;
       listener = undefined;
-      await Promise.all([running?.close(), spares?.close()]);
+      await Promise.all([running?.close(), spares?.close(), placement?.close()]);
     },
   });
   resolverContext.tenancy = tenancy;
   Object.freeze(resolverContext);
   resolveRequestNow.set(tenancy, resolveNow);
   runInScope.set(tenancy, context.runIn.bind(context));
+  serversOf.set(tenancy, servers);
+  if (placement?.spread === true) tenantRoutes.set(tenancy, (tenant) => placement.routeOf(tenant));
   return tenancy;
 }
 
@@ -570,6 +593,20 @@ function makeSpares(options: TenancyOptions, schemaPrefix: string, provisioner: 
   return new SparePool({ ...spares, provisioner, schemaPrefix });
 }
 
+/** Where tenants live: on the servers of `servers`, a schema each (the registry's server without it). */
+function placementOf(
+  servers: Servers,
+  pool: PoolLike,
+  options: { sharedSchema: string; tenantMigrations: ReturnType<typeof toMigrationSource>; roles: TenantRoleNames | undefined; strategy: TenancyStrategy },
+): TenantPlacement {
+  if (servers.placed && options.strategy === 'rls') {
+    throw new InvalidConfigError("createTenancy({ strategy: 'rls' }) keeps every tenant on the registry's server: `servers` is for the schema strategy");
+  }
+  return serverPlacement(servers, pool, (_name, serverPool) =>
+    placedProvisioner(serverPool, (onServer) => createProvisioner({ pool: onServer, sharedSchema: options.sharedSchema, tenantMigrations: options.tenantMigrations, roles: options.roles })),
+  );
+}
+
 function makeRegistry(
   options: TenancyOptions,
   sharedSchema: string,
@@ -577,6 +614,7 @@ function makeRegistry(
   provisioner: ReturnType<typeof createProvisioner> | undefined,
   spares: SparePool | undefined,
   onChange: (tenantId: string) => void,
+  placement: TenantPlacement | undefined,
 ): TenantRegistry {
   const kind = options.registry ?? (options.pool === undefined ? 'memory' : 'postgres');
   if (typeof kind === 'object' && kind !== null) return kind;
@@ -586,7 +624,15 @@ function makeRegistry(
   if (kind === 'postgres') {
     if (options.pool === undefined) throw new InvalidConfigError("registry: 'postgres' needs createTenancy({ pool })");
     if (options.tenants !== undefined) throw new InvalidConfigError('`tenants` seeds an in-memory registry only; use registry.create with PostgreSQL');
-    return new PostgresRegistry({ pool: options.pool, sharedSchema, schemaPrefix, onChange, ...(provisioner ? { provisioner } : {}), ...(spares ? { spares } : {}) });
+    return new PostgresRegistry({
+      pool: options.pool,
+      sharedSchema,
+      schemaPrefix,
+      onChange,
+      ...(provisioner ? { provisioner } : {}),
+      ...(spares ? { spares } : {}),
+      ...(placement?.spread === true ? { placements: placement } : {}),
+    });
   }
   throw new InvalidConfigError(`registry must be 'postgres', 'memory' or a registry object, got ${JSON.stringify(kind)}`);
 }

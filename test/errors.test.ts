@@ -15,6 +15,8 @@ import {
   TenantExistsError,
   TenantNotFoundError,
   TenantSuspendedError,
+  TenantMovingError,
+  UnknownServerError,
 } from '../src/index.js';
 import { thrown } from './helpers/thrown.js';
 
@@ -102,6 +104,24 @@ const cases: readonly Case[] = [
     httpStatus: 403,
     keepsCause: false,
     fields: { tenantId: 'acme' },
+  },
+  {
+    make: () => new TenantMovingError('acme', 7),
+    type: TenantMovingError,
+    name: 'TenantMovingError',
+    code: 'TENANTRY_TENANT_MOVING',
+    httpStatus: 503,
+    keepsCause: false,
+    fields: { tenantId: 'acme', retryAfter: 7 },
+  },
+  {
+    make: () => new UnknownServerError('mars', ['main', 'eu']),
+    type: UnknownServerError,
+    name: 'UnknownServerError',
+    code: 'TENANTRY_UNKNOWN_SERVER',
+    httpStatus: 500,
+    keepsCause: false,
+    fields: { server: 'mars' },
   },
   {
     make: () => new NoTenantError(),

@@ -75,6 +75,7 @@ export const CONFIG_KEYS = [
   'registry',
   'resolver',
   'schemaPrefix',
+  'servers',
   'sharedSchema',
   'spares',
   'strategy',

@@ -22,6 +22,7 @@ import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-gra
 import type { TenancyStrategy } from '../strategy/row-level.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 import type { SparePool } from '../provision/spare-pool.js';
+import type { TenantPlacement } from '../placement/placement.js';
 
 /** What one schema's run applied. */
 export interface MigrationResult {
@@ -190,6 +191,8 @@ export interface MigratorOptions {
   readonly spares?: SparePool | undefined;
   /** How the tenancy keeps tenants apart (default `'schema'`): the start-up checks differ. */
   readonly strategy?: TenancyStrategy | undefined;
+  /** Where tenants live when they are spread over servers: each tenant migrates on its own; the app's shared migrations run on every server. */
+  readonly placement?: TenantPlacement | undefined;
 }
 
 /**
@@ -241,7 +244,8 @@ export function createMigrator(options: MigratorOptions): Migrator {
     allowChanged: boolean,
     lockTimeoutMs: number | undefined,
   ): Promise<MigrationResult> => {
-    const state = await withTransaction(requirePool(), (client) =>
+    const pool = options.placement === undefined ? requirePool() : await options.placement.poolOf(tenant);
+    const state = await withTransaction(pool, (client) =>
       migrateSchema(client, {
         schema: tenant.schema,
         sharedSchema,
@@ -271,6 +275,14 @@ export function createMigrator(options: MigratorOptions): Migrator {
       }).catch((error: unknown) => {
         throw databaseUnavailable(error) ?? error;
       });
+      // The app's own shared migrations (not the registry's tables) on the other servers too: their tenants' queries read them there.
+      const own = migrations.slice(builtInShared.length);
+      for (const serverPool of (await options.placement?.otherPools()) ?? []) {
+        await withTransaction(serverPool, async (client) => {
+          await migrateSchema(client, { schema: sharedSchema, migrations: own, allowChanged, createSchema: true });
+          if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
+        });
+      }
       return { tenantId: undefined, applied: state.applied };
     },
 

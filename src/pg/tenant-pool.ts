@@ -17,6 +17,7 @@ import { type AffinityOptions, type AffinityStatistics, PoolAffinity } from './t
 import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeRequestOf } from './scope-setting.js';
+import { serversOf, type TenantRoute, tenantRoutes } from '../tenancy-internals.js';
 import type { QueryCallback, QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
 
@@ -77,6 +78,12 @@ const AFFINITY_OFF: AffinityStatistics = Object.freeze({
 
 type Callback = QueryCallback;
 
+/** A pool queries go to, with its tenant affinity. */
+interface Lane {
+  readonly pool: pg.Pool;
+  readonly affinity: PoolAffinity | undefined;
+}
+
 /**
  * What `connect(callback)` calls back with, as pg.Pool does: a release function also on failure.
  *
@@ -124,6 +131,11 @@ export class TenantPool extends EventEmitter {
   readonly #policy: ScopePolicy;
   readonly #held: HeldConnections;
   readonly #affinity: PoolAffinity | undefined;
+  readonly #affinityOption: AffinityOptions | false;
+  /** Where a tenant placed on another server goes (`createTenancy({ servers })`); none: everything here. */
+  readonly #route: TenantRoute | undefined;
+  /** The pools of other servers this wrapper has used, with their affinity. */
+  readonly #lanes = new WeakMap<object, Lane>();
   /** One client object per pooled connection: the same at every checkout and in every event. */
   readonly #clients = new WeakMap<RawClient, TenantClient>();
 
@@ -155,13 +167,21 @@ export class TenantPool extends EventEmitter {
     if (typeof affinity !== 'boolean' && (typeof affinity !== 'object' || affinity === null)) {
       throw new InvalidConfigError(`tenantPool affinity must be true, false or { maxTenantsPerConnection }, got ${JSON.stringify(affinity)}`);
     }
-    this.#affinity = affinity === false || mode !== 'session' ? undefined : PoolAffinity.of(pool, affinity === true ? {} : affinity);
+    this.#affinityOption = affinity === false || mode !== 'session' ? false : affinity === true ? {} : affinity;
+    this.#affinity = this.#affinityOption === false ? undefined : PoolAffinity.of(pool, this.#affinityOption);
+    this.#route = tenantRoutes.get(tenancy);
+    serversOf.get(tenancy)?.usePoolFactory((connectionString) => new pg.Pool({ ...this.options, connectionString }));
     this.#held = new HeldConnections(
       () => this.options.maxUses ?? Infinity,
       (event, raw, releasedBy) => {
         if (this.listenerCount(event) > 0) this.emit(event, ...(event === 'release' ? [releasedBy] : []), this.#clientOf(raw));
       },
     );
+    this.#forwardEvents(pool);
+  }
+
+  /** Re-emits a pool's events with this wrapper's client objects, and guards its new clients. */
+  #forwardEvents(pool: pg.Pool): void {
     pool.on('connect', (client: pg.PoolClient) => guardClient(client));
     // The client object is looked up (or made) only for an event someone listens to.
     pool.on('release', (error: Error | undefined, raw: RawClient) => {
@@ -180,6 +200,20 @@ export class TenantPool extends EventEmitter {
     pool.on('error', (error: Error, raw: RawClient) => {
       if (this.listenerCount('error') > 0) this.emit('error', error, this.#clientOf(raw));
     });
+  }
+
+  /** The pool (and its affinity) that serves a scope: the tenant's server's, else the wrapped pool. */
+  #laneOf(scope: TenantScope): Lane {
+    const other = scope.kind === 'tenant' && this.#route !== undefined ? this.#route(scope.tenant) : undefined;
+    if (other === undefined || other === this.#pool) return { pool: this.#pool, affinity: this.#affinity };
+    let lane = this.#lanes.get(other);
+    if (lane === undefined) {
+      const pool = other as pg.Pool;
+      lane = { pool, affinity: this.#affinityOption === false ? undefined : PoolAffinity.of(pool, this.#affinityOption) };
+      this.#lanes.set(other, lane);
+      this.#forwardEvents(pool);
+    }
+    return lane;
   }
 
   /** The client object of a pooled connection, made at its first sight. */
@@ -358,7 +392,14 @@ export class TenantPool extends EventEmitter {
       done(undefined, held);
       return;
     }
-    const affinity = scope.kind === 'tenant' ? this.#affinity : undefined;
+    let lane: Lane;
+    try {
+      lane = this.#laneOf(scope);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    const affinity = scope.kind === 'tenant' ? lane.affinity : undefined;
     const connected = (error: Error | undefined, raw: pg.PoolClient | undefined): void => {
       if (error || raw === undefined) {
         done(error ?? new Error('pg-pool gave no client'));
@@ -376,8 +417,8 @@ export class TenantPool extends EventEmitter {
       }
       done(undefined, { raw: raw as unknown as RawClient, state });
     };
-    if (affinity !== undefined && scope.kind === 'tenant') affinity.connecting(scope.tenant.schema, () => this.#pool.connect(connected));
-    else this.#pool.connect(connected);
+    if (affinity !== undefined && scope.kind === 'tenant') affinity.connecting(scope.tenant.schema, () => lane.pool.connect(connected));
+    else lane.pool.connect(connected);
   }
 
   /** How a checked-out client of `scope` goes back: held for its run when clean, else released. */

@@ -9,7 +9,8 @@ import { sqlState, withTransaction } from '../db.js';
 import { normalizeDomain } from '../domains.js';
 import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../errors.js';
 import { isValidTenantId, quoteIdent } from '../identifiers.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import type { DetachedPlacements, DetachedProvisioner } from '../placement/detached-provisioner.js';
+import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
 import type { SparePool } from '../provision/spare-pool.js';
 import type { Tenant, TenantDomain } from '../types.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
@@ -39,6 +40,13 @@ export interface PostgresRegistryOptions {
    * @internal
    */
   readonly spares?: SparePool;
+  /**
+   * Tenants provisioned outside `create`'s transaction (on another server, or a database of
+   * their own), atomic in effect (docs/scaling.md).
+   *
+   * @internal
+   */
+  readonly placements?: DetachedPlacements;
   /** Called after every committed write with the tenant it changed (the lookup cache listens). */
   readonly onChange?: (tenantId: string) => void;
 }
@@ -60,6 +68,7 @@ export class PostgresRegistry implements TenantRegistry {
   readonly #schemaPrefix: string;
   readonly #provisioner: Provisioner | undefined;
   readonly #spares: SparePool | undefined;
+  readonly #placements: DetachedPlacements | undefined;
   readonly #tenants: string;
   readonly #domains: string;
   readonly #sharedSchema: string;
@@ -71,6 +80,7 @@ export class PostgresRegistry implements TenantRegistry {
     this.#schemaPrefix = options.schemaPrefix ?? 'tenant_';
     this.#provisioner = options.provisioner;
     this.#spares = options.provisioner === undefined ? undefined : options.spares;
+    this.#placements = options.placements;
     this.#sharedSchema = options.sharedSchema ?? 'public';
     this.#onChange = options.onChange ?? (() => {});
     const shared = quoteIdent(this.#sharedSchema);
@@ -80,15 +90,17 @@ export class PostgresRegistry implements TenantRegistry {
 
   async create(input: CreateTenantInput): Promise<Tenant> {
     const tenant = newTenant(input, this.#schemaPrefix);
+    const detached = this.#provisioner === undefined ? undefined : this.#placements?.detached(tenant.placement);
     const started = performance.now();
     let spare: string | undefined;
+    let provisionedElsewhere = false;
     // The migrations load while a connection is checked out and the transaction begins.
     const planning = this.#provisioner?.plan();
     planning?.catch(() => {});
     try {
       const created = await this.#transaction(async (client) => {
         const plan = await planning;
-        spare = plan === undefined ? undefined : await this.#spares?.claim(client, tenant, plan);
+        spare = plan === undefined || detached !== undefined ? undefined : await this.#spares?.claim(client, tenant, plan);
         // The row, written once with the version the migrations reach, and the change announced, in one statement.
         const { rows } = await client.query<TenantRow>(
           `WITH inserted AS (
@@ -110,9 +122,19 @@ export class PostgresRegistry implements TenantRegistry {
         for (const [index, domain] of tenant.domains.entries()) {
           await this.#insertDomain(client, tenant.id, domain, index === 0);
         }
-        if (plan !== undefined && spare === undefined) await this.#provisioner!.provision(client, tenant, plan);
+        if (detached !== undefined) {
+          await this.#provisionElsewhere(client, detached, tenant, plan);
+          provisionedElsewhere = true;
+        } else if (plan !== undefined && spare === undefined) {
+          await this.#provisioner!.provision(client, tenant, plan);
+        }
         return toTenant(rows[0]!);
+      }).catch(async (error: unknown) => {
+        if (provisionedElsewhere) await detached!.undo(tenant).catch(() => {});
+        throw error;
       });
+      // The tenant is registered: a mark left by a failure here is cleared by nothing, and harms nothing.
+      if (detached !== undefined) await detached.finish(tenant).catch(() => {});
       this.#onChange(tenant.id);
       if (provisioningChannel.hasSubscribers) {
         provisioningChannel.publish({ phase: 'done', tenantId: tenant.id, ...(spare === undefined ? {} : { spare }), durationMs: performance.now() - started } satisfies ProvisioningEvent);
@@ -127,6 +149,16 @@ export class PostgresRegistry implements TenantRegistry {
     } finally {
       this.#spares?.refillSoon();
     }
+  }
+
+  /**
+   * Provisions a tenant outside this transaction, after its row is inserted (a concurrent create
+   * of the id waits on the row), and records where its schema stands.
+   */
+  async #provisionElsewhere(client: Queryable, detached: DetachedProvisioner, tenant: { id: string; schema: string; placement: string }, plan: Awaited<ReturnType<Provisioner['plan']>> | undefined): Promise<MigrationMark> {
+    const mark = await detached.provision(tenant, plan);
+    await client.query(`UPDATE ${this.#tenants} SET migration_version = $2, migration_digest = $3 WHERE id = $1`, [tenant.id, mark.version, mark.digest]);
+    return mark;
   }
 
   async ensure(input: CreateTenantInput): Promise<Tenant> {
@@ -189,17 +221,25 @@ export class PostgresRegistry implements TenantRegistry {
 
   async delete(id: string, options: { dropSchema?: boolean } = {}): Promise<void> {
     if (!isValidTenantId(id)) throw new TenantNotFoundError(String(id));
-    await this.#transaction(async (client) => {
-      const { rows } = await client.query<{ schema_name: string }>(
-        `DELETE FROM ${this.#tenants} WHERE id = $1 RETURNING schema_name`,
+    const dropSchema = options.dropSchema === true;
+    const removed = await this.#transaction(async (client) => {
+      const { rows } = await client.query<{ schema_name: string; placement: string }>(
+        `DELETE FROM ${this.#tenants} WHERE id = $1 RETURNING schema_name, placement`,
         [id],
       );
       if (rows[0] === undefined) throw new TenantNotFoundError(id);
-      const provisioner = options.dropSchema === true ? this.#requireProvisioner() : this.#provisioner;
-      await provisioner?.remove(client, { id, schema: rows[0].schema_name }, { dropSchema: options.dropSchema === true });
+      const tenant = { id, schema: rows[0].schema_name, placement: rows[0].placement };
+      const detached = this.#provisioner === undefined ? undefined : this.#placements?.detached(tenant.placement);
+      if (detached === undefined) {
+        const provisioner = dropSchema ? this.#requireProvisioner() : this.#provisioner;
+        await provisioner?.remove(client, tenant, { dropSchema });
+      }
       await announceChange(client, this.#sharedSchema, id);
+      return { tenant, detached };
     });
     this.#onChange(id);
+    // Elsewhere after the row is gone: a failure leaves an unregistered schema, never a registered tenant without one.
+    await removed.detached?.remove(removed.tenant, { dropSchema });
   }
 
   async addDomain(id: string, domain: string, options: { primary?: boolean } = {}): Promise<TenantDomain> {
