@@ -7,6 +7,7 @@ import type { PoolLike } from '../db.js';
 import type { Migration } from '../migrate/migration.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { TenantRegistry } from '../registry/registry.js';
+import type { Tenant } from '../types.js';
 
 /**
  * The parts of a tenancy a backup or a restore works with; `createTenancy` builds it.
@@ -19,6 +20,8 @@ import type { TenantRegistry } from '../registry/registry.js';
  */
 export interface BackupContext {
   readonly pool: PoolLike;
+  /** The pool of the server (or database) that holds a tenant, when tenants are spread; else `pool`. */
+  readonly poolOf?: ((tenant: Tenant) => Promise<PoolLike>) | undefined;
   readonly registry: TenantRegistry;
   readonly sharedSchema: string;
   readonly schemaPrefix: string;

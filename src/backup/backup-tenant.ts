@@ -46,7 +46,7 @@ export async function backupTenant(
   if (tenant === undefined) throw new TenantNotFoundError(id);
   const domains = await context.registry.domains(id);
   return backupSchema(
-    context.pool,
+    (await context.poolOf?.(tenant)) ?? context.pool,
     {
       kind: 'tenant',
       schema: tenant.schema,
@@ -54,7 +54,8 @@ export async function backupTenant(
         id: tenant.id,
         name: tenant.name,
         schema: tenant.schema,
-        status: tenant.status,
+        // An archive taken while its tenant moves restores an active tenant.
+        status: tenant.status === 'moving' ? 'active' : tenant.status,
         placement: tenant.placement,
         metadata: tenant.metadata,
         domains: domains.map((domain) => ({ domain: domain.domain, primary: domain.primary })),

@@ -8,7 +8,10 @@ import { BackupArchiveError, InvalidConfigError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
 import { digestOf } from '../migrate/migration.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import type { Queryable } from '../db.js';
+import type { Migration } from '../migrate/migration.js';
+import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
+import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 import { createTenantSchema } from '../provision/provisioner.js';
 import { grantTenantRole } from '../provision/tenant-role-grants.js';
 import { PostgresRegistry } from '../registry/postgres-registry.js';
@@ -21,6 +24,45 @@ import type { CopyControl } from './copy-control.js';
 import { loadArchiveRows } from './load-rows.js';
 import type { RestoreMigrationOptions } from './restore-migrations.js';
 import { migrationsAtBackup } from './restore-migrations.js';
+
+/** What {@link restoreSchema} loads a schema from. */
+export interface SchemaRestore {
+  readonly sharedSchema: string;
+  readonly roles: TenantRoleNames | undefined;
+  readonly manifest: BackupManifest;
+  readonly reader: ArchiveReader;
+  /** The migrations the archive's schema was at. */
+  readonly atBackup: readonly Migration[];
+  /** The app's tenant migrations, applied after the rows. */
+  readonly migrations: readonly Migration[];
+  readonly options: CopyControl;
+}
+
+/**
+ * Builds a tenant's schema from an archive, on a client inside an open transaction: the schema
+ * at the archive's migrations, its rows (checked against their counts and checksums), the newer
+ * migrations, the tenant role's grants. A restore and a move both build schemas with it.
+ *
+ * @example
+ * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * declare const restore: SchemaRestore;
+ * const { tables, applied } = await restoreSchema(client, { id: 'acme', schema: 'tenant_acme' }, restore);
+ * ```
+ */
+export async function restoreSchema(
+  client: Queryable,
+  tenant: { readonly id: string; readonly schema: string },
+  restore: SchemaRestore,
+): Promise<{ readonly tables: readonly TableEnd[]; readonly applied: readonly string[]; readonly mark: MigrationMark }> {
+  const { sharedSchema, manifest, reader, atBackup, migrations, roles } = restore;
+  await createTenantSchema(client, tenant);
+  await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations: atBackup, tenantId: tenant.id });
+  const tables = await loadArchiveRows(client, tenant.schema, manifest, reader, restore.options);
+  const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
+  if (roles !== undefined) await grantTenantRole(client, roles, tenant);
+  return { tables, applied: state.applied, mark: { version: state.version, digest: digestOf(migrations) } };
+}
 
 /**
  * Options of `tenancy.restore`.
@@ -102,13 +144,10 @@ export async function restoreTenant(context: BackupContext, source: ArchiveSourc
     const provisioner: Provisioner = {
       ...base,
       async provision(client, tenant) {
-        await createTenantSchema(client, tenant);
-        await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations: atBackup, tenantId: tenant.id });
-        loaded = await loadArchiveRows(client, tenant.schema, manifest, reader, options);
-        const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
-        applied = state.applied;
-        if (base.roles !== undefined) await grantTenantRole(client, base.roles, tenant);
-        return { version: state.version, digest: digestOf(migrations) };
+        const restored = await restoreSchema(client, tenant, { sharedSchema, roles: base.roles, manifest, reader, atBackup, migrations, options });
+        loaded = restored.tables;
+        applied = restored.applied;
+        return restored.mark;
       },
     };
     const registry = new PostgresRegistry({ pool: context.pool, sharedSchema, schemaPrefix: context.schemaPrefix, onChange: context.onChange, provisioner });

@@ -17,6 +17,7 @@ import { type AffinityOptions, type AffinityStatistics, PoolAffinity } from './t
 import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeRequestOf } from './scope-setting.js';
+import { pausedWrite } from './paused-writes.js';
 import { serversOf, type TenantRoute, tenantRoutes } from '../tenancy-internals.js';
 import type { QueryCallback, QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
@@ -291,6 +292,12 @@ export class TenantPool extends EventEmitter {
       return undefined;
     }
     const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
+    const paused = pausedWrite(scope!, inner.text);
+    if (paused !== undefined) {
+      if (done === undefined) return Promise.reject(paused);
+      process.nextTick(done, paused);
+      return undefined;
+    }
     if (needsOwnTransaction(inner.text) || (this.#policy.lifetime === 'session' && runsAlone(inner.text))) {
       return this.#queryAlone(config as QueryInput, values as unknown[] | undefined, done);
     }

@@ -101,8 +101,8 @@ async function list(ctx: CommandContext): Promise<number> {
  * ```
  */
 export function statusFilter(value: unknown): TenantStatus | undefined {
-  if (value !== undefined && value !== 'active' && value !== 'suspended') {
-    throw new UsageError(`--status must be active or suspended, got ${JSON.stringify(value)}`);
+  if (value !== undefined && value !== 'active' && value !== 'suspended' && value !== 'moving') {
+    throw new UsageError(`--status must be active, suspended or moving, got ${JSON.stringify(value)}`);
   }
   return value;
 }
