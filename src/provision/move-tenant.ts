@@ -173,6 +173,8 @@ interface Copied {
 /** Streams the tenant's archive from its server into a new schema on the target, committed and marked unfinished. */
 async function copyTo(context: MoveContext, tenant: Tenant, target: PoolLike): Promise<Copied> {
   const pipe = new PassThrough();
+  // Failures are reported by the two promises; the stream's own 'error' event would be uncaught.
+  pipe.on('error', () => {});
   let first: { error: unknown } | undefined;
   const stop = (error: unknown): never => {
     first ??= { error };
