@@ -15,6 +15,7 @@ import { tenantPool } from '../../src/pg/index.js';
 import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../../src/testing/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
+import { cli, json, workspace } from '../cli/cli-harness.js';
 
 const db = useTestDatabase({ max: 12 });
 toleratePoolTeardown(db);
@@ -201,5 +202,27 @@ describe('tenancy.move', () => {
     expect(await labelsOn(eu, acme.schema)).toEqual(['one', 'two']);
     expect(await schemasLike(db.pool, 'tenantry_moved_%')).toEqual([]);
     await tenancy.close();
+  });
+
+  it('moves a tenant with tenantry tenants move ID --to SERVER, servers given by URL in the config', { timeout: 60_000 }, async () => {
+    const { sharedSchema, schemaPrefix } = uniqueNames('mvc');
+    const cwd = await workspace({
+      'migrations/tenant/001_items.sql': 'CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL);',
+      'tenantry.config.mjs': `export default ${JSON.stringify({ sharedSchema, schemaPrefix, servers: { main: db.url, eu: otherDatabase.url }, migrations: { tenant: './migrations/tenant' } })};`,
+    });
+    const run = (...args: string[]) => cli(args, { cwd, databaseUrl: db.url });
+    expect((await run('migrate')).code).toBe(0);
+    expect((await run('tenants', 'create', 'acme')).code).toBe(0);
+    await db.pool.query(`INSERT INTO "${schemaPrefix}acme".items (label) VALUES ('a'), ('b')`);
+    const moved = await run('tenants', 'move', 'acme', '--to', 'eu', '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(json(moved)).toMatchObject({ tenant: { id: 'acme', placement: 'eu' }, from: 'default', to: 'eu', rows: 2, leftovers: [] });
+    expect(await labelsOn(eu, `${schemaPrefix}acme`)).toEqual(['a', 'b']);
+    const missing = await run('tenants', 'move', 'acme');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--to SERVER');
+    const unknown = await run('tenants', 'move', 'acme', '--to', 'mars');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('No server "mars"');
   });
 });

@@ -17,7 +17,7 @@ import { formatTable } from '../format-table.js';
 import type { CliTenancy } from '../open-tenancy.js';
 import type { Output } from '../output.js';
 
-type TenantsCommand = Exclude<Extract<CommandName, `tenants ${string}`>, 'tenants clone' | 'tenants export'>;
+type TenantsCommand = Exclude<Extract<CommandName, `tenants ${string}`>, 'tenants clone' | 'tenants export' | 'tenants move'>;
 
 /**
  * Runs one `tenantry tenants …` command. Exit code 0 when done; 2 for an invalid or unknown
