@@ -407,13 +407,14 @@ export class TenantPool extends EventEmitter {
       return;
     }
     const affinity = scope.kind === 'tenant' ? lane.affinity : undefined;
+    const want = affinity !== undefined && scope.kind === 'tenant' ? PoolAffinity.want(scope.tenant.schema) : undefined;
     const connected = (error: Error | undefined, raw: pg.PoolClient | undefined): void => {
       if (error || raw === undefined) {
         done(error ?? new Error('pg-pool gave no client'));
         return;
       }
       guardClient(raw);
-      if (affinity !== undefined && scope.kind === 'tenant') affinity.checkedOut(raw as unknown as RawClient, scope.tenant.schema, scope.tenant.id);
+      if (want !== undefined && scope.kind === 'tenant') affinity!.checkedOut(raw as unknown as RawClient, want, scope.tenant.id);
       let state: ConnectionState;
       try {
         state = connectionState(raw as unknown as RawClient);
@@ -424,7 +425,7 @@ export class TenantPool extends EventEmitter {
       }
       done(undefined, { raw: raw as unknown as RawClient, state });
     };
-    if (affinity !== undefined && scope.kind === 'tenant') affinity.connecting(scope.tenant.schema, () => lane.pool.connect(connected));
+    if (want !== undefined) affinity!.connecting(want, () => lane.pool.connect(connected));
     else lane.pool.connect(connected);
   }
 

@@ -23,8 +23,6 @@ const TABLE_KINDS = new Set(['r', 'p', 'f']);
 /** What a tenant role may do on the shared tables granted to it. */
 const SHARED_TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE';
 
-/** A role name as an SQL string literal, for `DO` blocks (names are `[a-z0-9_-]` only, checked where derived). */
-
 /**
  * `CREATE ROLE … NOLOGIN` that succeeds when the role exists already, also when another
  * transaction creates it at the same moment (role names are cluster-wide: another database may

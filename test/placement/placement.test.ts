@@ -3,10 +3,12 @@
  * embedded PostgreSQL 18 started for this file. Routing by placement, provisioning there and its
  * failure paths, migrations, deletion.
  */
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy, type Migration, type Tenancy } from '../../src/index.js';
 import { tenantPool } from '../../src/pg/index.js';
+import { tenantPlugin } from '../../src/kysely/index.js';
 import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../../src/testing/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
@@ -161,6 +163,22 @@ describe('servers and placement', () => {
     const pool = tenantPool(tenancy, db.pool);
     await tenancy.run('initech', () => pool.query('INSERT INTO items (label) VALUES ($1)', ['by url']));
     expect((await eu.query(`SELECT label FROM ${initech.schema}.items`)).rows).toEqual([{ label: 'by url' }]);
+    await tenancy.close();
+  });
+
+  it('runs Kysely with tenantPlugin through the routed pool: each tenant reads and writes on its own server', async () => {
+    const tenancy = await placed();
+    await tenancy.registry.create({ id: 'acme' });
+    const globex = await tenancy.registry.create({ id: 'globex', placement: 'eu' });
+    const kysely = new Kysely<{ items: { id: string; label: string } }>({
+      dialect: new PostgresDialect({ pool: tenantPool(tenancy, db.pool) as unknown as PostgresPool }),
+      plugins: [tenantPlugin(tenancy)],
+    });
+    for (const id of ['acme', 'globex']) await tenancy.run(id, () => kysely.insertInto('items').values({ label: `${id} by kysely` }).execute());
+    const read = (id: string) => tenancy.run(id, () => kysely.selectFrom('items').select('label').execute());
+    expect(await read('acme')).toEqual([{ label: 'acme by kysely' }]);
+    expect(await read('globex')).toEqual([{ label: 'globex by kysely' }]);
+    expect((await eu.query(`SELECT label FROM "${globex.schema}".items`)).rows).toEqual([{ label: 'globex by kysely' }]);
     await tenancy.close();
   });
 });
