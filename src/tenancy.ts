@@ -496,7 +496,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       provisioner,
       tenantMigrations: () => migrate.tenantMigrations(),
       onChange,
-      ...(placement?.spread === true ? { poolOf: (tenant: Tenant) => placement.poolOf(tenant) } : {}),
+      ...(placement?.spread === true
+        ? {
+            poolOf: (tenant: Tenant) => placement.poolOf(tenant),
+            placement,
+            provisionerOn: (onServer: PoolLike) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }),
+          }
+        : {}),
     };
   };
 
@@ -505,14 +511,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     if (placement?.spread !== true || !(registry instanceof PostgresRegistry)) {
       throw new InvalidConfigError('tenancy.move needs createTenancy({ pool, servers }) with the PostgreSQL registry');
     }
-    return {
-      registry,
-      servers,
-      placement,
-      backups: context,
-      provisionerOn: (onServer) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }),
-      tenantMigrations: () => migrate.tenantMigrations(),
-    };
+    return { registry, servers, placement, backups: context, provisionerOn: context.provisionerOn! };
   };
 
   const tenancy: Tenancy = Object.freeze({

@@ -8,6 +8,7 @@ import type { Migration } from '../migrate/migration.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { TenantRegistry } from '../registry/registry.js';
 import type { Tenant } from '../types.js';
+import type { TenantPlacement } from '../placement/placement.js';
 
 /**
  * The parts of a tenancy a backup or a restore works with; `createTenancy` builds it.
@@ -22,6 +23,10 @@ export interface BackupContext {
   readonly pool: PoolLike;
   /** The pool of the server (or database) that holds a tenant, when tenants are spread; else `pool`. */
   readonly poolOf?: ((tenant: Tenant) => Promise<PoolLike>) | undefined;
+  /** Where tenants live, when they are spread over servers: a restore provisions on the tenant's server. */
+  readonly placement?: TenantPlacement | undefined;
+  /** A provisioner working on another server's pool, when tenants are spread. */
+  readonly provisionerOn?: ((pool: PoolLike) => Provisioner) | undefined;
   readonly registry: TenantRegistry;
   readonly sharedSchema: string;
   readonly schemaPrefix: string;

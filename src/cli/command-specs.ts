@@ -295,6 +295,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       as: { type: 'string', value: 'ID', description: "the restored tenant's id (default: the archive's)" },
       name: { type: 'string', value: 'NAME', description: "the display name (default: the archive's)" },
       domain: { type: 'string', multiple: true, value: 'DOMAIN', description: "a domain (repeatable; default: the archive's under its own id, none with --as)" },
+      to: { type: 'string', value: 'SERVER', description: "the server to restore it on, a name of servers in the config (default: the archive's placement, if the config has that server)" },
       'allow-changed': { type: 'boolean', description: 'restore although a migration of the archive was edited since' },
       'allow-unknown': { type: 'boolean', description: 'restore although the archive has migrations this app does not' },
     },

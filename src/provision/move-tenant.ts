@@ -23,8 +23,7 @@ import type { PoolLike, Queryable } from '../db.js';
 import { withTransaction } from '../db.js';
 import { InvalidConfigError, TenantMovingError, TenantNotFoundError } from '../errors.js';
 import { assertTenantId, quoteIdent } from '../identifiers.js';
-import type { Migration } from '../migrate/migration.js';
-import { clearLeftover, markSchema, UNFINISHED } from '../placement/placed-provisioner.js';
+import { markSchema } from '../placement/placed-provisioner.js';
 import type { TenantPlacement } from '../placement/placement.js';
 import type { Servers } from '../placement/servers.js';
 import type { PostgresRegistry } from '../registry/postgres-registry.js';
@@ -33,7 +32,7 @@ import { ArchiveReader } from '../backup/archive-reader.js';
 import { backupTenant } from '../backup/backup-tenant.js';
 import type { BackupContext } from '../backup/backup-context.js';
 import { migrationsAtBackup } from '../backup/restore-migrations.js';
-import { restoreSchema } from '../backup/restore-tenant.js';
+import { restoreOnServer } from '../backup/restore-tenant.js';
 import type { MigrationMark, Provisioner } from './provisioner.js';
 
 /**
@@ -81,7 +80,6 @@ export interface MoveContext {
   readonly backups: BackupContext;
   /** A provisioner working on the given server's pool. */
   provisionerOn(pool: PoolLike): Provisioner;
-  tenantMigrations(): Promise<readonly Migration[]>;
 }
 
 /**
@@ -182,15 +180,14 @@ async function copyTo(context: MoveContext, tenant: Tenant, target: PoolLike): P
     throw error;
   };
   const backingUp = backupTenant(context.backups, tenant.id, pipe, { compression: false }).catch(stop);
-  const restoring = withTransaction(target, async (client) => {
-    await clearLeftover(client, context.provisionerOn(target), tenant);
+  const restoring = (async (): Promise<Copied> => {
     const reader = new ArchiveReader(pipe);
     try {
       const manifest = await reader.manifest();
-      const migrations = await context.tenantMigrations();
+      const migrations = await context.backups.tenantMigrations();
       const atBackup = migrationsAtBackup(manifest.migrations, migrations, {});
-      const restored = await restoreSchema(client, tenant, { sharedSchema: context.backups.sharedSchema, roles: context.provisionerOn(target).roles, manifest, reader, atBackup, migrations, options: {} });
-      await markSchema(client, tenant.schema, UNFINISHED);
+      const provisioner = context.provisionerOn(target);
+      const restored = await restoreOnServer(target, provisioner, tenant, { sharedSchema: context.backups.sharedSchema, roles: provisioner.roles, manifest, reader, atBackup, migrations, options: {} });
       return {
         rows: restored.tables.reduce((sum, table) => sum + table.rows, 0),
         bytes: restored.tables.reduce((sum, table) => sum + table.bytes, 0),
@@ -199,7 +196,7 @@ async function copyTo(context: MoveContext, tenant: Tenant, target: PoolLike): P
     } finally {
       await reader.close().catch(() => {});
     }
-  }).catch(stop);
+  })().catch(stop);
   const [, restored] = await Promise.allSettled([backingUp, restoring]);
   if (first !== undefined) throw first.error;
   return (restored as PromiseFulfilledResult<Copied>).value;

@@ -94,7 +94,7 @@ export default async (): Promise<Config> => ({
     expect(isOneLineError(result)).toBe(true);
     expect(result.stderr).toBe(
       'tenantry: Unknown key "migration" in tenantry.config.mjs: the known keys are audit, cache, connectionString, databaseUrl, migrations, pool, ' +
-        'poolOptions, registry, resolver, schemaPrefix, sharedSchema, spares, strategy, tenantPool, tenantRoles, tenants\n',
+        'poolOptions, registry, resolver, schemaPrefix, servers, sharedSchema, spares, strategy, tenantPool, tenantRoles, tenants\n',
     );
   });
 

@@ -236,7 +236,7 @@ describe('tenantry status', () => {
 
     const human = await p.run('status');
     expect(lines(human.stdout)).toEqual([
-      `Shared schema "${p.sharedSchema}": 2 applied, up to date`,
+      `Shared schema "${p.sharedSchema}": 3 applied, up to date`,
       'Tenants: 2, 1 with pending migrations',
       '  acme    active     2 applied  up to date',
       '  globex  suspended  1 applied  1 pending: 002_sku',

@@ -4,6 +4,7 @@
  * (TenantMovingError, 503 with Retry-After), a failed move and a crashed one.
  */
 import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pg from 'pg';
@@ -224,5 +225,35 @@ describe('tenancy.move', () => {
     const unknown = await run('tenants', 'move', 'acme', '--to', 'mars');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('No server "mars"');
+  });
+
+  it('restores a backup onto another server (tenancy.restore with placement, tenantry restore --to), and leaves nothing when that fails', { timeout: 60_000 }, async () => {
+    const { tenancy } = await setup();
+    const acme = await tenancy.registry.create({ id: 'acme' });
+    await db.pool.query(`INSERT INTO "${acme.schema}".items (label) SELECT 'row ' || n FROM generate_series(1, 500) AS n`);
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await tenancy.backup('acme', sink);
+    const archive = Buffer.concat(chunks);
+
+    const restored = await tenancy.restore(Readable.from([archive]), { id: 'acme-eu', placement: 'eu' });
+    expect(restored.tenant).toMatchObject({ id: 'acme-eu', placement: 'eu', status: 'active' });
+    expect(restored.rows).toBe(500);
+    expect(await labelsOn(eu, restored.tenant.schema)).toHaveLength(500);
+    expect(await schemasLike(db.pool, restored.tenant.schema)).toEqual([]);
+    const { rows: note } = await eu.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [restored.tenant.schema]);
+    expect(note[0]!.note).toBeNull();
+
+    const inTheWay = `${acme.schema}_two`;
+    await eu.query(`CREATE SCHEMA "${inTheWay}"`);
+    try {
+      const refused = tenancy.restore(Readable.from([archive]), { id: 'acme-two', placement: 'eu' });
+      await expect(refused).rejects.toMatchObject({ code: 'TENANTRY_TENANT_EXISTS' });
+    } finally {
+      await eu.query(`DROP SCHEMA "${inTheWay}"`);
+    }
+    expect(await tenancy.registry.get('acme-two')).toBeUndefined();
+    await tenancy.close();
   });
 });

@@ -3,7 +3,7 @@
  * embedded PostgreSQL 18 started for this file. Routing by placement, provisioning there and its
  * failure paths, migrations, deletion.
  */
-import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import { type Generated, Kysely, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy, type Migration, type Tenancy } from '../../src/index.js';
@@ -170,7 +170,7 @@ describe('servers and placement', () => {
     const tenancy = await placed();
     await tenancy.registry.create({ id: 'acme' });
     const globex = await tenancy.registry.create({ id: 'globex', placement: 'eu' });
-    const kysely = new Kysely<{ items: { id: string; label: string } }>({
+    const kysely = new Kysely<{ items: { id: Generated<string>; label: string } }>({
       dialect: new PostgresDialect({ pool: tenantPool(tenancy, db.pool) as unknown as PostgresPool }),
       plugins: [tenantPlugin(tenancy)],
     });
