@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       a: async (t) => check(await t.pool.query(t.qualified, [1 + randomInt(ROWS)]), t),
       c: (t) => tenancy.run(t.tenant, async () => check(await db.query(TEXT, [1 + randomInt(ROWS)]), t)),
     };
-    const versions = await Promise.all([main, eu].map(async (pool) => (await pool.query<{ v: string }>('show server_version')).rows[0]!.v.split(' ')[0]));
+    const versions = await Promise.all([main, eu].map(async (pool) => (await pool.query<{ server_version: string }>('show server_version')).rows[0]!.server_version.split(' ')[0]));
     console.log(
       `placement: ${TENANTS} tenants (${ROWS} rows each) on 2 servers (PostgreSQL ${versions.join(' and ')}), pool max ${POOL_MAX} per server, ` +
         `concurrency ${CONCURRENCY}, ${ROUNDS} rounds per variant, Node ${process.version}, ${availableParallelism()} CPUs, tenantry from ${source}`,
