@@ -33,6 +33,8 @@ export function lineAndColumn(text: string, position: number): { line: number; c
 /**
  * Adds the file, line and column to a PostgreSQL error raised by a SQL file's text (when the
  * server gave a position), as `line` and `column` and at the end of its message, and returns it.
+ * For an error raised by one statement of the file, `offset` is how many characters of the file
+ * come before that statement (the server counts the position in the text it got).
  *
  * @example
  * ```ts
@@ -43,12 +45,12 @@ export function lineAndColumn(text: string, position: number): { line: number; c
  * // error.message: 'syntax error at or near "SELEC" (002_sku.sql, line 2, column 1)'
  * ```
  */
-export function locateSqlError(error: unknown, file: string, text: string): unknown {
+export function locateSqlError(error: unknown, file: string, text: string, offset = 0): unknown {
   const located = error as { position?: unknown; message?: unknown; line?: number; column?: number } | null;
   if (located === null || typeof located !== 'object' || typeof located.position !== 'string') return error;
   const position = Number(located.position);
   if (!Number.isInteger(position) || position < 1) return error;
-  const { line, column } = lineAndColumn(text, position);
+  const { line, column } = lineAndColumn(text, offset + position);
   located.line = line;
   located.column = column;
   if (typeof located.message === 'string') located.message = `${located.message} (${file}, line ${line}, column ${column})`;
