@@ -12,7 +12,8 @@ import { splitSqlStatements } from './sql-statements.js';
  * caller's transaction: the file applies whole or not at all). One query per statement behaves the
  * same everywhere: Citus refuses a query string of several statements when it forwards one of them
  * (CREATE INDEX, CREATE TRIGGER, some ALTERs) to a worker. A failing statement throws the server's
- * error with the file, line and column added (see `locateSqlError`). Returns the last statement's
+ * error with the file, line and column added (see `locateSqlError`): where the server's position
+ * points, or the statement's start. Returns the last statement's
  * result, or `undefined` for a file without statements.
  *
  * @example
@@ -29,7 +30,7 @@ export async function runSqlScript(client: Queryable, text: string, file: string
     try {
       last = await client.query(statement.text);
     } catch (error) {
-      throw locateSqlError(error, file, text, statement.offset);
+      throw locateSqlError(error, file, text, statement);
     }
   }
   return last;

@@ -142,4 +142,15 @@ describe('a multi-statement SQL migration', () => {
     const functions = await db.pool.query('SELECT 1 FROM pg_proc WHERE proname = $1 AND pronamespace = $2::regnamespace', ['g', globex.schema]);
     expect(functions.rowCount).toBe(0);
   });
+
+  it('points an error without a position (a constraint violation) at the start of its statement', async () => {
+    const tenant = await migrationFolder({
+      '001_items.sql': "CREATE TABLE items (id int CHECK (id > 0));\n\n/* the third; */   INSERT INTO items\n  VALUES (-1);\nSELECT 1;",
+    });
+    const tenancy = createTenancy({ pool: db.pool, ...uniqueNames('split'), migrations: { tenant: tenant.path } });
+    await tenancy.migrate.shared();
+    const failed = await tenancy.registry.create({ id: 'initech' }).catch((error: unknown) => error);
+    expect((failed as Error).message).toMatch(/violates check constraint "items_id_check" \(001_items\.sql, line 3, column 20\)/);
+    expect((failed as Error).cause).toMatchObject({ code: '23514', line: 3, column: 20 });
+  });
 });
