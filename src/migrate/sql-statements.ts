@@ -30,7 +30,8 @@ const splitCache = new LRUCache<string, readonly SqlStatement[]>({ max: 256 });
  * what a lexer must: dollar quotes (`$$`, `$tag$`), `--` and nested block comments, `''` and
  * `E''` strings with escapes, quoted identifiers and `BEGIN ATOMIC … END` bodies. Text the parser
  * refuses (a syntax error) comes back whole, as one statement: the server then reports the error,
- * with its position, as it would have for the whole file.
+ * with its position, as it would have for the whole file. So does text whose only semicolon ends
+ * it (or that has none), without loading the parser.
  *
  * @example
  * ```ts
@@ -39,6 +40,9 @@ const splitCache = new LRUCache<string, readonly SqlStatement[]>({ max: 256 });
  * ```
  */
 export async function splitSqlStatements(text: string): Promise<readonly SqlStatement[]> {
+  // Without a semicolon before its last character the text holds one statement at most: no parser needed.
+  const semicolon = text.indexOf(';');
+  if (semicolon === -1 || semicolon === text.trimEnd().length - 1) return [{ text, offset: 0 }];
   const cached = splitCache.get(text);
   if (cached !== undefined) return cached;
   const parse = await loadParser();

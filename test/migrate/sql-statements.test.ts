@@ -62,8 +62,14 @@ describe('splitSqlStatements', () => {
     expect([...text].slice(15).join('')).toBe('SELECT 2;');
   });
 
+  it('returns text with one semicolon at its end, or none, whole', async () => {
+    expect(await splitSqlStatements('CREATE TABLE a (id int);\n')).toEqual([{ text: 'CREATE TABLE a (id int);\n', offset: 0 }]);
+    expect(await splitSqlStatements('SELECT 1')).toEqual([{ text: 'SELECT 1', offset: 0 }]);
+    expect(await splitSqlStatements('SELECT 1; -- done')).toEqual([{ text: 'SELECT 1', offset: 0 }]);
+  });
+
   it('returns no statement for a file of comments, and text the parser refuses whole', async () => {
-    expect(await splitSqlStatements('-- nothing yet\n/* later */\n')).toEqual([]);
+    expect(await splitSqlStatements('-- nothing; yet\n/* later */\n')).toEqual([]);
     const broken = 'SELECT 1;\nSELEC 2;';
     expect(await splitSqlStatements(broken)).toEqual([{ text: broken, offset: 0 }]);
   });
