@@ -109,5 +109,20 @@ describeCitus('migrations on Citus', () => {
       await db.pool.query(`INSERT INTO "${acme.schema}".subscriptions (plan) VALUES ('pro')`);
       await expect(db.pool.query(`INSERT INTO "${acme.schema}".subscriptions (plan) VALUES ('gold')`)).rejects.toMatchObject({ code: '23503' });
     });
+
+    it('works with the DO block docs/scaling.md gives for a .sql shared migration', async () => {
+      const shared = await migrationFolder({
+        '001_plans_sql.sql': `CREATE TABLE plans_sql (id text PRIMARY KEY);
+INSERT INTO plans_sql VALUES ('free');
+DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN PERFORM
+  create_reference_table('plans_sql'); END IF; END $$;
+`,
+      });
+      const tenancy = createTenancy({ pool: db.pool, schemaPrefix: 'sqlfk_', migrations: { shared: shared.path, tenant: subscriptions('plans_sql') } });
+      await tenancy.migrate.shared();
+      const acme = await tenancy.registry.create({ id: 'sqlfk-acme' });
+      await db.pool.query(`INSERT INTO "${acme.schema}".subscriptions (plan) VALUES ('free')`);
+      await expect(db.pool.query(`INSERT INTO "${acme.schema}".subscriptions (plan) VALUES ('pro')`)).rejects.toMatchObject({ code: '23503' });
+    });
   });
 });
