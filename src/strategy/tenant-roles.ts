@@ -48,7 +48,7 @@ export interface TenantRolesOptions {
    * opens its connections to the workers as the current role, the tenant's after `SET ROLE`, so
    * that role must be allowed to log in there. The roles get no password; let the workers'
    * `pg_hba.conf` admit them from the coordinator only (and no other server admit them at all).
-   * Roles that exist already keep their attribute. docs/scaling.md, "Citus".
+   * Roles that exist already keep their attribute. docs/scaling.md, "Past one server: Citus".
    */
   readonly login?: boolean;
 }

@@ -19,7 +19,7 @@ let told = false;
 export function describeCitus(name: string, body: () => void): void {
   if (CITUS_URL === undefined && !told) {
     told = true;
-    console.log('Citus suite skipped: set CITUS_URL to a Citus coordinator (see docs/scaling.md, "Citus")');
+    console.log('Citus suite skipped: set CITUS_URL to a Citus coordinator (see docs/scaling.md, "Past one server: Citus")');
   }
   describe.skipIf(CITUS_URL === undefined)(CITUS_URL === undefined ? `${name} (skipped: CITUS_URL is not set)` : name, body);
 }
