@@ -96,7 +96,7 @@ function tenantRoleSql(roles: TenantRoleNames, role: string): string[] {
   const quotedRole = quoteIdent(role);
   return [
     ...groupRolesSql(roles),
-    createRoleSql(role, 'NOLOGIN'),
+    createRoleSql(role, roles.login ? 'LOGIN' : 'NOLOGIN'),
     `GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`,
     `GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`,
   ];

@@ -163,7 +163,8 @@ DO $$ BEGIN IF current_schema() LIKE '%bad' THEN RAISE EXCEPTION 'no room for %'
     expect(result.stdout).toContain('Tenants: 2 migrated, 1 failed (of 3)');
     expect(lines(result.stderr)).toEqual([
       '1 tenant failed (rolled back; fix the cause and run tenantry migrate again):',
-      `  bad  002_check  no room for ${p.schemaOf('bad')}`,
+      // The statement of the file that failed: the server gave no position, so its start.
+      `  bad  002_check  no room for ${p.schemaOf('bad')} (002_check.sql, line 2, column 1)`,
     ]);
     expect(await tableExists(db.pool, p.schemaOf('bad'), 'checked')).toBe(false);
     expect(await tableExists(db.pool, p.schemaOf('globex'), 'checked')).toBe(true);
@@ -172,7 +173,7 @@ DO $$ BEGIN IF current_schema() LIKE '%bad' THEN RAISE EXCEPTION 'no room for %'
     expect(report.tenants).toEqual({
       total: 1,
       migrated: [],
-      failed: [{ tenantId: 'bad', migration: '002_check', code: 'P0001', message: `no room for ${p.schemaOf('bad')}` }],
+      failed: [{ tenantId: 'bad', migration: '002_check', code: 'P0001', message: `no room for ${p.schemaOf('bad')} (002_check.sql, line 2, column 1)` }],
       retried: [],
       notStarted: [],
     });
