@@ -485,11 +485,9 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const backups = (): BackupContext => {
     if (pool === undefined || provisioner === undefined) throw new InvalidConfigError('Backups and restores need createTenancy({ pool })');
-    if (strategy === 'rls') {
-      throw new InvalidConfigError("Backups, restores, clones and exports of row-level tenants (strategy: 'rls') are not built yet: back up the shared tables with pg_dump (docs/backup.md)");
-    }
     return {
       pool,
+      strategy,
       registry,
       sharedSchema,
       schemaPrefix,
@@ -570,7 +568,10 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       observedBackup('restore', restoreOptions?.id ?? null, () => restoreTenant(backups(), source, restoreOptions)),
     clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) =>
       observedBackup('clone', toId, () => cloneTenant(backups(), fromId, toId, cloneOptions)),
-    exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => exportTenant(backups(), id, directory, exportOptions),
+    exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => {
+      if (strategy === 'rls') throw new InvalidConfigError("Exports of row-level tenants (strategy: 'rls') are not built yet: tenancy.backup archives them");
+      return exportTenant(backups(), id, directory, exportOptions);
+    },
     move: async (id: string, server: string, moveOptions?: MoveOptions) => observedBackup('move', id, () => moveTenant(moves(), id, server, moveOptions)),
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);

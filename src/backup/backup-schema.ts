@@ -70,11 +70,12 @@ export async function backupSchema(
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const { rowLevel } = target;
+    const manifest = await readManifest(client, target);
+    // The rows are read in the tenant's scope (its role sees them whatever the login may), the catalog and migrations as the login.
     if (rowLevel !== undefined) {
       await client.query(`SELECT set_config('${TENANT_SETTING}', $1, true)`, [rowLevel.tenantId]);
       if (rowLevel.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(rowLevel.role)}`);
     }
-    const manifest = await readManifest(client, target);
     const tables = await writeArchive(
       client,
       manifest,

@@ -53,33 +53,82 @@ export async function loadArchiveRows(
   );
   for (const key of keys) await client.query(`ALTER TABLE ${qualified(key.table)} DROP CONSTRAINT ${quoteIdent(key.name)}`);
   for (const trigger of triggers) await client.query(`ALTER TABLE ${qualified(trigger.table)} DISABLE TRIGGER ${quoteIdent(trigger.name)}`);
-  const counted = { rows: 0, bytes: 0 };
   try {
     if (manifest.tables.length > 0) await client.query(`TRUNCATE ${manifest.tables.map((table) => qualified(table.name)).join(', ')}`);
-    for (const [tableIndex, table] of manifest.tables.entries()) {
-      options.signal?.throwIfAborted();
-      const sink = copyIn(client, `COPY ${qualified(table.name)} (${table.columns.map(quoteIdent).join(', ')}) FROM STDIN`);
-      const rows = reader.tableRows(table.name);
-      const progress = async function* (): AsyncGenerator<Buffer> {
-        for await (const chunk of rows) {
-          counted.bytes += chunk.length;
-          yield chunk;
-          options.onProgress?.({ table: table.name, tableIndex, tables: manifest.tables.length, ...counted, tableDone: false });
-        }
-      };
-      await pipeline(Readable.from(progress(), { objectMode: false }), sink, options.signal === undefined ? {} : { signal: options.signal });
-      const end = reader.tables.at(-1)!;
-      if (sink.rowCount !== end.rows) {
-        throw new BackupArchiveError(`The backup archive is corrupted: table ${describe(table.name)} loaded ${sink.rowCount} rows, the archive counts ${end.rows}`);
-      }
-      counted.rows += end.rows;
-      options.onProgress?.({ table: table.name, tableIndex, tables: manifest.tables.length, ...counted, tableDone: true });
-    }
+    await copyTablesIn(client, qualified, manifest, reader, options);
     for (const key of keys) await client.query(`ALTER TABLE ${qualified(key.table)} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition}`);
     for (const trigger of triggers) await client.query(`ALTER TABLE ${qualified(trigger.table)} ENABLE TRIGGER ${quoteIdent(trigger.name)}`);
     for (const sequence of manifest.sequences) {
       await client.query('SELECT setval($1::regclass, $2::bigint, $3)', [qualified(sequence.name), sequence.value, sequence.isCalled]);
     }
+    await reader.finish();
+    return reader.tables;
+  } catch (error) {
+    throw rowsRefused(error);
+  }
+}
+
+/**
+ * Loads each table's rows with COPY, checking each count against the archive's. `staged`: through
+ * a temporary table and `INSERT … SELECT`, for tables under row-level security, which PostgreSQL
+ * refuses COPY FROM into (the INSERT is checked by the policies as any other).
+ */
+async function copyTablesIn(
+  client: Queryable,
+  qualified: (name: string) => string,
+  manifest: BackupManifest,
+  reader: ArchiveReader,
+  options: CopyControl,
+  staged = false,
+): Promise<void> {
+  const counted = { rows: 0, bytes: 0 };
+  for (const [tableIndex, table] of manifest.tables.entries()) {
+    options.signal?.throwIfAborted();
+    const columns = table.columns.map(quoteIdent).join(', ');
+    if (staged) await client.query(`CREATE TEMP TABLE ${STAGE} ON COMMIT DROP AS SELECT ${columns} FROM ${qualified(table.name)} WITH NO DATA`);
+    const sink = copyIn(client, `COPY ${staged ? STAGE : qualified(table.name)} (${columns}) FROM STDIN`);
+    const rows = reader.tableRows(table.name);
+    const progress = async function* (): AsyncGenerator<Buffer> {
+      for await (const chunk of rows) {
+        counted.bytes += chunk.length;
+        yield chunk;
+        options.onProgress?.({ table: table.name, tableIndex, tables: manifest.tables.length, ...counted, tableDone: false });
+      }
+    };
+    await pipeline(Readable.from(progress(), { objectMode: false }), sink, options.signal === undefined ? {} : { signal: options.signal });
+    const end = reader.tables.at(-1)!;
+    if (sink.rowCount !== end.rows) {
+      throw new BackupArchiveError(`The backup archive is corrupted: table ${describe(table.name)} loaded ${sink.rowCount} rows, the archive counts ${end.rows}`);
+    }
+    if (staged) {
+      await client.query(`INSERT INTO ${qualified(table.name)} (${columns}) OVERRIDING SYSTEM VALUE SELECT ${columns} FROM ${STAGE}`);
+      await client.query(`DROP TABLE ${STAGE}`);
+    }
+    counted.rows += end.rows;
+    options.onProgress?.({ table: table.name, tableIndex, tables: manifest.tables.length, ...counted, tableDone: true });
+  }
+}
+
+/** The temporary table a staged load goes through, one table at a time. */
+const STAGE = 'pg_temp.tenantry_restore_stage';
+
+/**
+ * Loads a row-level tenant's rows into the shared schema's tenant-scoped tables, on a client
+ * inside an open transaction whose scope is that tenant's (the tenant setting, and its role with
+ * tenant roles): each row's tenant column takes its default, the active tenant, so an archive
+ * restores under any id. The app's triggers on those tables fire, as for any insert.
+ *
+ * @example
+ * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * declare const manifest: BackupManifest;
+ * declare const reader: ArchiveReader;
+ * const tables = await loadRowLevelRows(client, 'public', manifest, reader);
+ * ```
+ */
+export async function loadRowLevelRows(client: Queryable, sharedSchema: string, manifest: BackupManifest, reader: ArchiveReader, options: CopyControl = {}): Promise<readonly TableEnd[]> {
+  try {
+    await copyTablesIn(client, (name) => `${quoteIdent(sharedSchema)}.${quoteIdent(name)}`, manifest, reader, options, true);
     await reader.finish();
     return reader.tables;
   } catch (error) {

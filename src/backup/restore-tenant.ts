@@ -5,7 +5,7 @@
  * @module
  */
 import { BackupArchiveError, InvalidConfigError } from '../errors.js';
-import { assertTenantId } from '../identifiers.js';
+import { assertTenantId, quoteIdent } from '../identifiers.js';
 import { digestOf } from '../migrate/migration.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
 import type { PoolLike, Queryable } from '../db.js';
@@ -25,7 +25,8 @@ import { ArchiveReader } from './archive-reader.js';
 import type { BackupContext } from './backup-context.js';
 import type { BackupManifest, TableEnd } from './backup-manifest.js';
 import type { CopyControl } from './copy-control.js';
-import { loadArchiveRows } from './load-rows.js';
+import { loadArchiveRows, loadRowLevelRows } from './load-rows.js';
+import { TENANT_SETTING } from '../strategy/row-level.js';
 import type { RestoreMigrationOptions } from './restore-migrations.js';
 import { migrationsAtBackup } from './restore-migrations.js';
 
@@ -95,6 +96,15 @@ export function restoreOnServer(pool: PoolLike, provisioner: Provisioner, tenant
     await markSchema(client, tenant.schema, UNFINISHED);
     return result;
   });
+}
+
+/** Runs `load` in a row-level tenant's scope (its setting, and its role with tenant roles), inside the restore's transaction. */
+async function loadInScope<R>(client: Queryable, tenantId: string, roles: TenantRoleNames | undefined, load: () => Promise<R>): Promise<R> {
+  await client.query(`SELECT set_config('${TENANT_SETTING}', $1, true)`, [tenantId]);
+  if (roles !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(roles.roleOf(tenantId))}`);
+  const result = await load();
+  if (roles !== undefined) await client.query('RESET ROLE');
+  return result;
 }
 
 /** The archive's placement where the tenancy has that server, else the registry's server. */
@@ -183,8 +193,13 @@ export async function restoreTenant(context: BackupContext, source: ArchiveSourc
     const archived = manifest.tenant;
     const id = options.id ?? archived.id;
     assertTenantId(id);
+    const strategy = context.strategy ?? 'schema';
+    if (manifest.strategy !== strategy) {
+      throw new BackupArchiveError(`This archive holds a tenant of the ${manifest.strategy} strategy; this tenancy keeps its tenants with strategy '${strategy}'`);
+    }
     const migrations = await context.tenantMigrations();
-    const atBackup = migrationsAtBackup(manifest.migrations, migrations, options);
+    // A row-level tenant's tables are the shared ones: no tenant migrations to match.
+    const atBackup = strategy === 'rls' ? [] : migrationsAtBackup(manifest.migrations, migrations, options);
     const sameTenant = id === archived.id;
     const domains = options.domains ?? (sameTenant ? [...archived.domains].sort((a, b) => Number(b.primary) - Number(a.primary)).map((d) => d.domain) : []);
     let loaded: readonly TableEnd[] = [];
@@ -198,7 +213,14 @@ export async function restoreTenant(context: BackupContext, source: ArchiveSourc
     };
     const provisioner: Provisioner = {
       ...base,
-      provision: async (client, tenant) => restored(await restoreSchema(client, tenant, restore)),
+      provision:
+        strategy === 'rls'
+          ? async (client, tenant) => {
+              const mark = await base.provision(client, tenant);
+              loaded = await loadInScope(client, tenant.id, base.roles, () => loadRowLevelRows(client, sharedSchema, manifest, reader, options));
+              return mark;
+            }
+          : async (client, tenant) => restored(await restoreSchema(client, tenant, restore)),
     };
     // A tenant placed on another server is restored there, in a transaction of its own (docs/scaling.md).
     const placements: DetachedPlacements | undefined =
