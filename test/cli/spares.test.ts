@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/database.js';
-import { cli, json, lines, names, schemaExists, workspace } from './cli-harness.js';
+import { canUseTerminal, cli, json, lines, names, schemaExists, workspace } from './cli-harness.js';
 
 const db = useTestDatabase();
 const schemas = names('spr');
@@ -53,8 +53,13 @@ describe('tenantry spares', () => {
     expect(await schemaExists(db.pool, status.spares[0]!.schema)).toBe(false);
     expect(await schemaExists(db.pool, `${schemas.schemaPrefix}acme`)).toBe(true);
 
-    const more = json<{ created: string[]; ready: number }>(await run('spares', 'fill', '--count', '3', '--json'));
+    const filling = await run('spares', 'fill', '--count', '3', '--json');
+    const more = json<{ created: string[]; ready: number }>(filling);
     expect(more.created).toHaveLength(1);
+    // --json: one JSON line on stderr per spare provisioned.
+    expect(lines(filling.stderr).map((line) => JSON.parse(line) as { event: string; done: number; total: number; spare: string })).toEqual([
+      expect.objectContaining({ event: 'spare', done: 1, total: 1, spare: more.created[0] }),
+    ]);
     expect(more.ready).toBe(3);
 
     const cleared = await run('spares', 'clear');
@@ -72,5 +77,14 @@ describe('tenantry spares', () => {
     const off = await cli(['spares', 'status', ...schemas.flags], { cwd: bare, databaseUrl: db.url });
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('Spares are off');
+  });
+});
+
+describe('spares fill on a terminal', () => {
+  it.skipIf(!canUseTerminal())('shows a progress bar with the count, the rate and the ETA', async () => {
+    const result = await cli(['spares', 'fill', '--count', '4', ...schemas.flags], { cwd, databaseUrl: db.url, terminal: true });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/Provisioning spares \[#+\] 4\/4 \| [\d.]+ spares\/s \| ETA/);
+    expect((await run('spares', 'clear')).code).toBe(0);
   });
 });

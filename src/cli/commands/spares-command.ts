@@ -8,12 +8,13 @@ import { ConfigError, ExitCode, UsageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { formatTable } from '../format-table.js';
 import { positiveInteger } from '../option-values.js';
+import { createFillProgress } from '../spares-progress.js';
 
 const ACTIONS = ['fill', 'status', 'clear'] as const;
 
 /**
- * Runs `tenantry spares ACTION`. `fill` prints one line per spare on a terminal (stderr) and a
- * summary; `status` lists the spares; `clear` drops them. Exit code 0; a spare that cannot be
+ * Runs `tenantry spares ACTION`. `fill` shows a progress bar on a terminal (JSON lines on stderr
+ * with `--json`) and a summary; `status` lists the spares; `clear` drops them. Exit code 0; a spare that cannot be
  * provisioned fails the fill (exit code 1), the spares made before it stay.
  *
  * @example
@@ -33,13 +34,13 @@ export async function sparesCommand(ctx: CommandContext): Promise<number> {
   const { output } = ctx;
 
   if (action === 'fill') {
-    const showProgress = output.interactive && !output.json;
-    const report = await spares.fill({
-      ...(count === undefined ? {} : { count }),
-      onProgress: ({ done, total, spare }) => {
-        if (showProgress) output.warn(`[${done}/${total}] provisioned spare ${spare}`);
-      },
-    });
+    const progress = createFillProgress(output);
+    let report: Awaited<ReturnType<typeof spares.fill>>;
+    try {
+      report = await spares.fill({ ...(count === undefined ? {} : { count }), onProgress: progress.onProgress });
+    } finally {
+      progress.stop();
+    }
     const parts = [`${report.created.length} provisioned`];
     if (report.migrated.length > 0) parts.push(`${report.migrated.length} migrated`);
     if (report.dropped.length > 0) parts.push(`${report.dropped.length} dropped (their migration failed)`);
