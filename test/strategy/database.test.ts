@@ -183,6 +183,24 @@ describe("strategy: 'database'", () => {
   });
 });
 
+describe("strategy: 'database' with tenant roles", () => {
+  it("runs a tenant's queries as its role inside its database, and drops database and role with the tenant", async () => {
+    const tenancy = tenancyWith(TENANT_MIGRATIONS, { tenantRoles: { prefix: db.rolePrefix } });
+    try {
+      await tenancy.migrate.shared();
+      await tenancy.registry.create({ id: 'roled' });
+      const scoped = tenantPool(tenancy, db.pool);
+      const { rows } = await tenancy.run('roled', () => scoped.query<{ db: string; who: string; n: number }>('SELECT current_database() AS db, current_user AS who, count(*)::int AS n FROM products'));
+      expect(rows).toEqual([{ db: `${PREFIX}roled`, who: `${db.rolePrefix}roled`, n: 0 }]);
+      await tenancy.registry.delete('roled', { dropSchema: true });
+      expect(await databases()).not.toContain(`${PREFIX}roled`);
+      expect(await admin('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${db.rolePrefix}roled`])).toEqual([]);
+    } finally {
+      await tenancy.close();
+    }
+  });
+});
+
 function databaseUrl(name: string): string {
   const url = new URL(serverUrl());
   url.pathname = `/${name}`;
