@@ -10,14 +10,18 @@
  * 0.6 s each, depending on the machine's load); `BENCH_DROP=1` drops them all and exits.
  *
  * W1: primary-key lookups through tenantPool, `select id, owner from items where id = $1`, each
- * for a random tenant, at concurrency 32 (more than the budget), for BENCH_SECONDS (20) s:
+ * for a random tenant, at concurrency 32 (more than the budget), for BENCH_SECONDS (20) s after
+ * 3 s of warm-up (not counted, backends sampled all along):
  *   (a) baseline: over BENCH_BUDGET tenants only (each can keep a connection: no churn);
  *   (b) over every tenant (almost every query needs a connection to another database, made by
- *       closing the least recently used idle one).
+ *       closing the least recently used idle one);
+ *   (c) the ceiling of (b) without tenantry: over every tenant, a new pg.Client per query
+ *       (connect, the lookup, end) at concurrency BENCH_BUDGET, the budget's backends.
  * Every result is checked (one row, of the intended tenant); errors are counted. A sampler counts
  * the backends connected to tenant databases in pg_stat_activity every 10 ms: a sample above the
- * budget is an overrun. Prints throughput, p50/p99, errors, the highest sample and overruns, and
- * (b)/(a).
+ * budget is an overrun. Prints throughput, p50/p99, errors, the highest sample and overruns,
+ * (b)/(a) (what spreading over many databases costs) and (b)/(c) (how near (b) comes to the rate
+ * at which the server opens connections).
  */
 import { loadavg } from 'node:os';
 import pg from 'pg';
@@ -30,6 +34,8 @@ const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const BUDGET = positiveInt(process.env.BENCH_BUDGET, 20);
 const SECONDS = positiveInt(process.env.BENCH_SECONDS, 20);
 const CONCURRENCY = 32;
+/** Traffic before the measured seconds, not counted: the pools fill and settle. */
+const WARM_UP_SECONDS = 3;
 const ROWS = 100;
 const REGISTRY = 'tenantry_bench_dbs';
 const PREFIX = `${REGISTRY}_`;
@@ -96,8 +102,28 @@ async function ensureTenants(tenancy: Tenancy): Promise<void> {
   console.error(`created ${missing.length} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
-async function run(name: string, tenancy: Tenancy, pool: pg.Pool, serverUrl: string, tenants: number): Promise<Run> {
+type Lookup = (id: string, key: number) => Promise<readonly { id: number; owner: string }[]>;
+
+/** W1 through tenantPool. */
+function throughTenantPool(tenancy: Tenancy, pool: pg.Pool): Lookup {
   const db = tenantPool(tenancy, pool);
+  return async (id, key) => (await tenancy.run(id, () => db.query<{ id: number; owner: string }>('select id, owner from items where id = $1', [key]))).rows;
+}
+
+/** W1 without tenantry: a new connection to the tenant's database for each query. */
+function connectionPerQuery(serverUrl: string): Lookup {
+  return async (id, key) => {
+    const client = new pg.Client({ connectionString: urlOf(serverUrl, `${PREFIX}${id}`) });
+    await client.connect();
+    try {
+      return (await client.query<{ id: number; owner: string }>(`select id, owner from "${PREFIX}${id}".items where id = $1`, [key])).rows;
+    } finally {
+      await client.end();
+    }
+  };
+}
+
+async function run(name: string, lookup: Lookup, serverUrl: string, tenants: number, concurrency: number): Promise<Run> {
   const sampler = new pg.Client({ connectionString: serverUrl });
   await sampler.connect();
   let highest = 0;
@@ -117,18 +143,20 @@ async function run(name: string, tenancy: Tenancy, pool: pg.Pool, serverUrl: str
   const latencies: number[] = [];
   let errors = 0;
   let wrong = 0;
-  const ends = performance.now() + SECONDS * 1000;
-  const started = performance.now();
+  const warmUpEnds = performance.now() + WARM_UP_SECONDS * 1000;
+  const ends = warmUpEnds + SECONDS * 1000;
+  let started = warmUpEnds;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (performance.now() < ends) {
         const id = `t${randomInt(tenants)}`;
         const key = 1 + randomInt(ROWS);
         const begun = performance.now();
         try {
-          const { rows } = await tenancy.run(id, () => db.query<{ id: number; owner: string }>('select id, owner from items where id = $1', [key]));
+          const rows = await lookup(id, key);
           if (rows.length !== 1 || rows[0]!.owner !== id || rows[0]!.id !== key) wrong += 1;
-          latencies.push(performance.now() - begun);
+          if (begun >= warmUpEnds) latencies.push(performance.now() - begun);
+          else started = Math.max(started, performance.now());
         } catch (error) {
           errors += 1;
           if (errors <= 3) console.error(error);
@@ -172,7 +200,14 @@ async function main(): Promise<void> {
     try {
       await tenancy.migrate.shared();
       await ensureTenants(tenancy);
-      const runs = [await run(`(a) ${BUDGET} tenants`, tenancy, pool, server.url, BUDGET), await run(`(b) ${TENANTS} tenants`, tenancy, pool, server.url, TENANTS)];
+      const viaTenantPool = throughTenantPool(tenancy, pool);
+      // (c) first, while tenantry's pools hold no connection the sampler would count.
+      const raw = await run(`(c) ${TENANTS} tenants, raw`, connectionPerQuery(server.url), server.url, TENANTS, BUDGET);
+      const runs = [
+        await run(`(a) ${BUDGET} tenants`, viaTenantPool, server.url, BUDGET, CONCURRENCY),
+        await run(`(b) ${TENANTS} tenants`, viaTenantPool, server.url, TENANTS, CONCURRENCY),
+        raw,
+      ];
       console.log(`\nW1 through tenantPool, budget ${BUDGET} connections, concurrency ${CONCURRENCY}, ${SECONDS} s each; load average ${loadavg()[0]!.toFixed(1)}`);
       printTable(
         ['run', 'queries/s', 'p50 ms', 'p99 ms', 'errors', 'wrong rows', 'most backends', 'overruns/samples'],
@@ -187,7 +222,8 @@ async function main(): Promise<void> {
           `${r.overruns}/${r.samples}`,
         ]),
       );
-      console.log(`(b)/(a) throughput: ${(runs[1]!.queries / runs[1]!.seconds / (runs[0]!.queries / runs[0]!.seconds)).toFixed(3)}`);
+      const rate = (r: Run) => r.queries / r.seconds;
+      console.log(`(b)/(a) throughput: ${(rate(runs[1]!) / rate(runs[0]!)).toFixed(3)}; (b)/(c): ${(rate(runs[1]!) / rate(runs[2]!)).toFixed(3)}`);
       if (runs.some((r) => r.errors > 0 || r.wrong > 0 || r.overruns > 0)) process.exitCode = 1;
     } finally {
       await tenancy.close();

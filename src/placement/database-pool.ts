@@ -24,7 +24,10 @@ export interface Waiter {
   /** How often a connection went to a later waiter of another database instead of this one. */
   passedOver: number;
   settled: boolean;
+  /** Whether it stopped waiting for a connection of its database in use, and wants a slot of its own. */
+  impatient: boolean;
   timer?: NodeJS.Timeout | undefined;
+  patience?: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -51,6 +54,10 @@ export interface ConnectionBudget {
   freed(client: PooledClient | undefined): void;
   /** The pool was used now (its database is the most recently used). */
   touch(pool: DatabasePool): void;
+  /** A waiter stopped waiting for a connection of its database in use: it wants a slot now. */
+  impatient(waiter: Waiter): void;
+  /** A connection opened in `millis`. */
+  opened(millis: number): void;
   /** Makes the budget's clients (`pg.Client`). */
   clientClass(): Promise<typeof pg.Client>;
 }
@@ -104,6 +111,14 @@ export class DatabasePool extends EventEmitter {
   get waitingCount(): number {
     return this.#waiting.length;
   }
+  /** Connections being opened. */
+  get openingCount(): number {
+    return this.#opening;
+  }
+  /** Connections checked out or being opened: they come back to this pool's waiters. */
+  get busyCount(): number {
+    return this.totalCount - this.#idle.length;
+  }
   get ending(): boolean {
     return this.#ending;
   }
@@ -133,7 +148,7 @@ export class DatabasePool extends EventEmitter {
       return promise;
     }
     this.#budget.touch(this);
-    const waiter: Waiter = { pool: this, done, passedOver: 0, settled: false };
+    const waiter: Waiter = { pool: this, done, passedOver: 0, settled: false, impatient: false };
     const idle = this.#idle.pop();
     if (idle !== undefined) this.#handOut(this.#unidle(idle), waiter);
     else this.#budget.request(waiter);
@@ -188,9 +203,20 @@ export class DatabasePool extends EventEmitter {
     this.#close(this.#unidle(client));
   }
 
-  /** @internal Queues a waiter the budget cannot serve yet. */
-  enqueue(waiter: Waiter): void {
+  /**
+   * @internal Queues a waiter the budget cannot serve yet. While this database has connections
+   * in use, it waits for one of them (a query's time) rather than close another database's idle
+   * connection to open one, for up to `patienceMillis` (about what opening one takes).
+   */
+  enqueue(waiter: Waiter, patienceMillis: number): void {
     this.#waiting.push(waiter);
+    if (this.busyCount > 0) {
+      waiter.patience = setTimeout(() => {
+        waiter.impatient = true;
+        if (!waiter.settled) this.#budget.impatient(waiter);
+      }, patienceMillis);
+      waiter.patience.unref();
+    }
     const timeout = this.options.connectionTimeoutMillis ?? 0;
     if (timeout > 0) {
       waiter.timer = setTimeout(() => {
@@ -210,12 +236,15 @@ export class DatabasePool extends EventEmitter {
 
   /** @internal Opens a connection for `waiter`; the budget has counted it. */
   open(waiter: Waiter): void {
+    clearTimeout(waiter.patience);
     this.#opening += 1;
+    const started = performance.now();
     this.#budget.clientClass().then(
       (Client) => {
         const client = new Client(this.options) as PooledClient;
         client.connect((error: Error | undefined) => {
           this.#opening -= 1;
+          this.#budget.opened(performance.now() - started);
           if (error) {
             client.on('error', noop);
             this.#budget.freed(undefined);
@@ -290,6 +319,7 @@ export class DatabasePool extends EventEmitter {
   #handOut(client: PooledClient, waiter: Waiter): void {
     waiter.settled = true;
     clearTimeout(waiter.timer);
+    clearTimeout(waiter.patience);
     this.#released.delete(client);
     this.emit('acquire', client);
     waiter.done(undefined, client, client.release);
@@ -299,6 +329,7 @@ export class DatabasePool extends EventEmitter {
     if (waiter.settled) return;
     waiter.settled = true;
     clearTimeout(waiter.timer);
+    clearTimeout(waiter.patience);
     waiter.done(error, undefined, noop);
   }
 

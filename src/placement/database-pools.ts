@@ -87,6 +87,8 @@ export class DatabasePools {
   /** Waiters in arrival order (settled ones are skipped). */
   #queue: Waiter[] = [];
   #closed = false;
+  /** How long opening a connection takes, a moving average: how long a waiter waits for its database's own connection. */
+  #openMillis = 20;
   readonly #budget: ConnectionBudget;
 
   constructor(options: DatabasePoolsOptions) {
@@ -118,6 +120,10 @@ export class DatabasePools {
       touch: (pool) => {
         this.#pools.get(pool.database);
       },
+      impatient: () => this.#makeRoom(),
+      opened: (millis) => {
+        this.#openMillis += (millis - this.#openMillis) / 8;
+      },
       clientClass: async () => (this.#Client ??= (await import('pg')).default.Client),
     };
   }
@@ -134,7 +140,7 @@ export class DatabasePools {
 
   /** Requests waiting for a connection now. */
   get waitingCount(): number {
-    return this.#queue.filter((waiter) => !waiter.settled).length;
+    return this.#liveQueue();
   }
 
   /** The pool of a database, made at its first use. */
@@ -171,13 +177,13 @@ export class DatabasePools {
       waiter.pool.open(waiter);
       return;
     }
-    waiter.pool.enqueue(waiter);
+    waiter.pool.enqueue(waiter, Math.max(MIN_PATIENCE_MS, this.#openMillis));
     this.#queue.push(waiter);
     this.#pulse();
   }
 
   #mayReuse(pool: DatabasePool): boolean {
-    const head = this.#head();
+    const head = this.#next(true);
     if (head === undefined || head.pool === pool) return true;
     if (head.passedOver >= this.#max) return false;
     head.passedOver += 1;
@@ -186,35 +192,65 @@ export class DatabasePools {
 
   /** Serves waiters while slots are free, then closes idle connections for those still waiting. */
   #pulse(): void {
-    for (let head = this.#head(); head !== undefined && this.#open < this.#max; head = this.#head()) {
-      this.#queue.shift();
-      head.pool.dequeue(head);
+    for (let next = this.#next(false); next !== undefined && this.#open < this.#max; next = this.#next(false)) {
+      this.#queue.splice(this.#queue.indexOf(next), 1);
+      next.pool.dequeue(next);
       this.#open += 1;
-      head.pool.open(head);
+      next.pool.open(next);
     }
     this.#makeRoom();
   }
 
-  /** Closes the longest idle connections, one for each waiter that no closing connection will serve. */
+  /**
+   * Closes idle connections, one for each database whose waiters want a slot and that no closing
+   * connection will serve: the longest idle of databases that have another connection first,
+   * then the longest idle (the least recently used databases').
+   */
   #makeRoom(): void {
-    let needed = this.#liveQueue() - this.#closing.size;
-    for (const [client, pool] of this.#idle) {
-      if (needed <= 0) break;
-      pool.evict(client);
-      needed -= 1;
+    const wanting = new Set<DatabasePool>();
+    for (const waiter of this.#queue) if (!waiter.settled && wantsSlot(waiter)) wanting.add(waiter.pool);
+    let needed = wanting.size - this.#closing.size;
+    if (needed <= 0 || this.#idle.size === 0) return;
+    for (const surplusOnly of [true, false]) {
+      for (const [client, pool] of this.#idle) {
+        if (needed <= 0) return;
+        if (surplusOnly && pool.totalCount < 2) continue;
+        pool.evict(client);
+        needed -= 1;
+      }
     }
   }
 
-  /** The oldest waiter still waiting. */
-  #head(): Waiter | undefined {
+  /**
+   * The waiter a free slot goes to: the oldest that wants one (its database has no connection in
+   * use, or it waited long enough), else (unless `wanting`) the oldest.
+   */
+  #next(wanting: boolean): Waiter | undefined {
     while (this.#queue.length > 0 && this.#queue[0]!.settled) this.#queue.shift();
-    return this.#queue[0];
+    const wants = this.#queue.find((waiter) => !waiter.settled && wantsSlot(waiter));
+    return wants ?? (wanting ? undefined : this.#queue.find((waiter) => !waiter.settled));
   }
 
   #liveQueue(): number {
-    this.#head();
     let live = 0;
     for (const waiter of this.#queue) if (!waiter.settled) live += 1;
     return live;
   }
+}
+
+/**
+ * The least a request for a database with connections in use waits for one of them before it
+ * takes a slot of its own (closing another database's idle connection); it waits about as long
+ * as opening a connection takes, which is far longer than a query. The wait also ends the
+ * deadlock of a nested checkout.
+ */
+const MIN_PATIENCE_MS = 10;
+
+/**
+ * Whether a waiter wants a slot of its own: its database has no connection in use, or it waited
+ * long enough; and none is being opened for its database (one at a time per database while the
+ * budget is spent, or waits that outlast the patience would each open one).
+ */
+function wantsSlot(waiter: Waiter): boolean {
+  return waiter.pool.openingCount === 0 && (waiter.impatient || waiter.pool.busyCount === 0);
 }

@@ -102,6 +102,19 @@ describe('DatabasePools', () => {
     await pools.close();
   });
 
+  it('gives a request for a database whose connections are all held a slot of its own after a short wait (no deadlock on a nested checkout)', async () => {
+    const pools = new DatabasePools({ settings: { connectionString: serverUrl() }, maxConnections: 2 });
+    const outer = await pools.pool(names[0]!).connect();
+    await pools.pool(names[1]!).query('SELECT 1');
+    expect(pools.pool(names[1]!).idleCount).toBe(1);
+    const inner = await pools.pool(names[0]!).connect();
+    expect(pools.pool(names[1]!).idleCount).toBe(0);
+    expect(pools.pool(names[0]!).totalCount).toBe(2);
+    inner.release();
+    outer.release();
+    await pools.close();
+  });
+
   it('makes a request wait while every connection is checked out, then serves it when one comes back', async () => {
     const pools = new DatabasePools({ settings: { connectionString: serverUrl() }, maxConnections: 1 });
     const held = await pools.pool(names[0]!).connect();
