@@ -28,7 +28,7 @@ import pg from 'pg';
 import { createTenancy, type Tenancy } from '../src/index.js';
 import { tenantPool } from '../src/pg/index.js';
 import { startTestServer } from '../src/testing/index.js';
-import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
+import { eachConcurrently, formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const BUDGET = positiveInt(process.env.BENCH_BUDGET, 20);
@@ -89,16 +89,10 @@ async function ensureTenants(tenancy: Tenancy): Promise<void> {
   if (missing.length === 0) return;
   console.error(`creating ${missing.length} tenant databases…`);
   const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < missing.length) {
-        const id = missing[next++]!;
-        await tenancy.registry.create({ id });
-        if (next % 100 === 0) console.error(`  ${next}/${missing.length}`);
-      }
-    }),
-  );
+  await eachConcurrently(missing, 4, async (id, index) => {
+    await tenancy.registry.create({ id });
+    if ((index + 1) % 100 === 0) console.error(`  ${index + 1}/${missing.length}`);
+  });
   console.error(`created ${missing.length} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 

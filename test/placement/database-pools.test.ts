@@ -1,34 +1,25 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabasePools, databaseSettings } from '../../src/placement/database-pools.js';
-import { serverUrl } from '../helpers/database.js';
+import { serverQuery, serverUrl } from '../helpers/database.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const PREFIX = `tdp${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}_`;
 const COUNT = 12;
 const names = Array.from({ length: COUNT }, (_, index) => `${PREFIX}${index}`);
 
-async function admin<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-  const client = new pg.Client({ connectionString: serverUrl() });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** Backends connected to this file's databases now. */
 async function backends(): Promise<number> {
-  return (await admin<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE starts_with(datname, $1)', [PREFIX]))[0]!.n;
+  return (await serverQuery<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE starts_with(datname, $1)', [PREFIX]))[0]!.n;
 }
 
 beforeAll(async () => {
-  for (const name of names) await admin(`CREATE DATABASE "${name}"`);
+  for (const name of names) await serverQuery(`CREATE DATABASE "${name}"`);
 }, 120_000);
 
 afterAll(async () => {
-  for (const name of names) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  for (const name of names) await serverQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 });
 
 describe('DatabasePools', () => {

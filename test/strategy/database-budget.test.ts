@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy, type Tenancy } from '../../src/index.js';
 import { tenantPool } from '../../src/pg/index.js';
-import { serverUrl, useTestDatabase } from '../helpers/database.js';
+import { serverQuery, serverUrl, useTestDatabase } from '../helpers/database.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const db = useTestDatabase();
@@ -11,14 +11,8 @@ const PREFIX = `tdb${process.pid.toString(36)}${Math.random().toString(36).slice
 const BUDGET = 8;
 
 afterAll(async () => {
-  const admin = new pg.Client({ connectionString: serverUrl() });
-  await admin.connect();
-  try {
-    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [PREFIX]);
-    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  const rows = await serverQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [PREFIX]);
+  for (const { datname } of rows) await serverQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
 }, 120_000);
 
 describe("strategy: 'database' under its connection budget", () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy, InvalidConfigError, MigrationFailedError, NoTenantError, type Tenancy, TenantExistsError } from '../../src/index.js';
 import { tenantPlugin } from '../../src/kysely/index.js';
 import { tenantPool, type TenantPool } from '../../src/pg/index.js';
-import { dropRoles, serverUrl, useTestDatabase } from '../helpers/database.js';
+import { dropRoles, serverQuery, serverUrl, useTestDatabase } from '../helpers/database.js';
 
 const db = useTestDatabase();
 /** Tenant databases are named after their schemas: this file's own prefix, dropped after it. */
@@ -17,23 +17,13 @@ const TENANT_MIGRATIONS = [
 ];
 const SHARED_MIGRATIONS = [{ name: '001_plans', checksum: '1', up: (client: Client) => client.query(`CREATE TABLE plans (id text PRIMARY KEY); INSERT INTO plans VALUES ('free')`) }];
 
-/** Runs a query on the server's maintenance connection (not counted in any tenancy's budget). */
-async function admin<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-  const client = new pg.Client({ connectionString: serverUrl() });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function databases(): Promise<string[]> {
-  return (await admin<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname', [PREFIX])).map((row) => row.datname);
+  return (await serverQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname', [PREFIX])).map((row) => row.datname);
 }
 
 async function comment(database: string): Promise<string | null | undefined> {
-  return (await admin<{ note: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname = $1`, [database]))[0]?.note;
+  return (await serverQuery<{ note: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname = $1`, [database]))[0]?.note;
 }
 
 function tenancyWith(tenantMigrations: readonly unknown[], extra: Partial<Parameters<typeof createTenancy>[0]> = {}): Tenancy {
@@ -48,7 +38,7 @@ function tenancyWith(tenantMigrations: readonly unknown[], extra: Partial<Parame
 }
 
 afterAll(async () => {
-  for (const name of await databases()) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  for (const name of await databases()) await serverQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await dropRoles(PREFIX);
 });
 
@@ -147,8 +137,8 @@ describe("strategy: 'database'", () => {
   });
 
   it('drops and redoes an unfinished leftover database of a crashed attempt', async () => {
-    await admin(`CREATE DATABASE "${PREFIX}crashed"`);
-    await admin(`COMMENT ON DATABASE "${PREFIX}crashed" IS 'tenantry:unfinished'`);
+    await serverQuery(`CREATE DATABASE "${PREFIX}crashed"`);
+    await serverQuery(`COMMENT ON DATABASE "${PREFIX}crashed" IS 'tenantry:unfinished'`);
     const leftover = new pg.Client({ connectionString: databaseUrl(`${PREFIX}crashed`) });
     await leftover.connect();
     await leftover.query('CREATE TABLE half_done (id int)');
@@ -161,7 +151,7 @@ describe("strategy: 'database'", () => {
   });
 
   it('refuses a database of that name that is not an unfinished leftover, and leaves it alone', async () => {
-    await admin(`CREATE DATABASE "${PREFIX}taken"`);
+    await serverQuery(`CREATE DATABASE "${PREFIX}taken"`);
     await expect(tenancy.registry.create({ id: 'taken' })).rejects.toBeInstanceOf(TenantExistsError);
     expect(await databases()).toContain(`${PREFIX}taken`);
     expect(await tenancy.registry.get('taken')).toBeUndefined();
@@ -194,7 +184,7 @@ describe("strategy: 'database' with tenant roles", () => {
       expect(rows).toEqual([{ db: `${PREFIX}roled`, who: `${db.rolePrefix}roled`, n: 0 }]);
       await tenancy.registry.delete('roled', { dropSchema: true });
       expect(await databases()).not.toContain(`${PREFIX}roled`);
-      expect(await admin('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${db.rolePrefix}roled`])).toEqual([]);
+      expect(await serverQuery('SELECT 1 FROM pg_roles WHERE rolname = $1', [`${db.rolePrefix}roled`])).toEqual([]);
     } finally {
       await tenancy.close();
     }
