@@ -174,7 +174,7 @@ export interface PoolDecisionEvent {
 }
 
 /**
- * What {@link channels}.backup carries: one per backup, restore or clone, when it ends.
+ * What {@link channels}.backup carries: one per backup, restore, clone or move, when it ends.
  *
  * @example
  * ```ts
@@ -182,7 +182,7 @@ export interface PoolDecisionEvent {
  * ```
  */
 export interface BackupEvent {
-  readonly operation: 'backup' | 'backup-shared' | 'restore' | 'clone';
+  readonly operation: 'backup' | 'backup-shared' | 'restore' | 'clone' | 'move';
   readonly phase: 'done' | 'failed';
   /** The tenant backed up, restored or cloned into; `null` for the shared tables, or a restore that failed before it read the archive's id. */
   readonly tenantId: string | null;

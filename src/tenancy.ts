@@ -49,6 +49,7 @@ import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
 import { observedBackup } from './backup/observed-backup.js';
+import { type MoveContext, type MoveOptions, type MoveSummary, moveTenant } from './provision/move-tenant.js';
 import { Servers, type ServerInput } from './placement/servers.js';
 import { serverPlacement, type TenantPlacement } from './placement/placement.js';
 import { placedProvisioner } from './placement/placed-provisioner.js';
@@ -358,6 +359,20 @@ export interface Tenancy {
    */
   exportTenant(id: string, directory: string, options?: ExportOptions): Promise<ExportSummary>;
   /**
+   * Moves a tenant to another server of `createTenancy({ servers })` without losing an
+   * acknowledged write: its writes are paused (status `moving`: tenantPool refuses them with
+   * `TenantMovingError`, the adapters answer 503 with `Retry-After`; reads go on), its rows are
+   * copied in one snapshot, the registry switches its placement (every process's cache hears of
+   * it) and the old schema is dropped. A failure leaves the tenant where it was, active. See
+   * docs/scaling.md.
+   *
+   * @example
+   * ```ts
+   * const { pausedMs, rows } = await tenancy.move('acme', 'eu');
+   * ```
+   */
+  move(id: string, server: string, options?: MoveOptions): Promise<MoveSummary>;
+  /**
    * Stops listening for registry changes of other processes (for good: later lookups rely on the
    * cache's TTL alone). Call it when you stop, with `pool.end()`.
    */
@@ -492,7 +507,30 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     if (strategy === 'database') {
       throw new InvalidConfigError("Backups, restores, clones and exports of tenant databases (strategy: 'database') are not built yet: back up a tenant's database with pg_dump (docs/scaling.md)");
     }
-    return { pool, registry, sharedSchema, schemaPrefix, provisioner, tenantMigrations: () => migrate.tenantMigrations(), onChange };
+    return {
+      pool,
+      registry,
+      sharedSchema,
+      schemaPrefix,
+      provisioner,
+      tenantMigrations: () => migrate.tenantMigrations(),
+      onChange,
+      ...(placement?.spread === true
+        ? {
+            poolOf: (tenant: Tenant) => placement.poolOf(tenant),
+            placement,
+            provisionerOn: (onServer: PoolLike) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }),
+          }
+        : {}),
+    };
+  };
+
+  const moves = (): MoveContext => {
+    const context = backups();
+    if (placement?.spread !== true || !(registry instanceof PostgresRegistry)) {
+      throw new InvalidConfigError('tenancy.move needs createTenancy({ pool, servers }) with the PostgreSQL registry');
+    }
+    return { registry, servers, placement, backups: context, provisionerOn: context.provisionerOn! };
   };
 
   const tenancy: Tenancy = Object.freeze({
@@ -552,6 +590,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) =>
       observedBackup('clone', toId, () => cloneTenant(backups(), fromId, toId, cloneOptions)),
     exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => exportTenant(backups(), id, directory, exportOptions),
+    move: async (id: string, server: string, moveOptions?: MoveOptions) => observedBackup('move', id, () => moveTenant(moves(), id, server, moveOptions)),
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);
     },

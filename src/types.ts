@@ -4,8 +4,11 @@
  * @module
  */
 
-/** Whether a tenant's requests are served (`active`) or refused (`suspended`). */
-export type TenantStatus = 'active' | 'suspended';
+/**
+ * Whether a tenant's requests are served (`active`), refused (`suspended`), or served with their
+ * writes paused while `tenancy.move` takes the tenant to another server (`moving`).
+ */
+export type TenantStatus = 'active' | 'suspended' | 'moving';
 
 /**
  * A tenant: a plain frozen object.

@@ -47,6 +47,11 @@ export interface InventoryOptions {
    * cluster-wide, so two copies of the app on one server need prefixes of their own.
    */
   readonly rolePrefix?: string;
+  /**
+   * Create the businesses' roles WITH LOGIN (default false). Needed on Citus, whose coordinator
+   * connects to the workers as the business's role (tenantry's `tenantRoles.login`).
+   */
+  readonly roleLogin?: boolean;
   /** Log-in throttling (default: 5 failures per account and 20 per address in 15 minutes). */
   readonly loginThrottle?: LoginThrottleOptions;
 }
@@ -96,7 +101,7 @@ export function createInventory(pool: pg.Pool, options: InventoryOptions = {}): 
   const baseDomain = options.baseDomain ?? 'localhost';
   const tenancy = createTenancy({
     pool,
-    tenantRoles: { prefix: options.rolePrefix ?? 'inventory_' },
+    tenantRoles: { prefix: options.rolePrefix ?? 'inventory_', login: options.roleLogin ?? false },
     migrations: { shared: here('./migrations/shared'), tenant: here('./migrations/tenant') },
     resolver: chainResolvers(
       subdomainResolver({ baseDomain }),

@@ -10,7 +10,7 @@ import type { Tenant } from '../types.js';
 import { continueBound, emitterBinder } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, withPath } from './identify-request.js';
-import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemHeaders, problemOf } from './problem.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -58,7 +58,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: ExpressTenancyOptio
   const bindRequest = emitterBinder(tenancy);
   const refuse = (error: TenancyError, req: Request, res: Response, next: NextFunction): void => {
     if (options.onRefused) return options.onRefused(error, req, res, next);
-    res.status(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
+    res.status(error.httpStatus).set(problemHeaders(error)).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
   };
   const apply = (outcome: Identified, req: Request, res: Response, next: NextFunction): void => {
     if (outcome.kind === 'tenant') {

@@ -12,7 +12,7 @@ import { normalizePrefix, splitTenantPath } from '../resolvers/path-resolver.js'
 import { continueBound, emitterBinder } from './bind-emitter.js';
 import { isPromise, type MaybePromise } from '../util/maybe-promise.js';
 import { type AdapterOptions, type Identified, identifyRequest, withPath } from './identify-request.js';
-import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemHeaders, problemOf } from './problem.js';
 import { splitAbsoluteTarget } from './request-target.js';
 
 /**
@@ -41,7 +41,7 @@ const plugin: FastifyPluginAsync<FastifyTenancyOptions> = async (fastify, option
   const optional: FastifyTenancyOptions = { ...options, required: false };
   const bindRequest = emitterBinder(tenancy);
   const sendProblem = (error: TenancyError, reply: FastifyReply): void => {
-    if (!reply.sent) reply.code(error.httpStatus).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
+    if (!reply.sent) reply.code(error.httpStatus).headers(problemHeaders(error)).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(error)));
   };
   const apply = (outcome: Identified, request: FastifyRequest, reply: FastifyReply, done: HookDone): void => {
     if (outcome.kind === 'tenant') {

@@ -4,7 +4,7 @@
  * @module
  */
 import { type RequestResolvedEvent, requestResolvedChannel } from '../diagnostics.js';
-import { isTenancyError, type TenancyError, TenantForbiddenError, TenantRequiredError, TenantSuspendedError } from '../errors.js';
+import { isTenancyError, type TenancyError, TenantForbiddenError, TenantRequiredError, TenantMovingError, TenantSuspendedError } from '../errors.js';
 import type { TenantRequest, TenantResolver } from '../resolvers/resolver.js';
 import type { RequestTenant, Tenancy } from '../tenancy.js';
 import { resolveRequestNow } from '../tenancy-internals.js';
@@ -121,6 +121,9 @@ function decide<Native>(found: RequestTenant | null, request: TenantRequest, opt
   if (tenant.status === 'suspended' && options.suspended !== 'allow') {
     return { kind: 'refused', error: new TenantSuspendedError(tenant.id) };
   }
+  if (tenant.status === 'moving' && !READS.has(request.method.toUpperCase())) {
+    return { kind: 'refused', error: new TenantMovingError(tenant.id) };
+  }
   const accepted: Identified = found.path === undefined ? { kind: 'tenant', tenant } : { kind: 'tenant', tenant, path: found.path };
   if (options.authorize === undefined) return accepted;
   return andThen(options.authorize(request, tenant, native), (allowed) =>
@@ -128,9 +131,12 @@ function decide<Native>(found: RequestTenant | null, request: TenantRequest, opt
   );
 }
 
-/** Bad input, unknown, suspended or unauthorised tenants are refusals (4xx); anything else is thrown on. */
+/** Methods that only read: a moving tenant still serves them. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Bad input, unknown, suspended or unauthorised tenants are refusals (4xx), as are a moving tenant's writes (503); anything else is thrown on. */
 function refusal(error: unknown): Identified {
-  if (isTenancyError(error) && error.httpStatus >= 400 && error.httpStatus < 500) return { kind: 'refused', error };
+  if (isTenancyError(error) && ((error.httpStatus >= 400 && error.httpStatus < 500) || error.code === 'TENANTRY_TENANT_MOVING')) return { kind: 'refused', error };
   throw error;
 }
 

@@ -9,7 +9,7 @@ import type { Tenancy } from '../tenancy.js';
 import { isPromise } from '../util/maybe-promise.js';
 import { continueBound, emitterBinder } from './bind-emitter.js';
 import { type AdapterOptions, type Identified, identifyRequest } from './identify-request.js';
-import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemHeaders, problemOf } from './problem.js';
 
 /**
  * Options of the Koa middleware.
@@ -49,6 +49,7 @@ export function tenancyMiddleware(tenancy: Tenancy, options: KoaTenancyOptions =
     if (outcome.kind === 'refused') {
       if (options.onRefused) return options.onRefused(outcome.error, ctx);
       ctx.status = outcome.error.httpStatus;
+      ctx.set(problemHeaders(outcome.error));
       ctx.type = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
       ctx.body = JSON.stringify(problemOf(outcome.error));
       return undefined;

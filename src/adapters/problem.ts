@@ -30,7 +30,22 @@ const TITLES: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
+  503: 'Service Unavailable',
 };
+
+/**
+ * The headers a problem response carries beside its body: `Retry-After` for a tenant whose
+ * writes are paused by a move.
+ *
+ * @example
+ * ```ts
+ * for (const [name, value] of Object.entries(problemHeaders(error))) res.setHeader(name, value);
+ * ```
+ */
+export function problemHeaders(error: TenancyError): Readonly<Record<string, string>> {
+  const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
+  return error.code === 'TENANTRY_TENANT_MOVING' && typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {};
+}
 
 /**
  * The problem details of a tenantry error, as the adapters send them.

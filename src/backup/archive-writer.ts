@@ -39,6 +39,8 @@ export async function writeArchive(
   manifest: BackupManifest,
   destination: Writable,
   options: WriteArchiveOptions = {},
+  sourceOf: (table: BackupManifest['tables'][number]) => string = (table) =>
+    `${quoteIdent(manifest.schema)}.${quoteIdent(table.name)} (${table.columns.map(quoteIdent).join(', ')})`,
 ): Promise<readonly TableEnd[]> {
   const level = options.compression ?? 6;
   if (level !== false && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
@@ -57,8 +59,7 @@ export async function writeArchive(
       let bytes = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
-      const columns = table.columns.map(quoteIdent).join(', ');
-      const copy = copyOut(client, `COPY ${quoteIdent(manifest.schema)}.${quoteIdent(table.name)} (${columns}) TO STDOUT`);
+      const copy = copyOut(client, `COPY ${sourceOf(table)} TO STDOUT`);
       for await (const chunk of copy) {
         const data = chunk as Buffer;
         hash.update(data);

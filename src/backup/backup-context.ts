@@ -7,6 +7,8 @@ import type { PoolLike } from '../db.js';
 import type { Migration } from '../migrate/migration.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { TenantRegistry } from '../registry/registry.js';
+import type { Tenant } from '../types.js';
+import type { TenantPlacement } from '../placement/placement.js';
 
 /**
  * The parts of a tenancy a backup or a restore works with; `createTenancy` builds it.
@@ -19,6 +21,14 @@ import type { TenantRegistry } from '../registry/registry.js';
  */
 export interface BackupContext {
   readonly pool: PoolLike;
+  /** How the tenancy keeps tenants apart (default `schema`): a row-level tenant's backup is its rows of the shared tables. */
+  readonly strategy?: 'schema' | 'rls' | undefined;
+  /** The pool of the server (or database) that holds a tenant, when tenants are spread; else `pool`. */
+  readonly poolOf?: ((tenant: Tenant) => Promise<PoolLike>) | undefined;
+  /** Where tenants live, when they are spread over servers: a restore provisions on the tenant's server. */
+  readonly placement?: TenantPlacement | undefined;
+  /** A provisioner working on another server's pool, when tenants are spread. */
+  readonly provisionerOn?: ((pool: PoolLike) => Provisioner) | undefined;
   readonly registry: TenantRegistry;
   readonly sharedSchema: string;
   readonly schemaPrefix: string;

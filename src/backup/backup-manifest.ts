@@ -73,8 +73,11 @@ export interface BackupManifest {
   readonly format: number;
   /** A tenant's schema, or the app's shared tables (`tenantry backup --shared`). */
   readonly kind: 'tenant' | 'shared';
-  /** The isolation strategy the tenant was kept under. */
-  readonly strategy: 'schema';
+  /**
+   * The isolation strategy the tenant was kept under: `schema` (its schema's tables), or `rls`
+   * (its rows of the shared schema's tenant-scoped tables, without the tenant column).
+   */
+  readonly strategy: 'schema' | 'rls';
   /** When the snapshot was taken (ISO 8601). */
   readonly createdAt: string;
   /** The version of tenantry that wrote it. */
@@ -142,7 +145,7 @@ export function checkManifest(value: unknown): BackupManifest {
     throw new BackupArchiveError(`The backup archive has format ${manifest.format}; this version of tenantry reads format ${ARCHIVE_FORMAT}: upgrade tenantry`);
   }
   if (manifest.kind !== 'tenant' && manifest.kind !== 'shared') throw invalid(`unknown kind ${JSON.stringify(manifest.kind)}`);
-  if (manifest.strategy !== 'schema') throw invalid(`unknown strategy ${JSON.stringify(manifest.strategy)}`);
+  if (manifest.strategy !== 'schema' && manifest.strategy !== 'rls') throw invalid(`unknown strategy ${JSON.stringify(manifest.strategy)}`);
   if (!IDENTIFIER(manifest.schema)) throw invalid('the manifest names no schema');
   if (manifest.kind === 'tenant' && !isTenant(manifest.tenant)) throw invalid('the manifest has no valid tenant');
   if (!Array.isArray(manifest.migrations) || !manifest.migrations.every((m) => typeof m?.name === 'string' && typeof m.checksum === 'string')) {

@@ -8,11 +8,12 @@
 import type { Writable } from 'node:stream';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { PoolLike, Queryable } from '../db.js';
-import { quoteIdent } from '../identifiers.js';
+import { quoteIdent, quoteLiteral } from '../identifiers.js';
+import { TENANT_SETTING } from '../strategy/row-level.js';
 import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
 import type { WriteArchiveOptions } from './archive-writer.js';
 import { writeArchive } from './archive-writer.js';
-import type { BackupManifest, BackupSequence, BackupTenant, TableEnd } from './backup-manifest.js';
+import type { BackupManifest, BackupSequence, BackupTable, BackupTenant, TableEnd } from './backup-manifest.js';
 import { schemaTables } from './table-order.js';
 
 /**
@@ -41,6 +42,11 @@ export interface SchemaBackupTarget {
   readonly tenant?: BackupTenant;
   /** Which tables of the schema go into the archive. */
   readonly include: (table: string) => boolean;
+  /**
+   * A row-level tenant: only its rows of the shared schema's tenant-scoped tables (named with
+   * their tenant column), without that column, read with its scope (its role, with tenant roles).
+   */
+  readonly rowLevel?: { readonly tenantId: string; readonly role: string | undefined; readonly tenantColumns: ReadonlyMap<string, string> };
 }
 
 /**
@@ -63,8 +69,19 @@ export async function backupSchema(
   let failure: Error | undefined;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const { rowLevel } = target;
+    if (rowLevel !== undefined) {
+      await client.query(`SELECT set_config('${TENANT_SETTING}', $1, true)`, [rowLevel.tenantId]);
+      if (rowLevel.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(rowLevel.role)}`);
+    }
     const manifest = await readManifest(client, target);
-    const tables = await writeArchive(client, manifest, destination, options);
+    const tables = await writeArchive(
+      client,
+      manifest,
+      destination,
+      options,
+      rowLevel === undefined ? undefined : (table) => tenantRowsOf(manifest.schema, table, rowLevel.tenantColumns.get(table.name)!, rowLevel.tenantId),
+    );
     await client.query('COMMIT');
     return { manifest, tables, rows: tables.reduce((sum, table) => sum + table.rows, 0), bytes: tables.reduce((sum, table) => sum + table.bytes, 0) };
   } catch (error) {
@@ -79,14 +96,16 @@ async function readManifest(client: Queryable, target: SchemaBackupTarget): Prom
   const { rows: server } = await client.query<{ version: string; num: number; now: Date }>(
     `SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num, now() AS now`,
   );
-  const tables = await schemaTables(client, target.schema, (name) => name !== MIGRATIONS_TABLE && target.include(name));
+  const found = await schemaTables(client, target.schema, (name) => name !== MIGRATIONS_TABLE && target.include(name));
+  const tenantColumns = target.rowLevel?.tenantColumns;
+  const tables = tenantColumns === undefined ? found : found.map((table) => ({ ...table, columns: table.columns.filter((column) => column !== tenantColumns.get(table.name)) }));
   if (tables.length > 0) {
     await client.query(`LOCK TABLE ${tables.map((table) => `${quoteIdent(target.schema)}.${quoteIdent(table.name)}`).join(', ')} IN ACCESS SHARE MODE`);
   }
   return {
     format: 1,
     kind: target.kind,
-    strategy: 'schema',
+    strategy: target.rowLevel === undefined ? 'schema' : 'rls',
     createdAt: server[0]!.now.toISOString(),
     tenantry: packageJson.version,
     server: { version: server[0]!.version, versionNum: server[0]!.num },
@@ -94,8 +113,14 @@ async function readManifest(client: Queryable, target: SchemaBackupTarget): Prom
     ...(target.tenant === undefined ? {} : { tenant: target.tenant }),
     migrations: await appliedMigrations(client, target.schema),
     tables,
-    sequences: await sequenceValues(client, target.schema),
+    // A row-level tenant's sequences are the shared tables', which its restore must not set back.
+    sequences: target.rowLevel === undefined ? await sequenceValues(client, target.schema) : [],
   };
+}
+
+/** A row-level tenant's rows of one table, as a COPY source (the id is a checked tenant id, quoted all the same). */
+function tenantRowsOf(schema: string, table: BackupTable, tenantColumn: string, tenantId: string): string {
+  return `(SELECT ${table.columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table.name)} WHERE ${quoteIdent(tenantColumn)} = ${quoteLiteral(tenantId)})`;
 }
 
 async function appliedMigrations(client: Queryable, schema: string): Promise<BackupManifest['migrations']> {

@@ -9,7 +9,8 @@ import { assertTenantId } from '../identifiers.js';
 import type { WriteArchiveOptions } from './archive-writer.js';
 import type { BackupContext } from './backup-context.js';
 import type { BackupSummary } from './backup-schema.js';
-import { backupSchema } from './backup-schema.js';
+import { backupSchema, type SchemaBackupTarget } from './backup-schema.js';
+import { tenantTablesOf } from '../strategy/row-level.js';
 
 /**
  * Options of `tenancy.backup` and `tenancy.backupShared`.
@@ -45,22 +46,25 @@ export async function backupTenant(
   const tenant = await context.registry.get(id);
   if (tenant === undefined) throw new TenantNotFoundError(id);
   const domains = await context.registry.domains(id);
+  const rowLevel = context.strategy === 'rls' ? await rowLevelTarget(context, id) : undefined;
   return backupSchema(
-    context.pool,
+    (await context.poolOf?.(tenant)) ?? context.pool,
     {
       kind: 'tenant',
-      schema: tenant.schema,
+      schema: rowLevel === undefined ? tenant.schema : context.sharedSchema,
+      ...(rowLevel === undefined ? {} : { rowLevel }),
       tenant: {
         id: tenant.id,
         name: tenant.name,
         schema: tenant.schema,
-        status: tenant.status,
+        // An archive taken while its tenant moves restores an active tenant.
+        status: tenant.status === 'moving' ? 'active' : tenant.status,
         placement: tenant.placement,
         metadata: tenant.metadata,
         domains: domains.map((domain) => ({ domain: domain.domain, primary: domain.primary })),
         migrationVersion: tenant.migrationVersion,
       },
-      include: () => true,
+      include: rowLevel === undefined ? () => true : (name) => rowLevel.tenantColumns.has(name),
     },
     destination,
     options,
@@ -79,6 +83,19 @@ export async function backupTenant(
  * await backupShared(context, createWriteStream('shared.tenantry.gz'));
  * ```
  */
-export function backupShared(context: BackupContext, destination: Writable, options: WriteArchiveOptions = {}): Promise<BackupSummary> {
-  return backupSchema(context.pool, { kind: 'shared', schema: context.sharedSchema, include: (name) => !name.startsWith('tenantry_') }, destination, options);
+export async function backupShared(context: BackupContext, destination: Writable, options: WriteArchiveOptions = {}): Promise<BackupSummary> {
+  // A row-level tenancy's tenant-scoped tables hold the tenants' rows: each tenant's backup has them.
+  const tenantTables = context.strategy === 'rls' ? await tenantTablesOf(context.pool, context.sharedSchema) : new Map<string, string>();
+  return backupSchema(
+    context.pool,
+    { kind: 'shared', schema: context.sharedSchema, include: (name) => !name.startsWith('tenantry_') && !tenantTables.has(name) },
+    destination,
+    options,
+  );
+}
+
+/** What a row-level tenant's backup reads: its tenant-scoped tables (with their tenant columns), as its role. */
+async function rowLevelTarget(context: BackupContext, id: string): Promise<NonNullable<SchemaBackupTarget['rowLevel']>> {
+  const roles = context.provisioner.roles;
+  return { tenantId: id, role: roles === undefined ? undefined : roles.roleOf(id), tenantColumns: await tenantTablesOf(context.pool, context.sharedSchema) };
 }

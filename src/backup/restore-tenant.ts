@@ -8,7 +8,14 @@ import { BackupArchiveError, InvalidConfigError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
 import { digestOf } from '../migrate/migration.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
-import type { Provisioner } from '../provision/provisioner.js';
+import type { PoolLike, Queryable } from '../db.js';
+import { withTransaction } from '../db.js';
+import type { DetachedPlacements } from '../placement/detached-provisioner.js';
+import { clearLeftover, markSchema, UNFINISHED } from '../placement/placed-provisioner.js';
+import type { TenantPlacement } from '../placement/placement.js';
+import type { Migration } from '../migrate/migration.js';
+import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
+import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 import { createTenantSchema } from '../provision/provisioner.js';
 import { grantTenantRole } from '../provision/tenant-role-grants.js';
 import { PostgresRegistry } from '../registry/postgres-registry.js';
@@ -21,6 +28,85 @@ import type { CopyControl } from './copy-control.js';
 import { loadArchiveRows } from './load-rows.js';
 import type { RestoreMigrationOptions } from './restore-migrations.js';
 import { migrationsAtBackup } from './restore-migrations.js';
+
+/** What {@link restoreSchema} loads a schema from. */
+export interface SchemaRestore {
+  readonly sharedSchema: string;
+  readonly roles: TenantRoleNames | undefined;
+  readonly manifest: BackupManifest;
+  readonly reader: ArchiveReader;
+  /** The migrations the archive's schema was at. */
+  readonly atBackup: readonly Migration[];
+  /** The app's tenant migrations, applied after the rows. */
+  readonly migrations: readonly Migration[];
+  readonly options: CopyControl;
+}
+
+/**
+ * Builds a tenant's schema from an archive, on a client inside an open transaction: the schema
+ * at the archive's migrations, its rows (checked against their counts and checksums), the newer
+ * migrations, the tenant role's grants. A restore and a move both build schemas with it.
+ *
+ * @example
+ * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * declare const restore: SchemaRestore;
+ * const { tables, applied } = await restoreSchema(client, { id: 'acme', schema: 'tenant_acme' }, restore);
+ * ```
+ */
+export async function restoreSchema(
+  client: Queryable,
+  tenant: { readonly id: string; readonly schema: string },
+  restore: SchemaRestore,
+): Promise<Restored> {
+  const { sharedSchema, manifest, reader, atBackup, migrations, roles } = restore;
+  await createTenantSchema(client, tenant);
+  await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations: atBackup, tenantId: tenant.id });
+  const tables = await loadArchiveRows(client, tenant.schema, manifest, reader, restore.options);
+  const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
+  if (roles !== undefined) await grantTenantRole(client, roles, tenant);
+  return { tables, applied: state.applied, mark: { version: state.version, digest: digestOf(migrations) } };
+}
+
+/** What {@link restoreSchema} did. */
+interface Restored {
+  readonly tables: readonly TableEnd[];
+  readonly applied: readonly string[];
+  readonly mark: MigrationMark;
+}
+
+/**
+ * Builds a tenant's schema from an archive on a server other than the registry's, in a
+ * transaction of its own, committed marked unfinished (the registry clears the mark once its row
+ * committed); an unfinished leftover of a crashed attempt is dropped first.
+ *
+ * @example
+ * ```ts
+ * declare const pool: import('../db.js').PoolLike;
+ * declare const provisioner: Provisioner;
+ * declare const restore: SchemaRestore;
+ * await restoreOnServer(pool, provisioner, { id: 'acme', schema: 'tenant_acme' }, restore);
+ * ```
+ */
+export function restoreOnServer(pool: PoolLike, provisioner: Provisioner, tenant: { readonly id: string; readonly schema: string }, restore: SchemaRestore): Promise<Restored> {
+  return withTransaction(pool, async (client) => {
+    await clearLeftover(client, provisioner, tenant);
+    const result = await restoreSchema(client, tenant, restore);
+    await markSchema(client, tenant.schema, UNFINISHED);
+    return result;
+  });
+}
+
+/** The archive's placement where the tenancy has that server, else the registry's server. */
+function placementOf(archived: string, placement: TenantPlacement | undefined): string {
+  if (placement?.spread !== true) return archived;
+  try {
+    placement.detached(archived);
+    return archived;
+  } catch {
+    return 'default';
+  }
+}
 
 /**
  * Options of `tenancy.restore`.
@@ -42,6 +128,11 @@ export interface RestoreOptions extends RestoreMigrationOptions, CopyControl {
   readonly domains?: readonly string[];
   /** Its status (default: the archive's). */
   readonly status?: TenantStatus;
+  /**
+   * The server it goes to, a name of `createTenancy({ servers })` (default: the archive's
+   * placement when the tenancy has that server, else the registry's server).
+   */
+  readonly placement?: string;
 }
 
 /**
@@ -98,25 +189,47 @@ export async function restoreTenant(context: BackupContext, source: ArchiveSourc
     const domains = options.domains ?? (sameTenant ? [...archived.domains].sort((a, b) => Number(b.primary) - Number(a.primary)).map((d) => d.domain) : []);
     let loaded: readonly TableEnd[] = [];
     let applied: readonly string[] = [];
-    const { sharedSchema, provisioner: base } = context;
+    const { sharedSchema, provisioner: base, placement } = context;
+    const restore: SchemaRestore = { sharedSchema, roles: base.roles, manifest, reader, atBackup, migrations, options };
+    const restored = (result: Restored): MigrationMark => {
+      loaded = result.tables;
+      applied = result.applied;
+      return result.mark;
+    };
     const provisioner: Provisioner = {
       ...base,
-      async provision(client, tenant) {
-        await createTenantSchema(client, tenant);
-        await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations: atBackup, tenantId: tenant.id });
-        loaded = await loadArchiveRows(client, tenant.schema, manifest, reader, options);
-        const state = await migrateSchema(client, { schema: tenant.schema, sharedSchema, migrations, tenantId: tenant.id });
-        applied = state.applied;
-        if (base.roles !== undefined) await grantTenantRole(client, base.roles, tenant);
-        return { version: state.version, digest: digestOf(migrations) };
-      },
+      provision: async (client, tenant) => restored(await restoreSchema(client, tenant, restore)),
     };
-    const registry = new PostgresRegistry({ pool: context.pool, sharedSchema, schemaPrefix: context.schemaPrefix, onChange: context.onChange, provisioner });
+    // A tenant placed on another server is restored there, in a transaction of its own (docs/scaling.md).
+    const placements: DetachedPlacements | undefined =
+      placement?.spread === true && context.provisionerOn !== undefined
+        ? {
+            detached: (name) => {
+              const elsewhere = placement.detached(name);
+              if (elsewhere === undefined) return undefined;
+              return {
+                ...elsewhere,
+                provision: async (tenant) => {
+                  const pool = await placement.poolOf(tenant);
+                  return restored(await restoreOnServer(pool, context.provisionerOn!(pool), tenant, restore));
+                },
+              };
+            },
+          }
+        : undefined;
+    const registry = new PostgresRegistry({
+      pool: context.pool,
+      sharedSchema,
+      schemaPrefix: context.schemaPrefix,
+      onChange: context.onChange,
+      provisioner,
+      ...(placements === undefined ? {} : { placements }),
+    });
     const tenant = await registry.create({
       id,
       name: options.name ?? archived.name,
       status: options.status ?? archived.status,
-      placement: archived.placement,
+      placement: options.placement ?? placementOf(archived.placement, placement),
       metadata: { ...archived.metadata },
       domains,
     });

@@ -46,6 +46,7 @@ export type CommandName =
   | 'spares'
   | 'tenants clone'
   | 'tenants export'
+  | 'tenants move'
   | 'backup'
   | 'restore'
   | 'help';
@@ -181,10 +182,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   },
   tenants: {
     name: 'tenants',
-    summary: 'create, list, show, suspend, resume, delete, clone and export tenants',
+    summary: 'create, list, show, suspend, resume, delete, clone, export and move tenants',
     args: [],
     options: {},
-    notes: ['Commands: create, list, show, suspend, resume, delete, clone, export. Run tenantry tenants COMMAND --help.'],
+    notes: ['Commands: create, list, show, suspend, resume, delete, clone, export, move. Run tenantry tenants COMMAND --help.'],
   },
   'tenants create': {
     name: 'tenants create',
@@ -248,6 +249,19 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     },
     notes: ['The clone is registered only once every row is in; Ctrl-C or a failure leaves no clone.'],
   },
+  'tenants move': {
+    name: 'tenants move',
+    summary: 'move a tenant to another server of the config\'s servers (writes paused meanwhile, none lost)',
+    args: ['ID'],
+    options: {
+      to: { type: 'string', value: 'SERVER', description: 'the server to move it to (a name of servers in the config)' },
+      'lock-timeout': { type: 'string', value: 'MS', description: 'how long to wait for writes in flight before giving up (default 30000)' },
+    },
+    notes: [
+      'While it moves, the tenant\'s writes get 503 with Retry-After (reads go on); a failure leaves it',
+      'where it was, active. Needs servers: { name: URL, … } in the config file (see docs/scaling.md).',
+    ],
+  },
   'tenants export': {
     name: 'tenants export',
     summary: "write a tenant's data: the backup archive, or a JSON or CSV file per table for people",
@@ -281,6 +295,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       as: { type: 'string', value: 'ID', description: "the restored tenant's id (default: the archive's)" },
       name: { type: 'string', value: 'NAME', description: "the display name (default: the archive's)" },
       domain: { type: 'string', multiple: true, value: 'DOMAIN', description: "a domain (repeatable; default: the archive's under its own id, none with --as)" },
+      to: { type: 'string', value: 'SERVER', description: "the server to restore it on, a name of servers in the config (default: the archive's placement, if the config has that server)" },
       'allow-changed': { type: 'boolean', description: 'restore although a migration of the archive was edited since' },
       'allow-unknown': { type: 'boolean', description: 'restore although the archive has migrations this app does not' },
     },
@@ -300,4 +315,4 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
  * TENANTS_SUBCOMMANDS.includes('suspend'); // true
  * ```
  */
-export const TENANTS_SUBCOMMANDS = ['create', 'list', 'show', 'suspend', 'resume', 'delete', 'clone', 'export'] as const;
+export const TENANTS_SUBCOMMANDS = ['create', 'list', 'show', 'suspend', 'resume', 'delete', 'clone', 'export', 'move'] as const;

@@ -20,6 +20,7 @@ const LISTED: readonly CommandName[] = [
   'spares',
   'tenants clone',
   'tenants export',
+  'tenants move',
   'backup',
   'restore',
   'init',

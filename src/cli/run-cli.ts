@@ -14,6 +14,7 @@ import { backupCommand } from './commands/backup-command.js';
 import { initCommand } from './commands/init-command.js';
 import { restoreCommand } from './commands/restore-command.js';
 import { tenantsCloneCommand } from './commands/tenants-clone-command.js';
+import { tenantsMoveCommand } from './commands/tenants-move-command.js';
 import { tenantsExportCommand } from './commands/tenants-export-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { runCommand } from './commands/run-command.js';
@@ -132,6 +133,8 @@ function dispatch(command: CommandName, ctx: CommandContext): Promise<number> {
       return tenantsCloneCommand(ctx);
     case 'tenants export':
       return tenantsExportCommand(ctx);
+    case 'tenants move':
+      return tenantsMoveCommand(ctx);
     case 'backup':
       return backupCommand(ctx);
     case 'restore':

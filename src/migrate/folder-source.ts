@@ -10,14 +10,15 @@ import { pathToFileURL } from 'node:url';
 import { InvalidConfigError } from '../errors.js';
 import type { Migration, MigrationSource } from './migration.js';
 import { checksumOf, orderMigrations } from './migration.js';
-import { locateSqlError } from './sql-error-location.js';
+import { runSqlScript } from './sql-script.js';
 
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 
 /**
  * Loads the migrations of a folder, in name order. A migration's name is its file name
- * without the extension; its checksum is a hash of the file. `.sql` files run as they are
- * (several statements are fine; do not BEGIN or COMMIT, each schema migrates in one transaction).
+ * without the extension; its checksum is a hash of the file. A `.sql` file may hold several
+ * statements: each is sent as its own query, all in the schema's one migration transaction (do not
+ * BEGIN or COMMIT), so the file applies whole or not at all.
  * Modules export `up(client)` (named or on the default export). A TypeScript module needs a
  * runtime that loads TypeScript (Node 22.6+ with type stripping, tsx, vitest).
  *
@@ -58,10 +59,7 @@ async function sqlMigration(path: string, file: string): Promise<Migration> {
   return {
     name: file.slice(0, -'.sql'.length),
     checksum: checksumOf(text),
-    up: (client) =>
-      client.query(text).catch((error: unknown) => {
-        throw locateSqlError(error, file, text);
-      }),
+    up: (client) => runSqlScript(client, text, file),
   };
 }
 

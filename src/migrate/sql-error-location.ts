@@ -31,8 +31,12 @@ export function lineAndColumn(text: string, position: number): { line: number; c
 }
 
 /**
- * Adds the file, line and column to a PostgreSQL error raised by a SQL file's text (when the
- * server gave a position), as `line` and `column` and at the end of its message, and returns it.
+ * Adds the file, line and column to a PostgreSQL error raised by a SQL file's text, as `line` and
+ * `column` and at the end of its message, and returns it. Where the server gave a position, that
+ * is where. For an error raised by one statement of the file, `statement.offset` is how many
+ * characters of the file come before that statement (the server counts the position in the text
+ * it got), and an error without a position (a constraint violation, say) points at the
+ * statement's start. Anything else is returned as it is.
  *
  * @example
  * ```ts
@@ -43,12 +47,12 @@ export function lineAndColumn(text: string, position: number): { line: number; c
  * // error.message: 'syntax error at or near "SELEC" (002_sku.sql, line 2, column 1)'
  * ```
  */
-export function locateSqlError(error: unknown, file: string, text: string): unknown {
-  const located = error as { position?: unknown; message?: unknown; line?: number; column?: number } | null;
-  if (located === null || typeof located !== 'object' || typeof located.position !== 'string') return error;
-  const position = Number(located.position);
+export function locateSqlError(error: unknown, file: string, text: string, statement?: { readonly offset: number }): unknown {
+  const located = error as { position?: unknown; message?: unknown; severity?: unknown; line?: number; column?: number } | null;
+  if (located === null || typeof located !== 'object') return error;
+  const position = typeof located.position === 'string' ? Number(located.position) : statement !== undefined && typeof located.severity === 'string' ? 1 : Number.NaN;
   if (!Number.isInteger(position) || position < 1) return error;
-  const { line, column } = lineAndColumn(text, position);
+  const { line, column } = lineAndColumn(text, (statement?.offset ?? 0) + position);
   located.line = line;
   located.column = column;
   if (typeof located.message === 'string') located.message = `${located.message} (${file}, line ${line}, column ${column})`;

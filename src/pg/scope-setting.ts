@@ -5,7 +5,7 @@
  * @module
  */
 import type { TenantScope } from '../context.js';
-import { quoteIdent } from '../identifiers.js';
+import { quoteIdent, quoteLiteral } from '../identifiers.js';
 import type { Tenancy } from '../tenancy.js';
 import type { ScopeLifetime, ScopePolicy, ScopeRequest } from './scoped-query.js';
 import { TENANT_SETTING } from '../strategy/row-level.js';
@@ -190,7 +190,7 @@ function makeSetting(owner: string, path: string, role: string | undefined, tena
   const session = [`SET search_path TO ${path}`];
   const local = [`SET LOCAL search_path TO ${path}`];
   if (rowLevel) {
-    const value = `'${(tenantId ?? '').replaceAll("'", "''")}'`;
+    const value = quoteLiteral(tenantId ?? '');
     session.push(`SET ${TENANT_SETTING} TO ${value}`);
     local.push(`SET LOCAL ${TENANT_SETTING} TO ${value}`);
   }

@@ -98,7 +98,7 @@ const DEFAULT_MAX_TENANTS = 2000;
  * ```ts
  * declare const callback: (error: Error | undefined, client: unknown, done: () => void) => void;
  * const affinity = PoolAffinity.of(pool, { maxTenantsPerConnection: 400 });
- * affinity?.connecting('tenant_acme', () => pool.connect((error, client, release) => release()));
+ * affinity?.connecting(PoolAffinity.want('tenant_acme'), () => pool.connect((error, client, release) => release()));
  * ```
  */
 export class PoolAffinity {
@@ -152,9 +152,17 @@ export class PoolAffinity {
     return affinity;
   }
 
-  /** Calls `connect` (which calls `pool.connect`) with the waiter it queues wanting `key`'s home. */
-  connecting(key: string, connect: () => void): void {
-    this.#connecting = { key, hash: hashOf(key), home: undefined, runnerUp: undefined, epoch: -1 };
+  /**
+   * What a checkout of `key`'s tenant wants: its home. Made once per checkout and handed to
+   * {@link PoolAffinity.connecting} and {@link PoolAffinity.checkedOut}, which reuse its hash and home.
+   */
+  static want(key: string): Want {
+    return { key, hash: hashOf(key), home: undefined, runnerUp: undefined, epoch: -1 };
+  }
+
+  /** Calls `connect` (which calls `pool.connect`) with the waiter it queues wanting `want`'s home. */
+  connecting(want: Want, connect: () => void): void {
+    this.#connecting = want;
     try {
       connect();
     } finally {
@@ -162,11 +170,11 @@ export class PoolAffinity {
     }
   }
 
-  /** Counts a checkout of `raw` for `key`'s tenant: served at home, or borrowed. */
-  checkedOut(raw: RawClient, key: string, tenantId: string): void {
+  /** Counts a checkout of `raw` for the tenant of `want`: served at home, or borrowed. */
+  checkedOut(raw: RawClient, want: Want, tenantId: string): void {
     const member = this.#members.get(raw) ?? this.#join(raw);
-    member.served.add(key);
-    const home = this.#homeOf({ key, hash: hashOf(key), home: undefined, runnerUp: undefined, epoch: -1 });
+    member.served.add(want.key);
+    const home = this.#homeOf(want);
     const decision = home === member ? 'home' : 'borrowed';
     if (decision === 'home') this.#home += 1;
     else this.#borrowed += 1;

@@ -12,6 +12,7 @@ import type { ConnectionState, RawClient } from './connection-state.js';
 import type { ScopePolicy, ScopeRequest, Submittable } from './scoped-query.js';
 import { connectionReusable } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
+import { pausedWrite } from './paused-writes.js';
 import { scopeRequestOf } from './scope-setting.js';
 import { describeScope, sameScope } from './search-path.js';
 
@@ -175,7 +176,7 @@ export class TenantClient extends EventEmitter {
       // In a pool `connect` listener: a plain query, as pg runs it.
       return (this.#raw.query as (...args: unknown[]) => unknown)(config, values, callback);
     }
-    const refusal = this.#refusal(checkout);
+    const refusal = this.#refusal(checkout) ?? pausedWrite(checkout!.scope, textOf(config));
     if (refusal !== undefined) {
       if (cb) {
         process.nextTick(cb, refusal);
@@ -341,6 +342,13 @@ interface Checkout {
 
 /** pg.Client events an app listens to on a client, passed on from the connection's client. */
 const FORWARDED_EVENTS = ['notice', 'notification', 'end'] as const;
+
+/** The SQL text of a query's first argument (a string, a config or a submittable). */
+function textOf(config: unknown): string | undefined {
+  if (typeof config === 'string') return config;
+  const text = (config as { text?: unknown } | null | undefined)?.text;
+  return typeof text === 'string' ? text : undefined;
+}
 
 function isSubmittable(value: unknown): value is Submittable {
   return typeof (value as { submit?: unknown } | null)?.submit === 'function';

@@ -17,6 +17,7 @@ import { type AffinityOptions, type AffinityStatistics, PoolAffinity } from './t
 import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeRequestOf } from './scope-setting.js';
+import { pausedWrite } from './paused-writes.js';
 import { serversOf, singleTenantPools, type TenantRoute, tenantRoutes } from '../tenancy-internals.js';
 import type { QueryCallback, QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
@@ -291,6 +292,12 @@ export class TenantPool extends EventEmitter {
       return undefined;
     }
     const inner = new pg.Query(config as pg.QueryConfig, values as unknown[] | undefined) as unknown as Submittable;
+    const paused = pausedWrite(scope!, inner.text);
+    if (paused !== undefined) {
+      if (done === undefined) return Promise.reject(paused);
+      process.nextTick(done, paused);
+      return undefined;
+    }
     if (needsOwnTransaction(inner.text) || (this.#policy.lifetime === 'session' && runsAlone(inner.text))) {
       return this.#queryAlone(config as QueryInput, values as unknown[] | undefined, done);
     }
@@ -400,13 +407,14 @@ export class TenantPool extends EventEmitter {
       return;
     }
     const affinity = scope.kind === 'tenant' ? lane.affinity : undefined;
+    const want = affinity !== undefined && scope.kind === 'tenant' ? PoolAffinity.want(scope.tenant.schema) : undefined;
     const connected = (error: Error | undefined, raw: pg.PoolClient | undefined): void => {
       if (error || raw === undefined) {
         done(error ?? new Error('pg-pool gave no client'));
         return;
       }
       guardClient(raw);
-      if (affinity !== undefined && scope.kind === 'tenant') affinity.checkedOut(raw as unknown as RawClient, scope.tenant.schema, scope.tenant.id);
+      if (want !== undefined && scope.kind === 'tenant') affinity!.checkedOut(raw as unknown as RawClient, want, scope.tenant.id);
       let state: ConnectionState;
       try {
         state = connectionState(raw as unknown as RawClient);
@@ -417,7 +425,7 @@ export class TenantPool extends EventEmitter {
       }
       done(undefined, { raw: raw as unknown as RawClient, state });
     };
-    if (affinity !== undefined && scope.kind === 'tenant') affinity.connecting(scope.tenant.schema, () => lane.pool.connect(connected));
+    if (want !== undefined) affinity!.connecting(want, () => lane.pool.connect(connected));
     else lane.pool.connect(connected);
   }
 

@@ -51,10 +51,12 @@ export class Servers {
     const entries = Object.entries(servers ?? {});
     for (const [name, input] of entries) checkServer(name, input);
     this.#inputs = new Map(entries);
-    // The registry's server: the one whose pool is `pool`, else the first (without `pool`).
-    const homeEntry = pool === undefined ? entries[0] : entries.find(([, input]) => input === pool);
+    // The registry's server: the one whose pool (or URL) is `pool`'s, else the first (without `pool`).
+    const url = (pool as { options?: { connectionString?: unknown } } | undefined)?.options?.connectionString;
+    const homeEntry = pool === undefined ? entries[0] : entries.find(([, input]) => input === pool || (typeof url === 'string' && input === url));
     this.#home = homeEntry?.[0];
-    this.#homePool = pool ?? (typeof homeEntry?.[1] === 'object' ? homeEntry[1] : undefined);
+    const home = homeEntry?.[0];
+    this.#homePool = pool ?? (typeof homeEntry?.[1] === 'object' ? homeEntry[1] : home === undefined ? undefined : lazyPool(() => this.pool(home)));
   }
 
   /** Whether any server besides the registry's is configured. */
@@ -69,7 +71,7 @@ export class Servers {
 
   /** The pool of the registry's server (`pool`, else the first server's). */
   get homePool(): PoolLike | undefined {
-    return this.#homePool ?? (this.#home === undefined ? undefined : this.#made.get(this.#home));
+    return this.#homePool;
   }
 
   /** Makes pools for servers given by URL with `factory` (tenantPool sets node-postgres'). */
@@ -114,6 +116,16 @@ export class Servers {
     this.#made.clear();
     await Promise.all(made.map((pool) => pool.end?.()));
   }
+}
+
+/** A pool made on first use, for a registry server given by URL (node-postgres loads then). */
+function lazyPool(make: () => Promise<PoolLike>): PoolLike {
+  let made: Promise<PoolLike> | undefined;
+  const pool = (): Promise<PoolLike> => (made ??= make());
+  return {
+    query: async (text, values) => (await pool()).query(text, values),
+    connect: async () => (await pool()).connect(),
+  } as PoolLike;
 }
 
 function checkServer(name: string, input: unknown): void {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Queryable } from '../db.js';
-import { quoteIdent } from '../identifiers.js';
+import { quoteIdent, quoteLiteral } from '../identifiers.js';
 import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
 import { TENANT_ROLES_TABLE, type TenantRoleNames } from '../strategy/tenant-roles.js';
 
@@ -23,11 +23,6 @@ const TABLE_KINDS = new Set(['r', 'p', 'f']);
 /** What a tenant role may do on the shared tables granted to it. */
 const SHARED_TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE';
 
-/** A role name as an SQL string literal, for `DO` blocks (names are `[a-z0-9_-]` only, checked where derived). */
-function literal(name: string): string {
-  return `'${name.replaceAll("'", "''")}'`;
-}
-
 /**
  * `CREATE ROLE … NOLOGIN` that succeeds when the role exists already, also when another
  * transaction creates it at the same moment (role names are cluster-wide: another database may
@@ -35,7 +30,7 @@ function literal(name: string): string {
  */
 function createRoleSql(name: string, attributes: string): string {
   return `DO $tenantry$ BEGIN
-  EXECUTE format('CREATE ROLE %I ${attributes}', ${literal(name)});
+  EXECUTE format('CREATE ROLE %I ${attributes}', ${quoteLiteral(name)});
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END $tenantry$`;
 }
@@ -101,7 +96,7 @@ function tenantRoleSql(roles: TenantRoleNames, role: string): string[] {
   const quotedRole = quoteIdent(role);
   return [
     ...groupRolesSql(roles),
-    createRoleSql(role, 'NOLOGIN'),
+    createRoleSql(role, roles.login ? 'LOGIN' : 'NOLOGIN'),
     `GRANT ${quoteIdent(roles.tenantGroup)} TO ${quotedRole}`,
     `GRANT ${quotedRole} TO ${quoteIdent(roles.loginGroup)}`,
   ];
@@ -214,7 +209,7 @@ export async function dropTenantRole(
 ): Promise<void> {
   const role = tenant.role ?? roles?.roleOf(tenant.id);
   if (role === undefined) return;
-  const name = literal(role);
+  const name = quoteLiteral(role);
   // DROP OWNED and REASSIGN OWNED need the role's privileges, which a login group member does not
   // inherit (NOINHERIT): without them, DROP OWNED runs as the role itself (SET ROLE works through
   // the membership).

@@ -12,7 +12,8 @@ import { isValidTenantId, quoteIdent } from '../identifiers.js';
 import type { DetachedPlacements, DetachedProvisioner } from '../placement/detached-provisioner.js';
 import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
 import type { SparePool } from '../provision/spare-pool.js';
-import type { Tenant, TenantDomain } from '../types.js';
+import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
+import { type MoveGuard, takeMoveLock } from '../provision/move-lock.js';
 import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
 import type { Migration } from '../migrate/migration.js';
 import { announceChange, changeNotice } from './change-channel.js';
@@ -161,6 +162,35 @@ export class PostgresRegistry implements TenantRegistry {
     return mark;
   }
 
+  /**
+   * Sets a tenant's status, `moving` included (`tenancy.move` does).
+   *
+   * @internal
+   */
+  setStatus(id: string, status: TenantStatus): Promise<Tenant> {
+    return this.#updateRow(id, 'status = $2', [status]);
+  }
+
+  /**
+   * Ends a move: the new placement, the status before the move and where the moved schema's
+   * migrations stand, in one statement.
+   *
+   * @internal
+   */
+  finishMove(id: string, placement: string, status: TenantStatus, mark: MigrationMark): Promise<Tenant> {
+    return this.#updateRow(id, 'placement = $2, status = $3, migration_version = $4, migration_digest = $5', [placement, status, mark.version, mark.digest]);
+  }
+
+  /**
+   * Takes the move lock of a tenant (a session advisory lock on a registry connection), or
+   * `undefined` when another move of it is running.
+   *
+   * @internal
+   */
+  async lockForMove(id: string): Promise<MoveGuard | undefined> {
+    return takeMoveLock(await this.#pool.connect(), id);
+  }
+
   async ensure(input: CreateTenantInput): Promise<Tenant> {
     const { id } = newTenant(input, this.#schemaPrefix);
     const existing = await this.get(id);
@@ -204,6 +234,9 @@ export class PostgresRegistry implements TenantRegistry {
 
   async update(id: string, input: UpdateTenantInput): Promise<Tenant> {
     const changes = tenantChanges(input);
+    if (changes.placement !== undefined && this.#placements !== undefined) {
+      throw new InvalidConfigError('With createTenancy({ servers }), a placement changes with tenancy.move(id, server), which moves the data too');
+    }
     return this.#updateRow(
       id,
       `name = COALESCE($2, name), placement = COALESCE($3, placement), metadata = COALESCE($4::jsonb, metadata)`,

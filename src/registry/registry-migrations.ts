@@ -59,6 +59,14 @@ CREATE UNIQUE INDEX ${DOMAINS_TABLE}_one_primary ON ${s}.${DOMAINS_TABLE} (tenan
 `,
 );
 
+const movingStatus = sqlMigration(
+  'tenantry:0002_moving_status',
+  (s) => `
+ALTER TABLE ${s}.${TENANTS_TABLE} DROP CONSTRAINT ${TENANTS_TABLE}_status_check;
+ALTER TABLE ${s}.${TENANTS_TABLE} ADD CONSTRAINT ${TENANTS_TABLE}_status_check CHECK (status IN ('active', 'suspended', 'moving'));
+`,
+);
+
 const createAudit = sqlMigration(
   'tenantry:0101_audit',
   (s) => `
@@ -124,5 +132,5 @@ export function auditMigration(schema: string): Migration {
  * ```
  */
 export function registryMigrations(schema: string): readonly Migration[] {
-  return [createRegistry(schema)];
+  return [createRegistry(schema), movingStatus(schema)];
 }

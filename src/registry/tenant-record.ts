@@ -54,7 +54,7 @@ export function listLimit(input: ListTenantsInput): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw new InvalidConfigError(`list limit must be an integer from 1 to 1000, got ${String(limit)}`);
   }
-  if (input.status !== undefined) checkStatus(input.status);
+  if (input.status !== undefined) checkStatus(input.status, true);
   return limit;
 }
 
@@ -80,9 +80,10 @@ function checkName(name: unknown): string {
   return name;
 }
 
-function checkStatus(status: unknown): TenantStatus {
-  if (status !== 'active' && status !== 'suspended') {
-    throw new InvalidConfigError(`A tenant status is "active" or "suspended", got ${JSON.stringify(status)}`);
+/** A status a tenant may be created with; a listing may also ask for `moving` ones (tenancy.move sets it). */
+function checkStatus(status: unknown, listing = false): TenantStatus {
+  if (status !== 'active' && status !== 'suspended' && !(listing && status === 'moving')) {
+    throw new InvalidConfigError(`A tenant status is "active" or "suspended"${listing ? ' (or "moving")' : ''}, got ${JSON.stringify(status)}`);
   }
   return status;
 }

@@ -155,6 +155,26 @@ export function rowLevelRolesMigration(schema: string, roles: TenantRoleNames): 
 }
 
 /**
+ * The tenant-scoped tables of the shared schema (those `tenantry_tenant_table` made), each with
+ * its tenant column.
+ *
+ * @example
+ * ```ts
+ * declare const pool: import('../db.js').Queryable;
+ * await tenantTablesOf(pool, 'public'); // Map { 'products' => 'tenant_id', … }
+ * ```
+ */
+export async function tenantTablesOf(db: Queryable, sharedSchema: string): Promise<ReadonlyMap<string, string>> {
+  const { rows } = await db.query<{ name: string; tenant_column: string }>(
+    `SELECT c.relname AS name, t.tenant_column FROM ${quoteIdent(sharedSchema)}.${TENANT_TABLES_TABLE} t
+       JOIN pg_class c ON c.oid = t.table_oid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1`,
+    [sharedSchema],
+  );
+  return new Map(rows.map((row) => [row.name, row.tenant_column]));
+}
+
+/**
  * What deleting a tenant removed from one tenant-scoped table.
  *
  * @example

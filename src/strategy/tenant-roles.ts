@@ -43,6 +43,14 @@ export interface TenantRolesOptions {
    * default: every table of the shared schema except tenantry's own) or a list of names.
    */
   readonly sharedTables?: 'all' | readonly string[];
+  /**
+   * Create each tenant's role WITH LOGIN (default `false`: NOLOGIN). For Citus: the coordinator
+   * opens its connections to the workers as the current role, the tenant's after `SET ROLE`, so
+   * that role must be allowed to log in there. The roles get no password; let the workers'
+   * `pg_hba.conf` admit them from the coordinator only (and no other server admit them at all).
+   * Roles that exist already keep their attribute. docs/scaling.md, "Past one server: Citus".
+   */
+  readonly login?: boolean;
 }
 
 /**
@@ -65,6 +73,8 @@ export interface TenantRoleNames {
   readonly tenantGroup: string;
   readonly loginGroup: string;
   readonly sharedTables: 'all' | readonly string[];
+  /** Whether tenant roles are created WITH LOGIN (see {@link TenantRolesOptions.login}). */
+  readonly login: boolean;
   /** The name of a tenant's own role. */
   roleOf(tenantId: string): string;
 }
@@ -97,8 +107,11 @@ export function tenantRoleNames(option: boolean | TenantRolesOptions | undefined
   if (sharedTables !== 'all' && !(Array.isArray(sharedTables) && sharedTables.every((name) => typeof name === 'string' && name.length > 0))) {
     throw new InvalidConfigError(`tenantRoles.sharedTables must be 'all' or a list of table names, got ${JSON.stringify(sharedTables)}`);
   }
+  const login = option === true ? false : (option.login ?? false);
+  if (typeof login !== 'boolean') throw new InvalidConfigError(`tenantRoles.login must be true or false, got ${JSON.stringify(login)}`);
   const names = new Map<string, string>();
   return Object.freeze({
+    login,
     prefix,
     tenantGroup: `${prefix}tenant_group`,
     loginGroup: `${prefix}login_group`,

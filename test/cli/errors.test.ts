@@ -28,7 +28,7 @@ describe('tenantry usage', () => {
 
   it.each([
     [['deploy'], 'Unknown command "deploy": see tenantry --help for the commands'],
-    [['tenants', 'rename', 'acme'], 'Unknown command "tenants rename": use create, list, show, suspend, resume, delete, clone, export (see tenantry tenants --help)'],
+    [['tenants', 'rename', 'acme'], 'Unknown command "tenants rename": use create, list, show, suspend, resume, delete, clone, export, move (see tenantry tenants --help)'],
     [['migrate', '--bogus'], 'Unknown option --bogus: see tenantry --help'],
     [['migrate', '--concurrency'], 'Option --concurrency needs a value'],
     [['migrate', '--concurrency', 'many'], '--concurrency must be a positive integer, got "many"'],

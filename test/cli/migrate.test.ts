@@ -49,7 +49,7 @@ describe('tenantry migrate', () => {
     const p = await project('mig');
     const first = await p.run('migrate');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain(`Shared schema "${p.sharedSchema}": applied tenantry:0001_registry, 001_plans`);
+    expect(first.stdout).toContain(`Shared schema "${p.sharedSchema}": applied tenantry:0001_registry, tenantry:0002_moving_status, 001_plans`);
     expect(first.stdout).toContain('Tenants: nothing to apply');
     expect(await tableExists(db.pool, p.sharedSchema, 'plans')).toBe(true);
 
@@ -127,7 +127,7 @@ describe('tenantry migrate', () => {
   it('--shared, --tenants and --tenant ID pick what is migrated', async () => {
     const p = await project('scope');
     const shared = await p.run('migrate', '--shared', '--json');
-    expect(json<MigrateReport>(shared)).toMatchObject({ shared: { applied: ['tenantry:0001_registry', '001_plans'] }, tenants: null });
+    expect(json<MigrateReport>(shared)).toMatchObject({ shared: { applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', '001_plans'] }, tenants: null });
     await p.setup(['a1', 'b2']);
     await writeFile(join(p.cwd, 'migrations/tenant/002_sku.sql'), 'ALTER TABLE items ADD COLUMN sku text;');
     await writeFile(join(p.cwd, 'migrations/shared/002_features.sql'), 'CREATE TABLE features (id int);');
@@ -163,7 +163,8 @@ DO $$ BEGIN IF current_schema() LIKE '%bad' THEN RAISE EXCEPTION 'no room for %'
     expect(result.stdout).toContain('Tenants: 2 migrated, 1 failed (of 3)');
     expect(lines(result.stderr)).toEqual([
       '1 tenant failed (rolled back; fix the cause and run tenantry migrate again):',
-      `  bad  002_check  no room for ${p.schemaOf('bad')}`,
+      // The statement of the file that failed: the server gave no position, so its start.
+      `  bad  002_check  no room for ${p.schemaOf('bad')} (002_check.sql, line 2, column 1)`,
     ]);
     expect(await tableExists(db.pool, p.schemaOf('bad'), 'checked')).toBe(false);
     expect(await tableExists(db.pool, p.schemaOf('globex'), 'checked')).toBe(true);
@@ -172,7 +173,7 @@ DO $$ BEGIN IF current_schema() LIKE '%bad' THEN RAISE EXCEPTION 'no room for %'
     expect(report.tenants).toEqual({
       total: 1,
       migrated: [],
-      failed: [{ tenantId: 'bad', migration: '002_check', code: 'P0001', message: `no room for ${p.schemaOf('bad')}` }],
+      failed: [{ tenantId: 'bad', migration: '002_check', code: 'P0001', message: `no room for ${p.schemaOf('bad')} (002_check.sql, line 2, column 1)` }],
       retried: [],
       notStarted: [],
     });
@@ -226,7 +227,7 @@ describe('tenantry status', () => {
     const before = await p.run('status');
     expect(before.code, before.stderr).toBe(0);
     expect(lines(before.stdout)).toEqual([
-      `Shared schema "${p.sharedSchema}": 0 applied, 2 pending: tenantry:0001_registry, 001_plans`,
+      `Shared schema "${p.sharedSchema}": 0 applied, 3 pending: tenantry:0001_registry, tenantry:0002_moving_status, 001_plans`,
       'Tenants: none (the registry tables do not exist yet; run tenantry migrate)',
     ]);
     const tenancy = await p.setup(['acme', 'globex']);
@@ -236,14 +237,14 @@ describe('tenantry status', () => {
 
     const human = await p.run('status');
     expect(lines(human.stdout)).toEqual([
-      `Shared schema "${p.sharedSchema}": 2 applied, up to date`,
+      `Shared schema "${p.sharedSchema}": 3 applied, up to date`,
       'Tenants: 2, 1 with pending migrations',
       '  acme    active     2 applied  up to date',
       '  globex  suspended  1 applied  1 pending: 002_sku',
     ]);
     const report = json<{ shared: unknown; tenants: unknown[] }>(await p.run('status', '--json', '--tenant', 'globex'));
     expect(report).toEqual({
-      shared: { schema: p.sharedSchema, applied: ['001_plans', 'tenantry:0001_registry'], pending: [], changed: [] },
+      shared: { schema: p.sharedSchema, applied: ['001_plans', 'tenantry:0001_registry', 'tenantry:0002_moving_status'], pending: [], changed: [] },
       tenants: [
         {
           tenantId: 'globex',

@@ -84,7 +84,7 @@ describe('tenantry tenants', () => {
 
     const bad = await run('tenants', 'list', '--status', 'paused');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('tenantry: --status must be active or suspended, got "paused"\n');
+    expect(bad.stderr).toBe('tenantry: --status must be active, suspended or moving, got "paused"\n');
   });
 
   it('deletes a tenant and keeps its schema, or drops it with --drop-schema --yes', async () => {

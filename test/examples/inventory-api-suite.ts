@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../examples/inventory/inventory.js';
 import type { RunningServer } from '../../examples/inventory/http/server.js';
 import { type Reply, type Send, send, sessionCookieOf } from './http.js';
-import { ACME, GLOBEX, useInventory } from './inventory-fixture.js';
+import { ACME, GLOBEX, type UseDatabase, useInventory } from './inventory-fixture.js';
 
 /** Starts one of the example's entry points on a free port. */
 export type StartServer = (inventory: Inventory, options: { port: number; host: string }) => Promise<RunningServer>;
@@ -17,11 +17,16 @@ type Routing = keyof typeof ROUTES;
 
 /**
  * The JSON API's behaviour, the same on Express, Fastify and Koa: each entry point's test file
- * calls this with its start function and gets its own database.
+ * calls this with its start function and gets its own database (made by `database`, default one
+ * on the test server; the Citus suite passes a Citus one, and its own `describe`).
  */
-export function inventoryApiSuite(name: 'express' | 'fastify' | 'koa', start: StartServer): void {
-  describe(`inventory JSON API on ${name}`, () => {
-    const fixture = useInventory();
+export function inventoryApiSuite(
+  name: 'express' | 'fastify' | 'koa',
+  start: StartServer,
+  options: { database?: UseDatabase; describe?: (name: string, body: () => void) => void } = {},
+): void {
+  (options.describe ?? describe)(`inventory JSON API on ${name}`, () => {
+    const fixture = useInventory(options.database === undefined ? {} : { database: options.database });
     let server: RunningServer;
     /** Session cookies of the seeded owners (logged in by header). */
     const cookies = new Map<string, string>();

@@ -19,12 +19,16 @@ export interface InventoryFixture {
   readonly inviteCodes: ReadonlyMap<string, string>;
 }
 
+/** A test file's database, as `useTestDatabase()` (or the Citus suite's `useCitusDatabase()`) gives it. */
+export type UseDatabase = () => { readonly pool: pg.Pool; readonly url: string; readonly rolePrefix: string; readonly roleLogin?: boolean };
+
 /**
  * Gives a test file the inventory app on a fresh database, closed after the file. Read it inside
  * tests or hooks. With `jobs`, the low-stock digest's queue runs too (pg-boss, polling twice a second).
+ * `database` makes the file's database (default: one on the test server).
  */
-export function useInventory(options: { jobs?: boolean } = {}): InventoryFixture {
-  const database = useTestDatabase();
+export function useInventory(options: { jobs?: boolean; database?: UseDatabase } = {}): InventoryFixture {
+  const database: ReturnType<UseDatabase> = (options.database ?? useTestDatabase)();
   const fixture = { unexpected: [] as unknown[], inviteCodes: new Map<string, string>() } as {
     inventory: Inventory;
     pool: pg.Pool;
@@ -33,7 +37,11 @@ export function useInventory(options: { jobs?: boolean } = {}): InventoryFixture
   };
   beforeAll(async () => {
     fixture.pool = database.pool;
-    fixture.inventory = createInventory(database.pool, { rolePrefix: database.rolePrefix, logError: (error) => fixture.unexpected.push(error) });
+    fixture.inventory = createInventory(database.pool, {
+      rolePrefix: database.rolePrefix,
+      roleLogin: database.roleLogin ?? false,
+      logError: (error) => fixture.unexpected.push(error),
+    });
     await fixture.inventory.tenancy.migrate.shared();
     for (const seeded of await seedDemo(fixture.inventory)) fixture.inviteCodes.set(seeded.business.id, seeded.inviteCode!);
     if (options.jobs === true) await fixture.inventory.jobs.start({ connectionString: database.url, pollingIntervalSeconds: 0.5 });

@@ -64,14 +64,18 @@ export function unauthenticated(code: string, message: string): InventoryError {
   return new InventoryError(401, code, message);
 }
 
-/** What a PostgreSQL error says, for the few SQLSTATEs the domain maps to a 4xx. */
+/**
+ * What a PostgreSQL error says, for the few SQLSTATEs the domain maps to a 4xx. The domain maps by
+ * SQLSTATE, and by the hint of an error its own trigger raises, never by constraint name: on Citus,
+ * an error raised on a worker arrives without it (and names the shard's table, not the table).
+ */
 export interface PgErrorInfo {
   readonly code: string;
-  readonly constraint: string | undefined;
+  readonly hint: string | undefined;
 }
 
 /**
- * The SQLSTATE and constraint of a PostgreSQL error (Kysely passes pg's errors through), or
+ * The SQLSTATE and hint of a PostgreSQL error (Kysely passes pg's errors through), or
  * `undefined` for anything else.
  *
  * @example
@@ -80,10 +84,13 @@ export interface PgErrorInfo {
  * ```
  */
 export function pgError(error: unknown): PgErrorInfo | undefined {
-  const { code, constraint, severity } = (error ?? {}) as { code?: unknown; constraint?: unknown; severity?: unknown };
+  const { code, hint, severity } = (error ?? {}) as { code?: unknown; hint?: unknown; severity?: unknown };
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || typeof severity !== 'string') return undefined;
-  return { code, constraint: typeof constraint === 'string' ? constraint : undefined };
+  return { code, hint: typeof hint === 'string' ? hint : undefined };
 }
+
+/** The hint of the error the stock trigger raises when a movement would take the stock below zero (migrations/tenant/004_stock_rules.sql). */
+export const INSUFFICIENT_STOCK_HINT = 'insufficient_stock';
 
 /** SQLSTATEs the domain looks at. */
 export const SQLSTATE = {

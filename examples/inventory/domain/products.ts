@@ -292,16 +292,20 @@ function readSku(fields: Fields): string {
   return fields.text('sku', { max: 40, pattern: SKU_PATTERN, patternHint: 'letters, digits, ".", "_" and "-"' }).toUpperCase();
 }
 
-/** Awaits a write of products, turning a taken SKU (409) and an unknown category (400) into their errors. */
+/**
+ * Awaits a write of products, turning a taken SKU (409) and an unknown category (400) into their
+ * errors. By SQLSTATE alone: the SKU is the only unique key a write sets, the category the only
+ * reference it has.
+ */
 async function writeProduct<T>(write: Promise<T>, sku: string | undefined): Promise<T> {
   try {
     return await write;
   } catch (error) {
     const pg = pgError(error);
-    if (pg?.code === SQLSTATE.uniqueViolation && pg.constraint === 'products_sku_key') {
+    if (pg?.code === SQLSTATE.uniqueViolation) {
       throw conflict('sku_taken', `This business already has a product with SKU ${JSON.stringify(sku)}`, { sku: 'is taken' });
     }
-    if (pg?.code === SQLSTATE.foreignKeyViolation && pg.constraint === 'products_category_id_fkey') {
+    if (pg?.code === SQLSTATE.foreignKeyViolation) {
       throw invalidInput({ categoryId: 'is not a category of this business' });
     }
     throw error;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Inventory } from '../inventory.js';
-import { InventoryError, invalidInput, notFound, pgError, SQLSTATE } from './errors.js';
+import { INSUFFICIENT_STOCK_HINT, InventoryError, invalidInput, notFound, pgError, SQLSTATE } from './errors.js';
 import { Fields, objectBody, parseId, queryValue } from './validate.js';
 
 /** What a movement does: `in` adds, `out` takes away, `adjustment` corrects by a signed amount. */
@@ -59,7 +59,7 @@ export async function recordMovement(inventory: Inventory, productId: number, bo
         .executeTakeFirstOrThrow();
     } catch (error) {
       const pg = pgError(error);
-      if (pg?.code === SQLSTATE.checkViolation && pg.constraint === 'products_stock_check') {
+      if (pg?.code === SQLSTATE.checkViolation && pg.hint === INSUFFICIENT_STOCK_HINT) {
         throw new InventoryError(400, 'insufficient_stock', `Only ${product.stock} of ${product.sku} in stock: cannot take ${Math.abs(quantity)} out`, {
           issues: { quantity: `must be at most ${product.stock}` },
         });

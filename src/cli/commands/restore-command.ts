@@ -41,6 +41,7 @@ export async function restoreCommand(ctx: CommandContext): Promise<number> {
       ...(id === undefined ? {} : { id }),
       ...(name === undefined ? {} : { name }),
       ...(domains.length === 0 ? {} : { domains }),
+      ...(typeof ctx.values.to === 'string' ? { placement: ctx.values.to } : {}),
       allowChanged: ctx.values['allow-changed'] === true,
       allowUnknown: ctx.values['allow-unknown'] === true,
     }),

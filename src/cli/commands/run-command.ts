@@ -4,9 +4,10 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import type pg from 'pg';
 import { TenantNotFoundError } from '../../errors.js';
+import { runSqlScript } from '../../migrate/sql-script.js';
 import { assertTenantId } from '../../identifiers.js';
 import { tenantPool, type TenantPool } from '../../pg/tenant-pool.js';
 import type { Tenant } from '../../types.js';
@@ -51,7 +52,7 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
   const only = stringList(ctx.values.tenant);
   for (const id of only) assertTenantId(id);
   const concurrency = positiveInteger(ctx.values.concurrency, 'concurrency', 4);
-  const script = extension === '.sql' ? sqlScript(await readFile(file, 'utf8')) : await moduleScript(file);
+  const script = extension === '.sql' ? sqlScript(await readFile(file, 'utf8'), basename(file)) : await moduleScript(file);
 
   const cli = await ctx.open({ poolSize: concurrency + 1 });
   for (const id of only) if ((await cli.tenancy.registry.get(id)) === undefined) throw new TenantNotFoundError(id);
@@ -78,12 +79,11 @@ export async function runCommand(ctx: CommandContext): Promise<number> {
   }
 }
 
-/** A SQL file as a script: the whole text in one transaction of the tenant; its last result's rows as the value. */
-function sqlScript(text: string): TenantScript {
+/** A SQL file as a script: its statements one by one, in one transaction of the tenant; the last one's row count as the value. */
+function sqlScript(text: string, file: string): TenantScript {
   if (text.trim() === '') throw new UsageError('The SQL file is empty');
   return async (_tenant, { db }) => {
-    const result = (await db.transaction((client) => client.query(text))) as pg.QueryResult | pg.QueryResult[];
-    const last = Array.isArray(result) ? result.at(-1) : result;
+    const last = await db.transaction((client) => runSqlScript(client, text, file));
     return last?.rowCount ?? null;
   };
 }

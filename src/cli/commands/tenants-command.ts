@@ -17,7 +17,7 @@ import { formatTable } from '../format-table.js';
 import type { CliTenancy } from '../open-tenancy.js';
 import type { Output } from '../output.js';
 
-type TenantsCommand = Exclude<Extract<CommandName, `tenants ${string}`>, 'tenants clone' | 'tenants export'>;
+type TenantsCommand = Exclude<Extract<CommandName, `tenants ${string}`>, 'tenants clone' | 'tenants export' | 'tenants move'>;
 
 /**
  * Runs one `tenantry tenants …` command. Exit code 0 when done; 2 for an invalid or unknown
@@ -101,8 +101,8 @@ async function list(ctx: CommandContext): Promise<number> {
  * ```
  */
 export function statusFilter(value: unknown): TenantStatus | undefined {
-  if (value !== undefined && value !== 'active' && value !== 'suspended') {
-    throw new UsageError(`--status must be active or suspended, got ${JSON.stringify(value)}`);
+  if (value !== undefined && value !== 'active' && value !== 'suspended' && value !== 'moving') {
+    throw new UsageError(`--status must be active, suspended or moving, got ${JSON.stringify(value)}`);
   }
   return value;
 }

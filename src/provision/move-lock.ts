@@ -1,0 +1,35 @@
+/**
+ * The lock that keeps two moves of one tenant apart, across processes.
+ *
+ * @module
+ */
+import type { PoolClientLike } from '../db.js';
+
+/** A session lock on the registry's server that keeps two moves of one tenant apart. */
+export interface MoveGuard {
+  release(): void;
+}
+
+/**
+ * Takes the move lock of a tenant on a registry connection, or `undefined` when another move holds it.
+ *
+ * @example
+ * ```ts
+ * const guard = await takeMoveLock(client, 'acme');
+ * ```
+ */
+export async function takeMoveLock(client: PoolClientLike, id: string): Promise<MoveGuard | undefined> {
+  const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('tenantry:move'), hashtext($1)) AS locked`, [id]);
+  if (rows[0]?.locked !== true) {
+    client.release();
+    return undefined;
+  }
+  return {
+    release: () => {
+      client.query(`SELECT pg_advisory_unlock(hashtext('tenantry:move'), hashtext($1))`, [id]).then(
+        () => client.release(),
+        (error: Error) => client.release(error),
+      );
+    },
+  };
+}

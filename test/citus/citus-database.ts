@@ -1,0 +1,111 @@
+/**
+ * The Citus suite's cluster: the coordinator named by `CITUS_URL` (schema-based sharding on) and
+ * its workers. Without `CITUS_URL` every Citus test file skips, and says so once.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe } from 'vitest';
+import type { TestDatabase } from '../../src/testing/index.js';
+
+/** The coordinator's URL, or `undefined` when the suite does not run. */
+export const CITUS_URL = process.env.CITUS_URL || undefined;
+
+let told = false;
+
+/**
+ * `describe` when `CITUS_URL` is set, else a skipped `describe` whose name says why (and one line
+ * on the console, so a run without Citus says it left the suite out).
+ */
+export function describeCitus(name: string, body: () => void): void {
+  if (CITUS_URL === undefined && !told) {
+    told = true;
+    console.log('Citus suite skipped: set CITUS_URL to a Citus coordinator (see docs/scaling.md, "Past one server: Citus")');
+  }
+  describe.skipIf(CITUS_URL === undefined)(CITUS_URL === undefined ? `${name} (skipped: CITUS_URL is not set)` : name, body);
+}
+
+/** A node of the cluster, as `pg_dist_node` names it. */
+export interface CitusNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What {@link useCitusDatabase} gives a test file, shaped like `useTestDatabase()`'s handle. */
+export interface CitusDatabaseHandle {
+  pool: pg.Pool;
+  url: string;
+  database: TestDatabase;
+  rolePrefix: string;
+  /** The workers the database's node metadata lists. */
+  workers: readonly CitusNode[];
+  /** Tenant roles must log in: the coordinator connects to the workers as the tenant's role. */
+  readonly roleLogin: true;
+}
+
+/**
+ * Gives a test file its own database on the whole cluster: created on the coordinator and on every
+ * worker, with the citus extension in each and the node metadata (it lives per database) on the
+ * coordinator, as `citus-cluster.sh mkdb` does; dropped everywhere after the file. Triggers on
+ * distributed tables are allowed in it (`citus.enable_unsafe_triggers`, as docs/scaling.md says).
+ */
+export function useCitusDatabase(poolOptions: pg.PoolConfig = {}): CitusDatabaseHandle {
+  const rolePrefix = `c${process.pid.toString(36)}${randomBytes(3).toString('hex')}_`;
+  const handle = { rolePrefix, roleLogin: true } as CitusDatabaseHandle;
+  beforeAll(async () => {
+    const coordinator = new URL(CITUS_URL!);
+    const workers = await query<{ host: string; port: number }>(CITUS_URL!, "SELECT nodename AS host, nodeport AS port FROM pg_dist_node WHERE shouldhaveshards AND noderole = 'primary' ORDER BY nodeport");
+    const name = `tenantry_citus_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const nodes = [{ host: coordinator.hostname, port: Number(coordinator.port || 5432) }, ...workers];
+    for (const node of nodes) {
+      await query(nodeUrl(node, 'postgres'), `CREATE DATABASE ${name}`);
+      await query(nodeUrl(node, name), 'CREATE EXTENSION citus');
+    }
+    const url = nodeUrl(nodes[0]!, name);
+    await query(url, 'SELECT citus_set_coordinator_host($1, $2)', [nodes[0]!.host, nodes[0]!.port]);
+    for (const worker of workers) await query(url, 'SELECT citus_add_node($1, $2)', [worker.host, worker.port]);
+    await query(url, `ALTER DATABASE ${name} SET citus.enable_unsafe_triggers = on`);
+    handle.workers = workers;
+    handle.url = url;
+    handle.database = {
+      name,
+      url,
+      drop: async () => {
+        for (const node of nodes) await query(nodeUrl(node, 'postgres'), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      },
+    };
+    handle.pool = new pg.Pool({ connectionString: url, max: 10, ...poolOptions });
+    handle.pool.on('error', () => {});
+  });
+  afterAll(async () => {
+    await handle.pool?.end();
+    await handle.database?.drop();
+    if (handle.workers !== undefined) await dropRoles(rolePrefix);
+  });
+  return handle;
+}
+
+/** Drops the roles (on the coordinator; Citus drops them on the workers) whose names start with `prefix`. */
+async function dropRoles(prefix: string): Promise<void> {
+  const rows = await query<{ name: string }>(CITUS_URL!, 'SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]);
+  for (const { name } of rows) await query(CITUS_URL!, `DROP ROLE IF EXISTS "${name}"`).catch(() => undefined);
+}
+
+/** The URL of `database` on `node`, with the coordinator URL's user and password. */
+export function nodeUrl(node: CitusNode, database: string): string {
+  const url = new URL(CITUS_URL!);
+  url.hostname = node.host;
+  url.port = String(node.port);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** One query on a short-lived connection. */
+export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values?: unknown[]): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}

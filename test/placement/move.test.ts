@@ -1,0 +1,259 @@
+/**
+ * `tenancy.move`: a tenant taken from the test server to an embedded PostgreSQL 18 and back,
+ * under a concurrent writer (no acknowledged write lost, no foreign row), its paused writes
+ * (TenantMovingError, 503 with Retry-After), a failed move and a crashed one.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenancyMiddleware } from '../../src/adapters/express.js';
+import { createTenancy, headerResolver, type Migration, type Tenancy, type TenancyOptions } from '../../src/index.js';
+import type { PostgresRegistry } from '../../src/registry/postgres-registry.js';
+import { tenantPool } from '../../src/pg/index.js';
+import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../../src/testing/index.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
+import { cli, json, workspace } from '../cli/cli-harness.js';
+
+const db = useTestDatabase({ max: 12 });
+toleratePoolTeardown(db);
+let other: TestServer;
+let otherDatabase: TestDatabase;
+let eu: pg.Pool;
+
+const ITEMS: Migration = {
+  name: '001_items',
+  checksum: 'items-1',
+  up: (client) => client.query('CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL UNIQUE)'),
+};
+
+beforeAll(async () => {
+  other = await startTestServer({ order: ['embedded'] });
+  otherDatabase = await createTestDatabase({ serverUrl: other.url });
+  eu = new pg.Pool({ connectionString: otherDatabase.url, max: 8 });
+  eu.on('error', () => {});
+}, 180_000);
+
+afterAll(async () => {
+  await eu?.end();
+  await otherDatabase?.drop();
+  await other?.stop();
+}, 60_000);
+
+async function setup(extra: Partial<TenancyOptions> = {}): Promise<{ tenancy: Tenancy; pool: ReturnType<typeof tenantPool> }> {
+  const tenancy = createTenancy({
+    pool: db.pool,
+    ...uniqueNames('mv'),
+    servers: { main: db.pool, eu },
+    migrations: { tenant: [ITEMS] },
+    resolver: headerResolver({ name: 'x-tenant-id' }),
+    ...extra,
+  });
+  await tenancy.migrate.shared();
+  return { tenancy, pool: tenantPool(tenancy, db.pool) };
+}
+
+async function labelsOn(pool: pg.Pool, schema: string): Promise<string[]> {
+  const { rows } = await pool.query<{ label: string }>(`SELECT label FROM "${schema}".items ORDER BY id`);
+  return rows.map((row) => row.label);
+}
+
+async function schemasLike(pool: pg.Pool, pattern: string): Promise<string[]> {
+  const { rows } = await pool.query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1`, [pattern]);
+  return rows.map((row) => row.name);
+}
+
+describe('tenancy.move', () => {
+  it('moves a tenant to another server and back under a concurrent writer: every acknowledged write arrives, no foreign row', { timeout: 120_000 }, async () => {
+    const { tenancy, pool } = await setup({ tenantRoles: { prefix: db.rolePrefix } });
+    const acme = await tenancy.registry.create({ id: 'acme' });
+    const globex = await tenancy.registry.create({ id: 'globex' });
+    await db.pool.query(`INSERT INTO "${acme.schema}".items (label) SELECT 'seed ' || n FROM generate_series(1, 20000) AS n`);
+    await db.pool.query(`INSERT INTO "${globex.schema}".items (label) VALUES ('globex only')`);
+
+    const acknowledged: string[] = [];
+    const refusals = new Map<string, number>();
+    let writing = true;
+    let next = 0;
+    // A stale writer holds the Tenant object from before the move (status active, the old
+    // placement), as a process whose cache has not heard of the move does: tenantPool cannot
+    // refuse its writes, the database must.
+    const stale = (await tenancy.registry.get('acme'))!;
+    const writer = async (holdsStaleTenant = false): Promise<void> => {
+      while (writing) {
+        const label = `w${(next += 1)}`;
+        try {
+          if (holdsStaleTenant) await tenancy.runTenant(stale, () => pool.query('INSERT INTO items (label) VALUES ($1)', [label]));
+          else await tenancy.run('acme', () => pool.query('INSERT INTO items (label) VALUES ($1)', [label]));
+          acknowledged.push(label);
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? 'other';
+          refusals.set(code, (refusals.get(code) ?? 0) + 1);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      }
+    };
+    const writers = [writer(), writer(), writer(), writer(true), writer(true)];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const there = await tenancy.move('acme', 'eu');
+    const writtenBefore = acknowledged.length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    writing = false;
+    await Promise.all(writers);
+
+    expect(there).toMatchObject({ from: 'default', to: 'eu', leftovers: [] });
+    expect(there.tenant).toMatchObject({ id: 'acme', placement: 'eu', status: 'active' });
+    expect(there.rows).toBeGreaterThanOrEqual(20000);
+    expect(acknowledged.length).toBeGreaterThan(writtenBefore); // writes resumed, on the new server
+    const onEu = new Set(await labelsOn(eu, acme.schema));
+    expect(acknowledged.filter((label) => !onEu.has(label))).toEqual([]);
+    expect(onEu.size).toBe(20000 + acknowledged.length);
+    // Refused in the client (moving), or by the source: the schema renamed away (42P01), the tenant role dropped (22023).
+    for (const code of refusals.keys()) expect(['TENANTRY_TENANT_MOVING', '42P01', '22023']).toContain(code);
+    expect(refusals.get('TENANTRY_TENANT_MOVING')).toBeGreaterThan(0);
+    expect(refusals.get('42P01')).toBeGreaterThan(0); // the stale writers, after the fence
+    // The source schema, its retired copy and the tenant role are gone from the source; the bystander is untouched.
+    expect(await schemasLike(db.pool, `%${acme.schema}%`)).toEqual([]);
+    expect(await schemasLike(db.pool, 'tenantry_moved_%')).toEqual([]);
+    expect(await labelsOn(db.pool, globex.schema)).toEqual(['globex only']);
+    const { rows: roleThere } = await eu.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`${db.rolePrefix}%acme%`]);
+    expect(roleThere).toHaveLength(1);
+
+    // And back, to the registry's server by its name.
+    acknowledged.length = 0;
+    writing = true;
+    const again = [writer(), writer()];
+    const back = await tenancy.move('acme', 'main');
+    writing = false;
+    await Promise.all(again);
+    expect(back.tenant.placement).toBe('main');
+    const home = new Set(await labelsOn(db.pool, acme.schema));
+    expect(acknowledged.filter((label) => !home.has(label))).toEqual([]);
+    expect(await schemasLike(eu, `%${acme.schema}%`)).toEqual([]);
+    await tenancy.run('globex', async () => expect((await pool.query('SELECT label FROM items')).rows).toEqual([{ label: 'globex only' }]));
+    await tenancy.close();
+  });
+
+  it('pauses a moving tenant’s writes: TenantMovingError from tenantPool, 503 with Retry-After from the adapters, reads go on', async () => {
+    const { tenancy, pool } = await setup();
+    await tenancy.registry.create({ id: 'acme' });
+    await (tenancy.registry as PostgresRegistry).setStatus('acme', 'moving');
+    await tenancy.run('acme', async () => {
+      await expect(pool.query('INSERT INTO items (label) VALUES ($1)', ['x'])).rejects.toMatchObject({ code: 'TENANTRY_TENANT_MOVING', httpStatus: 503 });
+      await expect(pool.query(' /* c */ with gone as (delete from items returning id) select count(*) from gone')).rejects.toMatchObject({ code: 'TENANTRY_TENANT_MOVING' });
+      expect((await pool.query('SELECT count(*)::int AS n FROM items')).rows).toEqual([{ n: 0 }]);
+      const client = await pool.connect();
+      try {
+        await expect(client.query('UPDATE items SET label = label')).rejects.toMatchObject({ code: 'TENANTRY_TENANT_MOVING' });
+        expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        client.release();
+      }
+    });
+
+    const app = express();
+    app.use(tenancyMiddleware(tenancy));
+    app.all('/items', (_req, res) => void res.json({ ok: true }));
+    const server = app.listen(0);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/items`;
+      const write = await fetch(url, { method: 'POST', headers: { 'x-tenant-id': 'acme' } });
+      expect(write.status).toBe(503);
+      expect(write.headers.get('retry-after')).toBe('5');
+      expect(await write.json()).toMatchObject({ code: 'TENANTRY_TENANT_MOVING', status: 503 });
+      expect((await fetch(url, { headers: { 'x-tenant-id': 'acme' } })).status).toBe(200);
+    } finally {
+      server.close();
+    }
+    await tenancy.close();
+  });
+
+  it('leaves the tenant where it was, active, when the move fails', async () => {
+    const { tenancy, pool } = await setup();
+    const acme = await tenancy.registry.create({ id: 'acme' });
+    await tenancy.run('acme', () => pool.query(`INSERT INTO items (label) VALUES ('kept')`));
+    await eu.query(`CREATE SCHEMA "${acme.schema}"`);
+    try {
+      await expect(tenancy.move('acme', 'eu')).rejects.toMatchObject({ code: 'TENANTRY_TENANT_EXISTS' });
+    } finally {
+      await eu.query(`DROP SCHEMA "${acme.schema}"`);
+    }
+    expect(await tenancy.registry.get('acme')).toMatchObject({ placement: 'default', status: 'active' });
+    await tenancy.run('acme', () => pool.query(`INSERT INTO items (label) VALUES ('after')`));
+    expect(await labelsOn(db.pool, acme.schema)).toEqual(['kept', 'after']);
+    await expect(tenancy.move('acme', 'nowhere')).rejects.toMatchObject({ code: 'TENANTRY_UNKNOWN_SERVER' });
+    await expect(tenancy.move('acme', 'main')).rejects.toThrow(/already/);
+    await tenancy.close();
+  });
+
+  it('finishes off a crashed move: the retired source gets its name back, the target’s unfinished copy is redone', async () => {
+    const { tenancy } = await setup();
+    const acme = await tenancy.registry.create({ id: 'acme' });
+    await db.pool.query(`INSERT INTO "${acme.schema}".items (label) VALUES ('one'), ('two')`);
+    // The state a crash after the fence leaves: status moving, the source renamed, a marked copy on the target.
+    const retired = `tenantry_moved_${createHash('sha256').update(acme.schema).digest('hex').slice(0, 24)}`;
+    await (tenancy.registry as PostgresRegistry).setStatus('acme', 'moving');
+    await db.pool.query(`ALTER SCHEMA "${acme.schema}" RENAME TO ${retired}`);
+    await eu.query(`CREATE SCHEMA "${acme.schema}"; CREATE TABLE "${acme.schema}".items (x int); COMMENT ON SCHEMA "${acme.schema}" IS 'tenantry:unfinished'`);
+    const moved = await tenancy.move('acme', 'eu');
+    expect(moved.tenant).toMatchObject({ placement: 'eu', status: 'active' });
+    expect(await labelsOn(eu, acme.schema)).toEqual(['one', 'two']);
+    expect(await schemasLike(db.pool, 'tenantry_moved_%')).toEqual([]);
+    await tenancy.close();
+  });
+
+  it('moves a tenant with tenantry tenants move ID --to SERVER, servers given by URL in the config', { timeout: 60_000 }, async () => {
+    const { sharedSchema, schemaPrefix } = uniqueNames('mvc');
+    const cwd = await workspace({
+      'migrations/tenant/001_items.sql': 'CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL);',
+      'tenantry.config.mjs': `export default ${JSON.stringify({ sharedSchema, schemaPrefix, servers: { main: db.url, eu: otherDatabase.url }, migrations: { tenant: './migrations/tenant' } })};`,
+    });
+    const run = (...args: string[]) => cli(args, { cwd, databaseUrl: db.url });
+    expect((await run('migrate')).code).toBe(0);
+    expect((await run('tenants', 'create', 'acme')).code).toBe(0);
+    await db.pool.query(`INSERT INTO "${schemaPrefix}acme".items (label) VALUES ('a'), ('b')`);
+    const moved = await run('tenants', 'move', 'acme', '--to', 'eu', '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(json(moved)).toMatchObject({ tenant: { id: 'acme', placement: 'eu' }, from: 'default', to: 'eu', rows: 2, leftovers: [] });
+    expect(await labelsOn(eu, `${schemaPrefix}acme`)).toEqual(['a', 'b']);
+    const missing = await run('tenants', 'move', 'acme');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--to SERVER');
+    const unknown = await run('tenants', 'move', 'acme', '--to', 'mars');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('No server "mars"');
+  });
+
+  it('restores a backup onto another server (tenancy.restore with placement, tenantry restore --to), and leaves nothing when that fails', { timeout: 60_000 }, async () => {
+    const { tenancy } = await setup();
+    const acme = await tenancy.registry.create({ id: 'acme' });
+    await db.pool.query(`INSERT INTO "${acme.schema}".items (label) SELECT 'row ' || n FROM generate_series(1, 500) AS n`);
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await tenancy.backup('acme', sink);
+    const archive = Buffer.concat(chunks);
+
+    const restored = await tenancy.restore(Readable.from([archive]), { id: 'acme-eu', placement: 'eu' });
+    expect(restored.tenant).toMatchObject({ id: 'acme-eu', placement: 'eu', status: 'active' });
+    expect(restored.rows).toBe(500);
+    expect(await labelsOn(eu, restored.tenant.schema)).toHaveLength(500);
+    expect(await schemasLike(db.pool, restored.tenant.schema)).toEqual([]);
+    const { rows: note } = await eu.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [restored.tenant.schema]);
+    expect(note[0]!.note).toBeNull();
+
+    const inTheWay = `${acme.schema}_two`;
+    await eu.query(`CREATE SCHEMA "${inTheWay}"`);
+    try {
+      const refused = tenancy.restore(Readable.from([archive]), { id: 'acme-two', placement: 'eu' });
+      await expect(refused).rejects.toMatchObject({ code: 'TENANTRY_TENANT_EXISTS' });
+    } finally {
+      await eu.query(`DROP SCHEMA "${inTheWay}"`);
+    }
+    expect(await tenancy.registry.get('acme-two')).toBeUndefined();
+    await tenancy.close();
+  });
+});
