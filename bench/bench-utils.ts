@@ -77,3 +77,23 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
   console.log(widths.map((width) => '-'.repeat(width)).join('-|-'));
   for (const row of rows) console.log(line(row));
 }
+
+/**
+ * Calls `fn` for each item, `concurrency` at a time, in order of the list.
+ *
+ * @example
+ * ```ts
+ * await eachConcurrently(['t0', 't1', 't2'], 2, (id) => tenancy.registry.create({ id }));
+ * ```
+ */
+export async function eachConcurrently<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        await fn(items[index]!, index);
+      }
+    }),
+  );
+}

@@ -12,7 +12,9 @@
 export { createTenancy } from './tenancy.js';
 export type { Tenancy, TenancyOptions, Impersonator } from './tenancy.js';
 export type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
-export type { TenancyStrategy } from './strategy/row-level.js';
+export type { TenancyStrategy } from './strategy/tenancy-strategy.js';
+export { tenantDatabase } from './strategy/database.js';
+export type { DatabaseStrategyOptions } from './strategy/database.js';
 export type { TenantSpares, SparesOptions, SparesStatus, SpareInfo, SparesFillReport, SparesFillProgress } from './provision/spare-pool.js';
 export { channels } from './diagnostics.js';
 export type {

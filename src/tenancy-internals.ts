@@ -69,3 +69,15 @@ export const tenantRoutes = new WeakMap<Tenancy, TenantRoute>();
  * ```
  */
 export const serversOf = new WeakMap<Tenancy, Servers>();
+
+/**
+ * Pools that serve a single tenant (the database strategy's per-database pools): tenantPool
+ * gives them no tenant affinity, which chooses among tenants sharing a pool.
+ *
+ * @example
+ * ```ts
+ * declare const pool: object;
+ * singleTenantPools.add(pool);
+ * ```
+ */
+export const singleTenantPools = new WeakSet<object>();

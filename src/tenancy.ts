@@ -43,7 +43,7 @@ import { listenForChanges } from './registry/change-channel.js';
 import type { TenantCacheOptions } from './registry/tenant-cache.js';
 import { TenantCache } from './registry/tenant-cache.js';
 import type { TenantMatch, TenantRequest, TenantResolver } from './resolvers/resolver.js';
-import { type ResolveRequestNow, resolveRequestNow, runInScope, serversOf, tenantRoutes } from './tenancy-internals.js';
+import { type ResolveRequestNow, resolveRequestNow, runInScope, serversOf, singleTenantPools, tenantRoutes } from './tenancy-internals.js';
 import { andThen, isPromise, type MaybePromise } from './util/maybe-promise.js';
 import type { Tenant } from './types.js';
 import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-roles.js';
@@ -53,7 +53,9 @@ import { type MoveContext, type MoveOptions, type MoveSummary, moveTenant } from
 import { Servers, type ServerInput } from './placement/servers.js';
 import { serverPlacement, type TenantPlacement } from './placement/placement.js';
 import { placedProvisioner } from './placement/placed-provisioner.js';
-import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration, type TenancyStrategy } from './strategy/row-level.js';
+import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration } from './strategy/row-level.js';
+import type { TenancyStrategy } from './strategy/tenancy-strategy.js';
+import { databasePlacement, type DatabaseStrategyOptions } from './strategy/database.js';
 
 /**
  * Options of {@link createTenancy}.
@@ -112,9 +114,23 @@ export interface TenancyOptions {
    * How tenants are kept apart: `'schema'` (default), a schema per tenant; or `'rls'`, shared
    * tables with a tenant column that PostgreSQL's row-level security filters on the active
    * tenant (docs/rls.md). Under `'rls'` there are no tenant migrations: tenant-scoped tables are
-   * made in the shared migrations with `tenantry_tenant_table('products')`.
+   * made in the shared migrations with `tenantry_tenant_table('products')`. Or `'database'`, a
+   * database per tenant on the registry's server (named after the tenant's schema, with the
+   * tenant's tables in that schema inside it), reached through per-database pools under one
+   * connection budget (`databases`); shared tables stay in the registry's database, which tenant
+   * databases cannot join. See docs/scaling.md.
    */
   readonly strategy?: TenancyStrategy;
+  /**
+   * The database strategy's connections (`strategy: 'database'`): `maxConnections`, the most
+   * connections open at once to tenant databases, across all of them (default 10).
+   *
+   * @example
+   * ```ts
+   * createTenancy({ pool, strategy: 'database', databases: { maxConnections: 20 } });
+   * ```
+   */
+  readonly databases?: DatabaseStrategyOptions;
   /**
    * The servers tenants are placed on, by name: a pg.Pool each, or a URL (tenantry makes that
    * pool, and ends it with `tenancy.close()`). A tenant's `placement` names its server;
@@ -396,7 +412,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       : strategy === 'rls'
         ? createRowLevelProvisioner({ pool, sharedSchema, roles })
         : createProvisioner({ pool, sharedSchema, tenantMigrations, roles });
-  const placement = pool === undefined ? undefined : placementOf(servers, pool, { sharedSchema, tenantMigrations, roles, strategy });
+  const placement = pool === undefined ? undefined : placementOf(servers, pool, { sharedSchema, tenantMigrations, roles, strategy, databases: options.databases });
   const spares = makeSpares(options, schemaPrefix, provisioner);
   const cache = options.cache === false ? undefined : new TenantCache(options.cache);
   const onChange = (tenantId: string): void => cache?.invalidate(tenantId);
@@ -485,6 +501,9 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const backups = (): BackupContext => {
     if (pool === undefined || provisioner === undefined) throw new InvalidConfigError('Backups and restores need createTenancy({ pool })');
+    if (strategy === 'database') {
+      throw new InvalidConfigError("Backups, restores, clones and exports of tenant databases (strategy: 'database') are not built yet: back up a tenant's database with pg_dump (docs/scaling.md)");
+    }
     return {
       pool,
       strategy,
@@ -637,8 +656,18 @@ function makeSpares(options: TenancyOptions, schemaPrefix: string, provisioner: 
 function placementOf(
   servers: Servers,
   pool: PoolLike,
-  options: { sharedSchema: string; tenantMigrations: ReturnType<typeof toMigrationSource>; roles: TenantRoleNames | undefined; strategy: TenancyStrategy },
+  options: {
+    sharedSchema: string;
+    tenantMigrations: ReturnType<typeof toMigrationSource>;
+    roles: TenantRoleNames | undefined;
+    strategy: TenancyStrategy;
+    databases: DatabaseStrategyOptions | undefined;
+  },
 ): TenantPlacement {
+  if (options.strategy === 'database') {
+    const { sharedSchema, tenantMigrations, roles, databases } = options;
+    return databasePlacement({ home: pool, sharedSchema, tenantMigrations, roles, databases, onPool: (made) => singleTenantPools.add(made) });
+  }
   if (servers.placed && options.strategy === 'rls') {
     throw new InvalidConfigError("createTenancy({ strategy: 'rls' }) keeps every tenant on the registry's server: `servers` is for the schema strategy");
   }
@@ -680,13 +709,29 @@ function makeRegistry(
 /** The strategy option, checked: row-level tenants have no migrations of their own. */
 function strategyOf(options: TenancyOptions): TenancyStrategy {
   const strategy = options.strategy ?? 'schema';
-  if (strategy !== 'schema' && strategy !== 'rls') {
-    throw new InvalidConfigError(`createTenancy strategy must be 'schema' or 'rls', got ${JSON.stringify(strategy)}`);
+  if (strategy !== 'schema' && strategy !== 'rls' && strategy !== 'database') {
+    throw new InvalidConfigError(`createTenancy strategy must be 'schema', 'rls' or 'database', got ${JSON.stringify(strategy)}`);
   }
+  if (strategy === 'database') assertDatabaseStrategy(options);
+  else if (options.databases !== undefined) throw new InvalidConfigError("createTenancy `databases` is for strategy: 'database'");
   if (strategy === 'rls' && options.migrations?.tenant !== undefined) {
     throw new InvalidConfigError(
       "createTenancy({ strategy: 'rls' }) takes no tenant migrations: tenants share the tables of the shared migrations, made tenant-scoped with tenantry_tenant_table() (docs/rls.md)",
     );
   }
   return strategy;
+}
+
+/** Refuses what the database strategy does not do: other servers, spares, a registry other than PostgreSQL's. */
+function assertDatabaseStrategy(options: TenancyOptions): void {
+  if (options.servers !== undefined && Object.keys(options.servers).length > 1) {
+    throw new InvalidConfigError("createTenancy({ strategy: 'database' }) keeps every tenant database on the registry's server: `servers` is for the schema strategy");
+  }
+  if (options.spares !== undefined) {
+    throw new InvalidConfigError("createTenancy({ strategy: 'database' }) takes no spares: each tenant's database is created by registry.create");
+  }
+  const kind = options.registry ?? (options.pool === undefined ? 'memory' : 'postgres');
+  if (kind !== 'postgres') {
+    throw new InvalidConfigError("createTenancy({ strategy: 'database' }) needs the PostgreSQL registry: createTenancy({ pool, strategy: 'database' }) without `registry`");
+  }
 }

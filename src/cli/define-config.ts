@@ -69,6 +69,7 @@ export const CONFIG_KEYS = [
   'cache',
   'connectionString',
   'databaseUrl',
+  'databases',
   'migrations',
   'pool',
   'poolOptions',

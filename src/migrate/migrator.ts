@@ -19,7 +19,7 @@ import type { Migration, MigrationSource } from './migration.js';
 import { digestOf } from './migration.js';
 import { migrateSchema } from './schema-migrator.js';
 import { grantSharedTables, grantTenantRole } from '../provision/tenant-role-grants.js';
-import type { TenancyStrategy } from '../strategy/row-level.js';
+import type { TenancyStrategy } from '../strategy/tenancy-strategy.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 import type { SparePool } from '../provision/spare-pool.js';
 import type { TenantPlacement } from '../placement/placement.js';

@@ -18,7 +18,7 @@ import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { scopeRequestOf } from './scope-setting.js';
 import { pausedWrite } from './paused-writes.js';
-import { serversOf, type TenantRoute, tenantRoutes } from '../tenancy-internals.js';
+import { serversOf, singleTenantPools, type TenantRoute, tenantRoutes } from '../tenancy-internals.js';
 import type { QueryCallback, QueryInput } from './tenant-client.js';
 import { type GiveBack, TenantClient } from './tenant-client.js';
 
@@ -210,7 +210,7 @@ export class TenantPool extends EventEmitter {
     let lane = this.#lanes.get(other);
     if (lane === undefined) {
       const pool = other as pg.Pool;
-      lane = { pool, affinity: this.#affinityOption === false ? undefined : PoolAffinity.of(pool, this.#affinityOption) };
+      lane = { pool, affinity: this.#affinityOption === false || singleTenantPools.has(pool) ? undefined : PoolAffinity.of(pool, this.#affinityOption) };
       this.#lanes.set(other, lane);
       this.#forwardEvents(pool);
     }

@@ -17,16 +17,7 @@ import type { PoolLike } from '../db.js';
 import { createTenantRole, dropTenantRole, ensureGroupRoles } from '../provision/tenant-role-grants.js';
 import { TENANT_ROLES_TABLE, type TenantRoleNames } from './tenant-roles.js';
 
-/**
- * How a tenancy keeps tenants apart: a schema per tenant (`'schema'`, the default), or shared
- * tables with a tenant column under row-level security (`'rls'`).
- *
- * @example
- * ```ts
- * const strategy: TenancyStrategy = 'rls';
- * ```
- */
-export type TenancyStrategy = 'schema' | 'rls';
+export type { TenancyStrategy } from './tenancy-strategy.js';
 
 /**
  * The setting the row-level policies read: the active tenant's id, `''` in the shared scope.

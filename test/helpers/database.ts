@@ -45,3 +45,14 @@ export async function dropRoles(prefix: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Runs one statement on the server's own connection (outside any test database's pool) and returns its rows. */
+export async function serverQuery<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
