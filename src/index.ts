@@ -102,6 +102,8 @@ export type { WriteArchiveOptions } from './backup/archive-writer.js';
 export type { BackupProgress, CopyControl } from './backup/copy-control.js';
 export type { BackupManifest, BackupTable, BackupSequence, BackupTenant, TableEnd } from './backup/backup-manifest.js';
 export type { RestoreOptions, RestoreSummary } from './backup/restore-tenant.js';
+export type { MoveOptions, MoveSummary } from './provision/move-tenant.js';
+export type { ServerInput } from './placement/servers.js';
 export type { RestoreMigrationOptions } from './backup/restore-migrations.js';
 export type { CloneOptions } from './backup/clone-tenant.js';
 export type { ExportOptions, ExportSummary } from './backup/export-tenant.js';

@@ -50,6 +50,8 @@ export const runInScope = new WeakMap<Tenancy, RunInScope>();
  *
  * @example
  * ```ts
+ * declare const tenant: Tenant;
+ * declare const ownPool: PoolLike;
  * const route = tenantRoutes.get(tenancy);
  * const pool = route?.(tenant) ?? ownPool;
  * ```

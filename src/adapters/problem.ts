@@ -39,6 +39,7 @@ const TITLES: Readonly<Record<number, string>> = {
  *
  * @example
  * ```ts
+ * declare const error: import('../errors.js').TenancyError;
  * for (const [name, value] of Object.entries(problemHeaders(error))) res.setHeader(name, value);
  * ```
  */

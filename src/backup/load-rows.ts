@@ -122,7 +122,7 @@ const STAGE = 'pg_temp.tenantry_restore_stage';
  * ```ts
  * declare const client: import('../db.js').Queryable;
  * declare const manifest: BackupManifest;
- * declare const reader: ArchiveReader;
+ * declare const reader: import('./archive-reader.js').ArchiveReader;
  * const tables = await loadRowLevelRows(client, 'public', manifest, reader);
  * ```
  */

@@ -84,7 +84,7 @@ interface Restored {
  * @example
  * ```ts
  * declare const pool: import('../db.js').PoolLike;
- * declare const provisioner: Provisioner;
+ * declare const provisioner: import('../provision/provisioner.js').Provisioner;
  * declare const restore: SchemaRestore;
  * await restoreOnServer(pool, provisioner, { id: 'acme', schema: 'tenant_acme' }, restore);
  * ```

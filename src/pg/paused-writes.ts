@@ -42,7 +42,7 @@ export function writesData(text: string | undefined): boolean {
  *
  * @example
  * ```ts
- * const refused = pausedWrite(tenancy.scope(), 'delete from products');
+ * const refused = pausedWrite(tenancy.scope()!, 'delete from products');
  * if (refused) throw refused;
  * ```
  */

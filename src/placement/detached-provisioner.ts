@@ -50,6 +50,7 @@ export interface DetachedProvisioner {
  *
  * @example
  * ```ts
+ * declare const euProvisioner: DetachedProvisioner;
  * const placements: DetachedPlacements = { detached: (placement) => (placement === 'eu' ? euProvisioner : undefined) };
  * ```
  */

@@ -20,6 +20,8 @@ export const UNFINISHED = 'tenantry:unfinished';
  *
  * @example
  * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * declare const provisioner: import('../provision/provisioner.js').Provisioner;
  * await clearLeftover(client, provisioner, { id: 'acme', schema: 'tenant_acme' });
  * ```
  */
@@ -50,7 +52,9 @@ export async function markSchema(client: Queryable, schema: string, note: string
  *
  * @example
  * ```ts
- * const eu = placedProvisioner(() => servers.pool('eu'), (pool) => createProvisioner({ pool, sharedSchema, tenantMigrations }));
+ * declare const servers: import('./servers.js').Servers;
+ * declare const provisionerOn: (pool: import('../db.js').PoolLike) => import('../provision/provisioner.js').Provisioner;
+ * const eu = placedProvisioner(() => servers.pool('eu'), provisionerOn);
  * ```
  */
 export function placedProvisioner(pool: () => Promise<PoolLike>, provisionerOf: (pool: PoolLike) => Provisioner): DetachedProvisioner {

@@ -46,7 +46,9 @@ export interface TenantPlacement extends DetachedPlacements {
  *
  * @example
  * ```ts
- * const placement = serverPlacement(servers, pool, (name, serverPool) => placedProvisioner(serverPool));
+ * declare const servers: import('./servers.js').Servers;
+ * declare const provisionerOn: (server: string, pool: () => Promise<import('../db.js').PoolLike>) => import('./detached-provisioner.js').DetachedProvisioner;
+ * const placement = serverPlacement(servers, pool, provisionerOn);
  * ```
  */
 export function serverPlacement(

@@ -32,9 +32,10 @@ const SERVER_NAME = /^[a-zA-Z0-9_.:-]{1,63}$/;
  *
  * @example
  * ```ts
+ * declare const mainPool: PoolLike;
  * const servers = new Servers({ main: mainPool, eu: 'postgres://app@eu-db/app' }, undefined);
- * servers.nameOf('default'); // 'main'
- * servers.isHome('eu');      // false
+ * servers.isHome('default'); // true: the first server holds the registry
+ * servers.nameOf('eu');      // 'eu'
  * ```
  */
 export class Servers {
