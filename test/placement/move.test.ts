@@ -7,22 +7,20 @@ import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { tenancyMiddleware } from '../../src/adapters/express.js';
 import { createTenancy, headerResolver, type Migration, type Tenancy, type TenancyOptions } from '../../src/index.js';
 import type { PostgresRegistry } from '../../src/registry/postgres-registry.js';
 import { tenantPool } from '../../src/pg/index.js';
-import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../../src/testing/index.js';
 import { useTestDatabase } from '../helpers/database.js';
+import { useSecondServer } from './second-server.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 import { cli, json, workspace } from '../cli/cli-harness.js';
 
 const db = useTestDatabase({ max: 12 });
 toleratePoolTeardown(db);
-let other: TestServer;
-let otherDatabase: TestDatabase;
-let eu: pg.Pool;
+const second = useSecondServer(8);
 
 const ITEMS: Migration = {
   name: '001_items',
@@ -30,24 +28,12 @@ const ITEMS: Migration = {
   up: (client) => client.query('CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL UNIQUE)'),
 };
 
-beforeAll(async () => {
-  other = await startTestServer({ order: ['embedded'] });
-  otherDatabase = await createTestDatabase({ serverUrl: other.url });
-  eu = new pg.Pool({ connectionString: otherDatabase.url, max: 8 });
-  eu.on('error', () => {});
-}, 180_000);
-
-afterAll(async () => {
-  await eu?.end();
-  await otherDatabase?.drop();
-  await other?.stop();
-}, 60_000);
 
 async function setup(extra: Partial<TenancyOptions> = {}): Promise<{ tenancy: Tenancy; pool: ReturnType<typeof tenantPool> }> {
   const tenancy = createTenancy({
     pool: db.pool,
     ...uniqueNames('mv'),
-    servers: { main: db.pool, eu },
+    servers: { main: db.pool, eu: second.pool },
     migrations: { tenant: [ITEMS] },
     resolver: headerResolver({ name: 'x-tenant-id' }),
     ...extra,
@@ -108,7 +94,7 @@ describe('tenancy.move', () => {
     expect(there.tenant).toMatchObject({ id: 'acme', placement: 'eu', status: 'active' });
     expect(there.rows).toBeGreaterThanOrEqual(20000);
     expect(acknowledged.length).toBeGreaterThan(writtenBefore); // writes resumed, on the new server
-    const onEu = new Set(await labelsOn(eu, acme.schema));
+    const onEu = new Set(await labelsOn(second.pool, acme.schema));
     expect(acknowledged.filter((label) => !onEu.has(label))).toEqual([]);
     expect(onEu.size).toBe(20000 + acknowledged.length);
     // Refused in the client (moving), or by the source: the schema renamed away (42P01), the tenant role dropped (22023).
@@ -119,7 +105,7 @@ describe('tenancy.move', () => {
     expect(await schemasLike(db.pool, `%${acme.schema}%`)).toEqual([]);
     expect(await schemasLike(db.pool, 'tenantry_moved_%')).toEqual([]);
     expect(await labelsOn(db.pool, globex.schema)).toEqual(['globex only']);
-    const { rows: roleThere } = await eu.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`${db.rolePrefix}%acme%`]);
+    const { rows: roleThere } = await second.pool.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [`${db.rolePrefix}%acme%`]);
     expect(roleThere).toHaveLength(1);
 
     // And back, to the registry's server by its name.
@@ -132,7 +118,7 @@ describe('tenancy.move', () => {
     expect(back.tenant.placement).toBe('main');
     const home = new Set(await labelsOn(db.pool, acme.schema));
     expect(acknowledged.filter((label) => !home.has(label))).toEqual([]);
-    expect(await schemasLike(eu, `%${acme.schema}%`)).toEqual([]);
+    expect(await schemasLike(second.pool, `%${acme.schema}%`)).toEqual([]);
     await tenancy.run('globex', async () => expect((await pool.query('SELECT label FROM items')).rows).toEqual([{ label: 'globex only' }]));
     await tenancy.close();
   });
@@ -175,11 +161,11 @@ describe('tenancy.move', () => {
     const { tenancy, pool } = await setup();
     const acme = await tenancy.registry.create({ id: 'acme' });
     await tenancy.run('acme', () => pool.query(`INSERT INTO items (label) VALUES ('kept')`));
-    await eu.query(`CREATE SCHEMA "${acme.schema}"`);
+    await second.pool.query(`CREATE SCHEMA "${acme.schema}"`);
     try {
       await expect(tenancy.move('acme', 'eu')).rejects.toMatchObject({ code: 'TENANTRY_TENANT_EXISTS' });
     } finally {
-      await eu.query(`DROP SCHEMA "${acme.schema}"`);
+      await second.pool.query(`DROP SCHEMA "${acme.schema}"`);
     }
     expect(await tenancy.registry.get('acme')).toMatchObject({ placement: 'default', status: 'active' });
     await tenancy.run('acme', () => pool.query(`INSERT INTO items (label) VALUES ('after')`));
@@ -197,10 +183,10 @@ describe('tenancy.move', () => {
     const retired = `tenantry_moved_${createHash('sha256').update(acme.schema).digest('hex').slice(0, 24)}`;
     await (tenancy.registry as PostgresRegistry).setStatus('acme', 'moving');
     await db.pool.query(`ALTER SCHEMA "${acme.schema}" RENAME TO ${retired}`);
-    await eu.query(`CREATE SCHEMA "${acme.schema}"; CREATE TABLE "${acme.schema}".items (x int); COMMENT ON SCHEMA "${acme.schema}" IS 'tenantry:unfinished'`);
+    await second.pool.query(`CREATE SCHEMA "${acme.schema}"; CREATE TABLE "${acme.schema}".items (x int); COMMENT ON SCHEMA "${acme.schema}" IS 'tenantry:unfinished'`);
     const moved = await tenancy.move('acme', 'eu');
     expect(moved.tenant).toMatchObject({ placement: 'eu', status: 'active' });
-    expect(await labelsOn(eu, acme.schema)).toEqual(['one', 'two']);
+    expect(await labelsOn(second.pool, acme.schema)).toEqual(['one', 'two']);
     expect(await schemasLike(db.pool, 'tenantry_moved_%')).toEqual([]);
     await tenancy.close();
   });
@@ -209,7 +195,7 @@ describe('tenancy.move', () => {
     const { sharedSchema, schemaPrefix } = uniqueNames('mvc');
     const cwd = await workspace({
       'migrations/tenant/001_items.sql': 'CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL);',
-      'tenantry.config.mjs': `export default ${JSON.stringify({ sharedSchema, schemaPrefix, servers: { main: db.url, eu: otherDatabase.url }, migrations: { tenant: './migrations/tenant' } })};`,
+      'tenantry.config.mjs': `export default ${JSON.stringify({ sharedSchema, schemaPrefix, servers: { main: db.url, eu: second.url }, migrations: { tenant: './migrations/tenant' } })};`,
     });
     const run = (...args: string[]) => cli(args, { cwd, databaseUrl: db.url });
     expect((await run('migrate')).code).toBe(0);
@@ -218,7 +204,7 @@ describe('tenancy.move', () => {
     const moved = await run('tenants', 'move', 'acme', '--to', 'eu', '--json');
     expect(moved.code, moved.stderr).toBe(0);
     expect(json(moved)).toMatchObject({ tenant: { id: 'acme', placement: 'eu' }, from: 'default', to: 'eu', rows: 2, leftovers: [] });
-    expect(await labelsOn(eu, `${schemaPrefix}acme`)).toEqual(['a', 'b']);
+    expect(await labelsOn(second.pool, `${schemaPrefix}acme`)).toEqual(['a', 'b']);
     const missing = await run('tenants', 'move', 'acme');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--to SERVER');
@@ -240,18 +226,18 @@ describe('tenancy.move', () => {
     const restored = await tenancy.restore(Readable.from([archive]), { id: 'acme-eu', placement: 'eu' });
     expect(restored.tenant).toMatchObject({ id: 'acme-eu', placement: 'eu', status: 'active' });
     expect(restored.rows).toBe(500);
-    expect(await labelsOn(eu, restored.tenant.schema)).toHaveLength(500);
+    expect(await labelsOn(second.pool, restored.tenant.schema)).toHaveLength(500);
     expect(await schemasLike(db.pool, restored.tenant.schema)).toEqual([]);
-    const { rows: note } = await eu.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [restored.tenant.schema]);
+    const { rows: note } = await second.pool.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [restored.tenant.schema]);
     expect(note[0]!.note).toBeNull();
 
     const inTheWay = `${acme.schema}_two`;
-    await eu.query(`CREATE SCHEMA "${inTheWay}"`);
+    await second.pool.query(`CREATE SCHEMA "${inTheWay}"`);
     try {
       const refused = tenancy.restore(Readable.from([archive]), { id: 'acme-two', placement: 'eu' });
       await expect(refused).rejects.toMatchObject({ code: 'TENANTRY_TENANT_EXISTS' });
     } finally {
-      await eu.query(`DROP SCHEMA "${inTheWay}"`);
+      await second.pool.query(`DROP SCHEMA "${inTheWay}"`);
     }
     expect(await tenancy.registry.get('acme-two')).toBeUndefined();
     await tenancy.close();

@@ -4,20 +4,18 @@
  * failure paths, migrations, deletion.
  */
 import { type Generated, Kysely, PostgresDialect, type PostgresPool } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { createTenancy, type Migration, type Tenancy } from '../../src/index.js';
 import { tenantPool } from '../../src/pg/index.js';
 import { tenantPlugin } from '../../src/kysely/index.js';
-import { createTestDatabase, startTestServer, type TestDatabase, type TestServer } from '../../src/testing/index.js';
 import { useTestDatabase } from '../helpers/database.js';
+import { useSecondServer } from './second-server.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 
 const db = useTestDatabase();
 toleratePoolTeardown(db);
-let other: TestServer;
-let otherDatabase: TestDatabase;
-let eu: pg.Pool;
+const second = useSecondServer(6);
 
 const ITEMS: Migration = {
   name: '001_items',
@@ -30,18 +28,6 @@ const NOTE: Migration = {
   up: (client) => client.query('ALTER TABLE items ADD COLUMN note text'),
 };
 
-beforeAll(async () => {
-  other = await startTestServer({ order: ['embedded'] });
-  otherDatabase = await createTestDatabase({ serverUrl: other.url });
-  eu = new pg.Pool({ connectionString: otherDatabase.url, max: 6 });
-  eu.on('error', () => {});
-}, 180_000);
-
-afterAll(async () => {
-  await eu?.end();
-  await otherDatabase?.drop();
-  await other?.stop();
-}, 60_000);
 
 async function schemaExists(pool: pg.Pool, schema: string): Promise<boolean> {
   const { rows } = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
@@ -49,7 +35,7 @@ async function schemaExists(pool: pg.Pool, schema: string): Promise<boolean> {
 }
 
 async function placed(migrations: Migration[] = [ITEMS]): Promise<Tenancy> {
-  const tenancy = createTenancy({ pool: db.pool, ...uniqueNames('plc'), servers: { main: db.pool, eu }, migrations: { tenant: migrations } });
+  const tenancy = createTenancy({ pool: db.pool, ...uniqueNames('plc'), servers: { main: db.pool, eu: second.pool }, migrations: { tenant: migrations } });
   await tenancy.migrate.shared();
   return tenancy;
 }
@@ -62,8 +48,8 @@ describe('servers and placement', () => {
     expect(globex.placement).toBe('eu');
     expect(globex.migrationVersion).toBe('001_items');
     expect(await schemaExists(db.pool, acme.schema)).toBe(true);
-    expect(await schemaExists(eu, acme.schema)).toBe(false);
-    expect(await schemaExists(eu, globex.schema)).toBe(true);
+    expect(await schemaExists(second.pool, acme.schema)).toBe(false);
+    expect(await schemaExists(second.pool, globex.schema)).toBe(true);
     expect(await schemaExists(db.pool, globex.schema)).toBe(false);
 
     const pool = tenantPool(tenancy, db.pool);
@@ -74,7 +60,7 @@ describe('servers and placement', () => {
         return rows[0]!;
       });
     const [here, there] = await Promise.all([where('acme'), where('globex')]);
-    const { rows: ports } = await eu.query<{ port: number }>(`SELECT current_setting('port')::int AS port`);
+    const { rows: ports } = await second.pool.query<{ port: number }>(`SELECT current_setting('port')::int AS port`);
     expect(there.port).toBe(ports[0]!.port);
     expect(here.port).not.toBe(there.port);
     expect(here.labels).toEqual(['acme row']);
@@ -96,7 +82,7 @@ describe('servers and placement', () => {
     const tenancy = await placed();
     await expect(tenancy.registry.create({ id: 'lost', placement: 'mars' })).rejects.toMatchObject({ code: 'TENANTRY_UNKNOWN_SERVER', server: 'mars' });
     expect(await tenancy.registry.get('lost')).toBeUndefined();
-    expect(() => createTenancy({ pool: db.pool, servers: { default: eu } })).toThrow(/not "default"/);
+    expect(() => createTenancy({ pool: db.pool, servers: { default: second.pool } })).toThrow(/not "default"/);
     expect(() => createTenancy({ pool: db.pool, servers: { eu: 'mysql://x' } })).toThrow(/postgres:\/\//);
     await tenancy.close();
   });
@@ -106,7 +92,7 @@ describe('servers and placement', () => {
     const tenancy = await placed([ITEMS, broken]);
     await expect(tenancy.registry.create({ id: 'initech', placement: 'eu' })).rejects.toThrow(/nope/);
     expect(await tenancy.registry.get('initech')).toBeUndefined();
-    const { rows } = await eu.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '%initech%'`);
+    const { rows } = await second.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '%initech%'`);
     expect(rows).toEqual([]);
     await tenancy.close();
   });
@@ -114,55 +100,55 @@ describe('servers and placement', () => {
   it('drops the marked leftover of a crashed provisioning, and refuses a schema made by someone else', async () => {
     const tenancy = await placed();
     const names = { leftover: `${tenancy.sharedSchema}_left`, taken: `${tenancy.sharedSchema}_taken` };
-    await eu.query(`CREATE SCHEMA ${names.leftover}; CREATE TABLE ${names.leftover}.junk (x int); COMMENT ON SCHEMA ${names.leftover} IS 'tenantry:unfinished'`);
-    await eu.query(`CREATE SCHEMA ${names.taken}; CREATE TABLE ${names.taken}.precious (x int)`);
+    await second.pool.query(`CREATE SCHEMA ${names.leftover}; CREATE TABLE ${names.leftover}.junk (x int); COMMENT ON SCHEMA ${names.leftover} IS 'tenantry:unfinished'`);
+    await second.pool.query(`CREATE SCHEMA ${names.taken}; CREATE TABLE ${names.taken}.precious (x int)`);
     const resumed = await tenancy.registry.create({ id: 'resumed', schema: names.leftover, placement: 'eu' });
-    const { rows: tables } = await eu.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [resumed.schema]);
+    const { rows: tables } = await second.pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [resumed.schema]);
     expect(tables.map((row) => row.tablename)).toEqual(['items', 'tenantry_migrations']);
-    const { rows: note } = await eu.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [resumed.schema]);
+    const { rows: note } = await second.pool.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [resumed.schema]);
     expect(note[0]!.note).toBeNull();
 
     await expect(tenancy.registry.create({ id: 'taken', schema: names.taken, placement: 'eu' })).rejects.toMatchObject({ code: 'TENANTRY_TENANT_EXISTS' });
     expect(await tenancy.registry.get('taken')).toBeUndefined();
-    expect((await eu.query(`SELECT count(*)::int AS n FROM ${names.taken}.precious`)).rows[0].n).toBe(0);
+    expect((await second.pool.query(`SELECT count(*)::int AS n FROM ${names.taken}.precious`)).rows[0].n).toBe(0);
     await tenancy.close();
   });
 
   it('migrates each tenant on its own server, runs the shared migrations on every server, and drops a tenant there', async () => {
     const shared: Migration = { name: '001_plans', checksum: 'plans', up: (client) => client.query('CREATE TABLE plans (code text PRIMARY KEY)') };
     const names = uniqueNames('plm');
-    const first = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu }, migrations: { shared: [shared], tenant: [ITEMS] } });
+    const first = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu: second.pool }, migrations: { shared: [shared], tenant: [ITEMS] } });
     await first.migrate.shared();
-    const { rows: plans } = await eu.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'plans'`, [names.sharedSchema]);
+    const { rows: plans } = await second.pool.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'plans'`, [names.sharedSchema]);
     expect(plans).toHaveLength(1);
-    const { rows: registryThere } = await eu.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'tenantry_tenants'`, [names.sharedSchema]);
+    const { rows: registryThere } = await second.pool.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'tenantry_tenants'`, [names.sharedSchema]);
     expect(registryThere).toHaveLength(0);
     await first.registry.create({ id: 'acme' });
     const globex = await first.registry.create({ id: 'globex', placement: 'eu' });
 
-    const second = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu }, migrations: { shared: [shared], tenant: [ITEMS, NOTE] } });
-    const report = await second.migrate.tenants();
+    const upgraded = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu: second.pool }, migrations: { shared: [shared], tenant: [ITEMS, NOTE] } });
+    const report = await upgraded.migrate.tenants();
     expect(report.failed).toEqual([]);
     expect(report.migrated.map((result) => result.tenantId).sort()).toEqual(['acme', 'globex']);
-    const { rows: columns } = await eu.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'items' ORDER BY 1`, [globex.schema]);
+    const { rows: columns } = await second.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'items' ORDER BY 1`, [globex.schema]);
     expect(columns.map((row) => row.column_name)).toEqual(['id', 'label', 'note']);
-    expect((await second.registry.get('globex'))!.migrationVersion).toBe('002_note');
+    expect((await upgraded.registry.get('globex'))!.migrationVersion).toBe('002_note');
 
-    await second.registry.delete('globex', { dropSchema: true });
-    expect(await schemaExists(eu, globex.schema)).toBe(false);
-    await expect(second.registry.update('acme', { placement: 'eu' })).rejects.toThrow(/tenancy.move/);
-    await Promise.all([first.close(), second.close()]);
+    await upgraded.registry.delete('globex', { dropSchema: true });
+    expect(await schemaExists(second.pool, globex.schema)).toBe(false);
+    await expect(upgraded.registry.update('acme', { placement: 'eu' })).rejects.toThrow(/tenancy.move/);
+    await Promise.all([first.close(), upgraded.close()]);
   });
 
   it('makes the pool of a server given by URL, and ends it with tenancy.close()', async () => {
     const names = uniqueNames('plu');
-    const tenancy = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu: otherDatabase.url }, migrations: { tenant: [ITEMS] } });
+    const tenancy = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu: second.url }, migrations: { tenant: [ITEMS] } });
     await tenancy.migrate.shared();
     const initech = await tenancy.registry.create({ id: 'initech', placement: 'eu' });
-    expect(await schemaExists(eu, initech.schema)).toBe(true);
+    expect(await schemaExists(second.pool, initech.schema)).toBe(true);
     const pool = tenantPool(tenancy, db.pool);
     await tenancy.run('initech', () => pool.query('INSERT INTO items (label) VALUES ($1)', ['by url']));
-    expect((await eu.query(`SELECT label FROM ${initech.schema}.items`)).rows).toEqual([{ label: 'by url' }]);
+    expect((await second.pool.query(`SELECT label FROM ${initech.schema}.items`)).rows).toEqual([{ label: 'by url' }]);
     await tenancy.close();
   });
 
@@ -178,7 +164,7 @@ describe('servers and placement', () => {
     const read = (id: string) => tenancy.run(id, () => kysely.selectFrom('items').select('label').execute());
     expect(await read('acme')).toEqual([{ label: 'acme by kysely' }]);
     expect(await read('globex')).toEqual([{ label: 'globex by kysely' }]);
-    expect((await eu.query(`SELECT label FROM "${globex.schema}".items`)).rows).toEqual([{ label: 'globex by kysely' }]);
+    expect((await second.pool.query(`SELECT label FROM "${globex.schema}".items`)).rows).toEqual([{ label: 'globex by kysely' }]);
     await tenancy.close();
   });
 });
