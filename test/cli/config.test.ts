@@ -93,7 +93,7 @@ export default async (): Promise<Config> => ({
     expect(result.code).toBe(2);
     expect(isOneLineError(result)).toBe(true);
     expect(result.stderr).toBe(
-      'tenantry: Unknown key "migration" in tenantry.config.mjs: the known keys are audit, cache, connectionString, databaseUrl, migrations, pool, ' +
+      'tenantry: Unknown key "migration" in tenantry.config.mjs: the known keys are audit, cache, connectionString, databaseUrl, databases, migrations, pool, ' +
         'poolOptions, registry, resolver, schemaPrefix, servers, sharedSchema, spares, strategy, tenantPool, tenantRoles, tenants\n',
     );
   });
