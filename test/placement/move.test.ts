@@ -211,6 +211,15 @@ describe('tenancy.move', () => {
     const unknown = await run('tenants', 'move', 'acme', '--to', 'mars');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('No server "mars"');
+
+    // tenantry restore --to: the archive of the tenant (now on eu) restored as another tenant, on eu and on main.
+    expect((await run('backup', 'acme', '-o', 'acme.tenantry.gz')).code).toBe(0);
+    for (const [id, server, pool] of [['acme-eu', 'eu', second.pool], ['acme-home', 'main', db.pool]] as const) {
+      const restored = await run('restore', 'acme.tenantry.gz', '--as', id, '--to', server, '--json');
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(json(restored)).toMatchObject({ tenant: { id, placement: server }, rows: 2 });
+      expect(await labelsOn(pool, `${schemaPrefix}${id.replace('-', '_')}`)).toEqual(['a', 'b']);
+    }
   });
 
   it('restores a backup onto another server (tenancy.restore with placement, tenantry restore --to), and leaves nothing when that fails', { timeout: 60_000 }, async () => {
