@@ -131,7 +131,8 @@ export class TenantPool extends EventEmitter {
   readonly #pool: pg.Pool;
   readonly #policy: ScopePolicy;
   readonly #held: HeldConnections;
-  readonly #affinity: PoolAffinity | undefined;
+  /** The wrapped pool, with its affinity: the lane of the shared scope and of tenants on the registry's server. */
+  readonly #ownLane: Lane;
   readonly #affinityOption: AffinityOptions | false;
   /** Where a tenant placed on another server goes (`createTenancy({ servers })`); none: everything here. */
   readonly #route: TenantRoute | undefined;
@@ -169,7 +170,7 @@ export class TenantPool extends EventEmitter {
       throw new InvalidConfigError(`tenantPool affinity must be true, false or { maxTenantsPerConnection }, got ${JSON.stringify(affinity)}`);
     }
     this.#affinityOption = affinity === false || mode !== 'session' ? false : affinity === true ? {} : affinity;
-    this.#affinity = this.#affinityOption === false ? undefined : PoolAffinity.of(pool, this.#affinityOption);
+    this.#ownLane = { pool, affinity: this.#affinityOption === false ? undefined : PoolAffinity.of(pool, this.#affinityOption) };
     this.#route = tenantRoutes.get(tenancy);
     serversOf.get(tenancy)?.usePoolFactory((connectionString) => new pg.Pool({ ...this.options, connectionString }));
     this.#held = new HeldConnections(
@@ -206,7 +207,7 @@ export class TenantPool extends EventEmitter {
   /** The pool (and its affinity) that serves a scope: the tenant's server's, else the wrapped pool. */
   #laneOf(scope: TenantScope): Lane {
     const other = scope.kind === 'tenant' && this.#route !== undefined ? this.#route(scope.tenant) : undefined;
-    if (other === undefined || other === this.#pool) return { pool: this.#pool, affinity: this.#affinity };
+    if (other === undefined || other === this.#pool) return this.#ownLane;
     let lane = this.#lanes.get(other);
     if (lane === undefined) {
       const pool = other as pg.Pool;
@@ -251,7 +252,7 @@ export class TenantPool extends EventEmitter {
   }
   /** How tenant-affine connections served checkouts so far (the `affinity` option). */
   get affinity(): AffinityStatistics {
-    return this.#affinity?.statistics() ?? AFFINITY_OFF;
+    return this.#ownLane.affinity?.statistics() ?? AFFINITY_OFF;
   }
   get ending(): boolean {
     return this.#pool.ending;
