@@ -268,21 +268,19 @@ export function createMigrator(options: MigratorOptions): Migrator {
 
     async shared({ allowChanged = false } = {}) {
       const migrations = await loadShared();
-      const state = await withTransaction(requirePool(), async (client) => {
-        const migrated = await migrateSchema(client, { schema: sharedSchema, migrations, allowChanged, createSchema: true });
-        if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
-        return migrated;
-      }).catch((error: unknown) => {
+      // The shared schema of one server: its migrations, then the tenant roles' grants on its tables.
+      const migrateOn = (pool: PoolLike, list: readonly Migration[]) =>
+        withTransaction(pool, async (client) => {
+          const migrated = await migrateSchema(client, { schema: sharedSchema, migrations: list, allowChanged, createSchema: true });
+          if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
+          return migrated;
+        });
+      const state = await migrateOn(requirePool(), migrations).catch((error: unknown) => {
         throw databaseUnavailable(error) ?? error;
       });
       // The app's own shared migrations (not the registry's tables) on the other servers too: their tenants' queries read them there.
       const own = migrations.slice(builtInShared.length);
-      for (const serverPool of (await options.placement?.otherPools()) ?? []) {
-        await withTransaction(serverPool, async (client) => {
-          await migrateSchema(client, { schema: sharedSchema, migrations: own, allowChanged, createSchema: true });
-          if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
-        });
-      }
+      for (const serverPool of (await options.placement?.otherPools()) ?? []) await migrateOn(serverPool, own);
       return { tenantId: undefined, applied: state.applied };
     },
 
