@@ -41,11 +41,21 @@ describe('npm run demo on a busy port', () => {
   }, 40_000);
 
   it('checks the Fastify and Koa ports too', async () => {
-    // A port whose next one is taken (and this one free).
-    const probe = await occupy();
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-    servers.push(await occupy(port + 2));
+    // A port that is free, whose next one is free too, and whose one after is taken (by this test).
+    // Another process may hold port + 1 or port + 2 at any time: such a port is skipped.
+    let port = 0;
+    for (let attempt = 0; port === 0 && attempt < 20; attempt += 1) {
+      const probe = await occupy();
+      const candidate = (probe.address() as AddressInfo).port;
+      const next = await occupy(candidate + 1).catch(() => undefined);
+      const taken = next === undefined ? undefined : await occupy(candidate + 2).catch(() => undefined);
+      await Promise.all([probe, next].map((server) => server && new Promise((resolve) => server.close(resolve))));
+      if (taken !== undefined) {
+        servers.push(taken);
+        port = candidate;
+      }
+    }
+    expect(port).not.toBe(0);
     const result = await run(['--port', String(port)]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`port ${port + 2} on 127.0.0.1 is already in use`);
