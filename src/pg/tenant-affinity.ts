@@ -76,10 +76,22 @@ interface IdleItem {
   readonly client: unknown;
 }
 
+/**
+ * A waiter in pg-pool's queue (its pending item), with what this module keeps on it: symbol
+ * properties set once when it is queued, so every item has the same shape and a lookup is a
+ * property read (a WeakMap per waiter cost microseconds per checkout under saturation).
+ */
+interface Waiter {
+  [WANT]: Want | undefined;
+  [SKIPS]: number;
+}
+const WANT = Symbol('tenantry.affinity.want');
+const SKIPS = Symbol('tenantry.affinity.skips');
+
 /** The parts of pg-pool 3 this module steers. */
 interface PoolInternals {
   _idle: IdleItem[] & { pop(): IdleItem | undefined };
-  _pendingQueue: object[];
+  _pendingQueue: Waiter[];
   _expired: WeakSet<object>;
   /** The open connections (pg-pool reassigns this array: read it, never keep it). */
   _clients?: readonly RawClient[];
@@ -110,8 +122,6 @@ export class PoolAffinity {
   #connecting: Want | undefined;
   /** The want of the waiter pg-pool shifted last: the idle connection it pops goes to it. */
   #shifted: Want | undefined;
-  readonly #wants = new WeakMap<object, Want>();
-  readonly #skips = new WeakMap<object, number>();
   #home = 0;
   #borrowed = 0;
   #retired = 0;
@@ -279,15 +289,20 @@ export class PoolAffinity {
     const push = queue.push;
     const shift = queue.shift;
     const pop = idle.pop;
-    queue.push = (...items: object[]): number => {
-      const want = this.#connecting;
-      if (want !== undefined) for (const item of items) this.#wants.set(item, want);
-      return push.apply(queue, items);
+    const tag = (item: Waiter): void => {
+      item[WANT] = this.#connecting;
+      item[SKIPS] = 0;
     };
-    queue.shift = (): object | undefined => {
+    queue.push = (item: Waiter, ...more: Waiter[]): number => {
+      tag(item);
+      if (more.length === 0) return push.call(queue, item);
+      more.forEach(tag);
+      return push.call(queue, item, ...more);
+    };
+    queue.shift = (): Waiter | undefined => {
       const chosen = queue.length > 1 && idle.length > 0 ? this.#waiterForIdle(queue, idle) : 0;
       const item = chosen === 0 ? shift.call(queue) : queue.splice(chosen, 1)[0];
-      this.#shifted = item === undefined ? undefined : this.#wants.get(item);
+      this.#shifted = item?.[WANT];
       return item;
     };
     idle.pop = (): IdleItem | undefined => {
@@ -303,15 +318,15 @@ export class PoolAffinity {
    * whose home is, else the first whose runner-up is, so that few tenants spread over every
    * backend; else the head. A waiter passed over MAX_SKIPS times is passed over no more.
    */
-  #waiterForIdle(queue: readonly object[], idle: readonly IdleItem[]): number {
-    if (this.#homeIdle(this.#wants.get(queue[0]!), idle) !== -1) return 0;
+  #waiterForIdle(queue: readonly Waiter[], idle: readonly IdleItem[]): number {
+    if (this.#homeIdle(queue[0]![WANT], idle) !== -1) return 0;
     const end = Math.min(queue.length, WAITER_WINDOW);
     let passable = 1;
-    while (passable < end && (this.#skips.get(queue[passable - 1]!) ?? 0) < MAX_SKIPS) passable++;
+    while (passable < end && (queue[passable - 1]![SKIPS] ?? 0) < MAX_SKIPS) passable++;
     let chosen = 0;
-    for (let index = 1; index < passable && chosen === 0; index++) if (this.#homeIdle(this.#wants.get(queue[index]!), idle) !== -1) chosen = index;
-    for (let index = 0; index < passable && chosen === 0; index++) if (this.#runnerUpIdle(this.#wants.get(queue[index]!), idle) !== -1) chosen = index;
-    for (let passed = 0; passed < chosen; passed++) this.#skips.set(queue[passed]!, (this.#skips.get(queue[passed]!) ?? 0) + 1);
+    for (let index = 1; index < passable && chosen === 0; index++) if (this.#homeIdle(queue[index]![WANT], idle) !== -1) chosen = index;
+    for (let index = 0; index < passable && chosen === 0; index++) if (this.#runnerUpIdle(queue[index]![WANT], idle) !== -1) chosen = index;
+    for (let passed = 0; passed < chosen; passed++) queue[passed]![SKIPS] = (queue[passed]![SKIPS] ?? 0) + 1;
     return chosen;
   }
 
