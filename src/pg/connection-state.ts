@@ -87,6 +87,24 @@ const PATH_CHANGING =
 const LEAVES_STATE =
   /(?:^|[;\n]|\*\/)\s*(?:set|reset)\b(?!\s+local\b)|(?:^|;)\s*(?:do|call)\b|set_config|\bpg_temp\s*\.|\blisten\b|\bwith\s+hold\b|\b(?:temp|temporary)\s+(?:table|view|sequence)\b|\binto\s+(?:temp|temporary)\b|\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(|\bsession\s+authorization\b|\bdiscard\b|\bload\b/i;
 
+const LEAVES_STATE_TRAIT = 1;
+const TOUCHES_PATH_TRAIT = 2;
+const MAY_UNDO_TRAIT = 4;
+/** How many statement texts `traitsOf` remembers before it starts over (apps run a few texts many times). */
+const REMEMBERED_TEXTS = 2000;
+const traitsOfText = new Map<string, number>();
+
+/** What LEAVES_STATE, PATH_CHANGING and MAY_UNDO say of `text`, remembered per text. */
+function traitsOf(text: string): number {
+  let traits = traitsOfText.get(text);
+  if (traits === undefined) {
+    traits = (LEAVES_STATE.test(text) ? LEAVES_STATE_TRAIT : 0) | (PATH_CHANGING.test(text) ? TOUCHES_PATH_TRAIT : 0) | (MAY_UNDO.test(text) ? MAY_UNDO_TRAIT : 0);
+    if (traitsOfText.size >= REMEMBERED_TEXTS) traitsOfText.clear();
+    traitsOfText.set(text, traits);
+  }
+  return traits;
+}
+
 /** Parameters the server reports after our own scope changes: they say nothing of other state. */
 const SCOPE_REPORTS = new Set(['search_path', 'is_superuser']);
 
@@ -157,15 +175,16 @@ export class ConnectionState {
 
   /** Starts an exchange; call from a submittable's `submit`. */
   begin(setTo: ScopeSetting | undefined, text: string | undefined, local = false, owner?: string, cleaned = false): void {
+    const traits = text === undefined ? 0 : traitsOf(text);
     this.#exchange = {
       setTo,
       owner,
       cleaned,
-      leavesState: text !== undefined && LEAVES_STATE.test(text),
+      leavesState: (traits & LEAVES_STATE_TRAIT) !== 0,
       roleMoved: false,
       local,
-      touchesPath: text !== undefined && PATH_CHANGING.test(text),
-      mayUndo: text !== undefined && MAY_UNDO.test(text),
+      touchesPath: (traits & TOUCHES_PATH_TRAIT) !== 0,
+      mayUndo: (traits & MAY_UNDO_TRAIT) !== 0,
       failed: false,
     };
   }

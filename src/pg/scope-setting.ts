@@ -7,7 +7,7 @@
 import type { TenantScope } from '../context.js';
 import { quoteIdent, quoteLiteral } from '../identifiers.js';
 import type { Tenancy } from '../tenancy.js';
-import type { ScopeLifetime, ScopePolicy, ScopeRequest } from './scoped-query.js';
+import type { ScopeLifetime } from './scoped-query.js';
 import { TENANT_SETTING } from '../strategy/row-level.js';
 import { QUALIFIED_MARK, searchPathOf, sharedPathOf } from './search-path.js';
 
@@ -119,19 +119,6 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
     ofTenants.set(tenant, cached);
   }
   return roles !== undefined && text !== undefined && text.endsWith(QUALIFIED_MARK) ? cached.qualified : cached.scope;
-}
-
-/**
- * What a statement of `scope` needs under a pool's policy: the policy with the scope's settings
- * for that statement's text.
- *
- * @example
- * ```ts
- * scopeRequestOf(tenancy, tenancy.scope()!, 'select 1', { lifetime: 'session', clean: 'detected' });
- * ```
- */
-export function scopeRequestOf(tenancy: Tenancy, scope: TenantScope, text: string | undefined, policy: ScopePolicy): ScopeRequest {
-  return { ...policy, setting: scopeSettingOf(tenancy, scope, text) };
 }
 
 /**

@@ -110,10 +110,6 @@ export interface ScopePolicy {
   readonly comment?: boolean;
 }
 
-/** How a scoped query prepares the session: the pool's policy and the scope's settings. */
-export interface ScopeRequest extends ScopePolicy {
-  readonly setting: ScopeSetting;
-}
 
 /**
  * Wraps a submittable so that, when the connection does not already have the scope's settings,
@@ -130,17 +126,19 @@ export interface ScopeRequest extends ScopePolicy {
 export class ScopedQuery {
   readonly #inner: Submittable;
   readonly #state: ConnectionState;
-  readonly #request: ScopeRequest;
+  readonly #policy: ScopePolicy;
+  readonly #setting: ScopeSetting;
   readonly #isPgQuery: boolean;
   /** How many of our own statements still have to complete before the wrapped query's messages. */
   #swallowing = 0;
   /** The length of the statements put ahead of the query's own text (simple protocol), which an error's position counts. */
   #prefixLength = 0;
 
-  constructor(inner: Submittable, state: ConnectionState, request: ScopeRequest, isPgQuery: boolean) {
+  constructor(inner: Submittable, state: ConnectionState, policy: ScopePolicy, setting: ScopeSetting, isPgQuery: boolean) {
     this.#inner = inner;
     this.#state = state;
-    this.#request = request;
+    this.#policy = policy;
+    this.#setting = setting;
     this.#isPgQuery = isPgQuery;
   }
 
@@ -197,10 +195,10 @@ export class ScopedQuery {
 
   submit(connection: Connection): Error | null | undefined | void {
     const state = this.#state;
-    const { setting, lifetime } = this.#request;
+    const setting = this.#setting;
+    const { lifetime, clean: when, comment } = this.#policy;
     const local = lifetime === 'transaction';
     const known = state.known;
-    const when = this.#request.clean;
     const clean = when !== false && !local && state.mustClean(setting.owner, when);
     const mustSet = clean || (local ? !(state.status === 'T' && known?.key === setting.key) : known?.key !== setting.key);
     if (queryScopedChannel.hasSubscribers) queryScopedChannel.publish({ tenantId: setting.tenantId, setScope: mustSet, cleaned: clean } satisfies QueryScopedEvent);
@@ -208,7 +206,7 @@ export class ScopedQuery {
     const name = this.#inner.name;
     const text = this.#inner.text ?? (name === undefined ? undefined : (connection.parsedStatements[name] ?? connection.submittedNamedStatements[name]));
     // A named statement keeps its text: pg refuses one name prepared with two texts.
-    if (this.#request.comment === true && name === undefined && typeof this.#inner.text === 'string') this.#inner.text += setting.comment;
+    if (comment === true && name === undefined && typeof this.#inner.text === 'string') this.#inner.text += setting.comment;
     if (!mustSet || state.status === 'E') {
       state.begin(undefined, text, false, setting.owner);
       return this.#inner.submit(connection);

@@ -9,11 +9,11 @@ import type { TenantScope } from '../context.js';
 import { InvalidConfigError, NoTenantError, TenantMismatchError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
 import type { ConnectionState, RawClient } from './connection-state.js';
-import type { ScopePolicy, ScopeRequest, Submittable } from './scoped-query.js';
+import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { connectionReusable } from './release.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
 import { pausedWrite } from './paused-writes.js';
-import { scopeRequestOf } from './scope-setting.js';
+import { type ScopeSetting, scopeSettingOf } from './scope-setting.js';
 import { describeScope, sameScope } from './search-path.js';
 
 /** What `query` takes: text, or a pg query config (also `rowMode: 'array'`). */
@@ -289,23 +289,23 @@ export class TenantClient extends EventEmitter {
   }
 
   /** How a statement is scoped: the scope's settings (the shared path for a statement tenantPlugin marked, with tenant roles). */
-  #requestFor(checkout: Checkout, text: string | undefined): ScopeRequest {
-    return scopeRequestOf(this.#tenancy, checkout.scope, text, this.#policy);
+  #settingFor(checkout: Checkout, text: string | undefined): ScopeSetting {
+    return scopeSettingOf(this.#tenancy, checkout.scope, text);
   }
 
-  #wrap(checkout: Checkout, inner: Submittable, isPgQuery: boolean, request = this.#requestFor(checkout, inner.text)): ScopedQuery {
-    return new ScopedQuery(inner, checkout.state, request, isPgQuery);
+  #wrap(checkout: Checkout, inner: Submittable, isPgQuery: boolean, setting = this.#settingFor(checkout, inner.text)): ScopedQuery {
+    return new ScopedQuery(inner, checkout.state, this.#policy, setting, isPgQuery);
   }
 
-  #submit(checkout: Checkout, inner: Submittable, cb: Callback | undefined, request?: ScopeRequest): Promise<pg.QueryResult> | undefined {
+  #submit(checkout: Checkout, inner: Submittable, cb: Callback | undefined, setting?: ScopeSetting): Promise<pg.QueryResult> | undefined {
     if (cb) {
       inner.callback = cb as Submittable['callback'];
-      this.#raw.query(this.#wrap(checkout, inner, true, request));
+      this.#raw.query(this.#wrap(checkout, inner, true, setting));
       return undefined;
     }
     return new Promise((resolve, reject) => {
       inner.callback = (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult));
-      this.#raw.query(this.#wrap(checkout, inner, true, request));
+      this.#raw.query(this.#wrap(checkout, inner, true, setting));
     });
   }
 
@@ -320,11 +320,11 @@ export class TenantClient extends EventEmitter {
           `${inner.text?.trim().split(/\s+/, 3).join(' ')} cannot run inside a transaction, so transaction-pooler mode cannot scope it; schema-qualify it and run it in tenancy.runShared()`,
         );
       }
-      const request = this.#requestFor(checkout, inner.text);
-      if (checkout.state.known?.key !== request.setting.key) {
-        await this.#submit(checkout, new pg.Query('') as unknown as Submittable, undefined, request);
+      const setting = this.#settingFor(checkout, inner.text);
+      if (checkout.state.known?.key !== setting.key) {
+        await this.#submit(checkout, new pg.Query('') as unknown as Submittable, undefined, setting);
       }
-      return (await this.#submit(checkout, inner, undefined, request))!;
+      return (await this.#submit(checkout, inner, undefined, setting))!;
     };
     if (!cb) return run();
     run().then((result) => cb(undefined, result), (error: Error) => cb(error));

@@ -16,7 +16,7 @@ import { releaseConnection } from './release.js';
 import { type AffinityOptions, type AffinityStatistics, PoolAffinity } from './tenant-affinity.js';
 import type { ScopePolicy, Submittable } from './scoped-query.js';
 import { needsOwnTransaction, runsAlone, ScopedQuery } from './scoped-query.js';
-import { scopeRequestOf } from './scope-setting.js';
+import { scopeSettingOf } from './scope-setting.js';
 import { pausedWrite } from './paused-writes.js';
 import { serversOf, singleTenantPools, type TenantRoute, tenantRoutes } from '../tenancy-internals.js';
 import type { QueryCallback, QueryInput } from './tenant-client.js';
@@ -448,7 +448,7 @@ export class TenantPool extends EventEmitter {
         done(undefined, result as pg.QueryResult);
       }
     };
-    connection.raw.query(new ScopedQuery(inner, connection.state, scopeRequestOf(this.#tenancy, scope, inner.text, this.#policy), true));
+    connection.raw.query(new ScopedQuery(inner, connection.state, this.#policy, scopeSettingOf(this.#tenancy, scope, inner.text), true));
   }
 
   /** VACUUM, CREATE INDEX CONCURRENTLY, CALL, DO…: through a checked-out client, which runs them alone. */
