@@ -92,6 +92,8 @@ const TOUCHES_PATH_TRAIT = 2;
 const MAY_UNDO_TRAIT = 4;
 /** How many statement texts `traitsOf` remembers before it starts over (apps run a few texts many times). */
 const REMEMBERED_TEXTS = 2000;
+/** Longer texts (a bulk insert with its values inlined) are read each time, not kept. */
+const REMEMBERED_TEXT_LENGTH = 4096;
 const traitsOfText = new Map<string, number>();
 
 /** What LEAVES_STATE, PATH_CHANGING and MAY_UNDO say of `text`, remembered per text. */
@@ -99,6 +101,7 @@ function traitsOf(text: string): number {
   let traits = traitsOfText.get(text);
   if (traits === undefined) {
     traits = (LEAVES_STATE.test(text) ? LEAVES_STATE_TRAIT : 0) | (PATH_CHANGING.test(text) ? TOUCHES_PATH_TRAIT : 0) | (MAY_UNDO.test(text) ? MAY_UNDO_TRAIT : 0);
+    if (text.length > REMEMBERED_TEXT_LENGTH) return traits;
     if (traitsOfText.size >= REMEMBERED_TEXTS) traitsOfText.clear();
     traitsOfText.set(text, traits);
   }
