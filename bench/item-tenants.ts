@@ -11,6 +11,16 @@ import { mapConcurrent } from '../src/migrate/map-concurrent.js';
 import { tenantry } from './library.js';
 
 /**
+ * How {@link itemsTenancy} makes its tenancy: tenant roles, servers, and what `owner` holds (an
+ * SQL expression; default `current_schema()`).
+ */
+export interface ItemsTenancyOptions {
+  readonly tenantRoles?: { prefix: string };
+  readonly servers?: Record<string, pg.Pool>;
+  readonly owner?: string;
+}
+
+/**
  * A tenancy whose tenants get `items` (ids 1..rows), each row naming its schema in `owner`, so
  * every lookup can check that it read the right tenant.
  *
@@ -18,13 +28,15 @@ import { tenantry } from './library.js';
  * ```ts
  * const tenancy = await itemsTenancy(admin, 100);
  * const withRoles = await itemsTenancy(admin, 100, { tenantRoles: { prefix: 'bench_' } });
+ * const placed = await itemsTenancy(main, 100, { servers: { main, eu }, owner: "current_setting('port') || ':' || current_schema()" });
  * ```
  */
-export async function itemsTenancy(pool: pg.Pool, rows: number, options: { tenantRoles?: { prefix: string } } = {}): Promise<Tenancy> {
+export async function itemsTenancy(pool: pg.Pool, rows: number, options: ItemsTenancyOptions = {}): Promise<Tenancy> {
   const { createTenancy } = await tenantry.core();
+  const { owner = 'current_schema()', ...tenancyOptions } = options;
   const tenancy = createTenancy({
     pool,
-    ...options,
+    ...tenancyOptions,
     migrations: {
       tenant: [
         {
@@ -33,7 +45,7 @@ export async function itemsTenancy(pool: pg.Pool, rows: number, options: { tenan
           up: (client) =>
             client.query(
               `CREATE TABLE items (id int PRIMARY KEY, owner text NOT NULL);
-               INSERT INTO items SELECT g, current_schema() FROM generate_series(1, ${rows}) g`,
+               INSERT INTO items SELECT g, ${owner} FROM generate_series(1, ${rows}) g`,
             ),
         },
       ],

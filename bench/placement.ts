@@ -22,6 +22,7 @@ import type { Tenant } from '../src/index.js';
 import { mapConcurrent } from '../src/migrate/map-concurrent.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { formatRate, positiveInt, printTable, randomInt } from './bench-utils.js';
+import { itemsTenancy } from './item-tenants.js';
 import { measuredSource, tenantry } from './library.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 200);
@@ -51,26 +52,9 @@ async function main(): Promise<void> {
   const [main, eu] = databases.map((database) => new pg.Pool({ connectionString: database.url, max: POOL_MAX, idleTimeoutMillis: 0 })) as [pg.Pool, pg.Pool];
   try {
     const source = await measuredSource();
-    const { createTenancy, quoteIdent } = await tenantry.core();
+    const { quoteIdent } = await tenantry.core();
     const { tenantPool } = await tenantry.pg();
-    const tenancy = createTenancy({
-      pool: main,
-      servers: { main, eu },
-      migrations: {
-        tenant: [
-          {
-            name: '001_items',
-            checksum: '1',
-            up: (client) =>
-              client.query(
-                `CREATE TABLE items (id int PRIMARY KEY, owner text NOT NULL);
-                 INSERT INTO items SELECT g, current_setting('port') || ':' || current_schema() FROM generate_series(1, ${ROWS}) g`,
-              ),
-          },
-        ],
-      },
-    });
-    await tenancy.migrate.shared();
+    const tenancy = await itemsTenancy(main, ROWS, { servers: { main, eu }, owner: "current_setting('port') || ':' || current_schema()" });
     const setupStart = performance.now();
     const indexes = Array.from({ length: TENANTS }, (_, i) => i);
     const tenants = await mapConcurrent(indexes, 4, (i) => tenancy.registry.create({ id: `t-${String(i).padStart(5, '0')}`, placement: i % 2 === 0 ? 'main' : 'eu' }));
