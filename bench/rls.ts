@@ -11,7 +11,8 @@
  *       the query: `select id, owner from items where tenant_id = $1 and id = $2`;
  *   (c) tenantPool under the policies, as a plain role, without the tenant filter:
  *       `tenancy.run(tenant, () => db.query('select id, owner from items where id = $1', [id]))`.
- * W1: every query for a random tenant. W2: requests of 5 queries for one random tenant.
+ * W1: every query for a random tenant. W2: requests of 5 queries for one random tenant, (c) running
+ * a request's 5 in one `tenancy.run`, as a request handler does.
  * BENCH_QUERIES (40,000) per variant and workload, in BENCH_ROUNDS (8) rounds taking turns.
  * Every result is checked (one row, of the intended tenant). Targets: (c)/(a) >= 0.85 in W1,
  * >= 0.95 in W2. The EXPLAIN of (c)'s query, as the app runs it, is printed.
@@ -34,6 +35,8 @@ const APP_ROLE = `tenantry_bench_rls_app_${process.pid}`;
 
 type Variant = 'a' | 'c';
 type Lookup = (tenant: Tenant, id: number) => Promise<pg.QueryResult<{ id: number; owner: string }>>;
+/** Runs a request's lookups in order: (c) runs them in one tenant scope, as a request handler does. */
+type Request = (tenant: Tenant, work: () => Promise<void>) => Promise<void>;
 
 async function main(): Promise<void> {
   const server = await startTestServer({ log: (line) => console.error(line) });
@@ -77,9 +80,13 @@ async function main(): Promise<void> {
 
     const lookups: Record<Variant, Lookup> = {
       a: (tenant, id) => owner.query('select id, owner from items where tenant_id = $1 and id = $2', [tenant.id, id]),
-      c: (tenant, id) => tenancy.runTenant(tenant, () => db.query('select id, owner from items where id = $1', [id])),
+      c: (_tenant, id) => db.query('select id, owner from items where id = $1', [id]),
     };
-    for (const variant of ['a', 'c'] as const) await drive(lookups[variant], tenants, 2000, 1); // warm-up: every backend reads the table
+    const requests: Record<Variant, Request> = {
+      a: (_tenant, work) => work(),
+      c: (tenant, work) => tenancy.runTenant(tenant, work),
+    };
+    for (const variant of ['a', 'c'] as const) await drive(lookups[variant], requests[variant], tenants, 2000, 1); // warm-up: every backend reads the table
     console.log(`load average (1 min) before: ${loadavg()[0]!.toFixed(1)}`);
     const rows: string[][] = [];
     for (const [name, perRequest, target] of [
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         const order: Variant[] = round % 2 === 0 ? ['a', 'c'] : ['c', 'a'];
         const took: Record<Variant, number> = { a: 0, c: 0 };
-        for (const variant of order) took[variant] = await drive(lookups[variant], tenants, perRound, perRequest);
+        for (const variant of order) took[variant] = await drive(lookups[variant], requests[variant], tenants, perRound, perRequest);
         ms.a += took.a;
         ms.c += took.c;
         ratios.push(took.a / took.c);
@@ -128,20 +135,25 @@ async function explain(tenancy: Tenancy, db: ReturnType<typeof tenantPool>, tena
   console.log(`EXPLAIN (c) under tenant ${tenant.id}:\n${plan.rows.map((row) => `  ${row['QUERY PLAN']}`).join('\n')}`);
 }
 
-/** Runs `count` lookups in requests of `perRequest` for one random tenant each, CONCURRENCY at a time; returns the milliseconds. */
-async function drive(lookup: Lookup, tenants: readonly Tenant[], count: number, perRequest: number): Promise<number> {
+/**
+ * Runs `count` lookups in requests of `perRequest` for one random tenant each (each request
+ * through `request`), CONCURRENCY at a time; returns the milliseconds.
+ */
+async function drive(lookup: Lookup, request: Request, tenants: readonly Tenant[], count: number, perRequest: number): Promise<number> {
   let left = Math.ceil(count / perRequest);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (left-- > 0) {
         const tenant = tenants[randomInt(tenants.length)]!;
-        for (let query = 0; query < perRequest; query++) {
-          const id = 1 + randomInt(ROWS);
-          const result = await lookup(tenant, id);
-          const row = result.rows[0];
-          if (result.rows.length !== 1 || row?.owner !== tenant.id || row.id !== id) throw new Error(`read ${JSON.stringify(result.rows)} for ${tenant.id}/${id}`);
-        }
+        await request(tenant, async () => {
+          for (let query = 0; query < perRequest; query++) {
+            const id = 1 + randomInt(ROWS);
+            const result = await lookup(tenant, id);
+            const row = result.rows[0];
+            if (result.rows.length !== 1 || row?.owner !== tenant.id || row.id !== id) throw new Error(`read ${JSON.stringify(result.rows)} for ${tenant.id}/${id}`);
+          }
+        });
       }
     }),
   );
