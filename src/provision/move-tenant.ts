@@ -18,7 +18,6 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import type { PoolLike, Queryable } from '../db.js';
 import { withTransaction } from '../db.js';
 import { InvalidConfigError, TenantMovingError, TenantNotFoundError } from '../errors.js';
@@ -30,6 +29,7 @@ import type { PostgresRegistry } from '../registry/postgres-registry.js';
 import type { Tenant, TenantStatus } from '../types.js';
 import { ArchiveReader } from '../backup/archive-reader.js';
 import { backupTenant } from '../backup/backup-tenant.js';
+import { pipeBackup } from '../backup/pipe-backup.js';
 import type { BackupContext } from '../backup/backup-context.js';
 import { migrationsAtBackup } from '../backup/restore-migrations.js';
 import { restoreOnServer } from '../backup/restore-tenant.js';
@@ -170,36 +170,26 @@ interface Copied {
 
 /** Streams the tenant's archive from its server into a new schema on the target, committed and marked unfinished. */
 async function copyTo(context: MoveContext, tenant: Tenant, target: PoolLike): Promise<Copied> {
-  const pipe = new PassThrough();
-  // Failures are reported by the two promises; the stream's own 'error' event would be uncaught.
-  pipe.on('error', () => {});
-  let first: { error: unknown } | undefined;
-  const stop = (error: unknown): never => {
-    first ??= { error };
-    pipe.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  };
-  const backingUp = backupTenant(context.backups, tenant.id, pipe, { compression: false }).catch(stop);
-  const restoring = (async (): Promise<Copied> => {
-    const reader = new ArchiveReader(pipe);
-    try {
-      const manifest = await reader.manifest();
-      const migrations = await context.backups.tenantMigrations();
-      const atBackup = migrationsAtBackup(manifest.migrations, migrations, {});
-      const provisioner = context.provisionerOn(target);
-      const restored = await restoreOnServer(target, provisioner, tenant, { sharedSchema: context.backups.sharedSchema, roles: provisioner.roles, manifest, reader, atBackup, migrations, options: {} });
-      return {
-        rows: restored.tables.reduce((sum, table) => sum + table.rows, 0),
-        bytes: restored.tables.reduce((sum, table) => sum + table.bytes, 0),
-        mark: restored.mark,
-      };
-    } finally {
-      await reader.close().catch(() => {});
-    }
-  })().catch(stop);
-  const [, restored] = await Promise.allSettled([backingUp, restoring]);
-  if (first !== undefined) throw first.error;
-  return (restored as PromiseFulfilledResult<Copied>).value;
+  return pipeBackup(
+    (pipe) => backupTenant(context.backups, tenant.id, pipe, { compression: false }),
+    async (pipe): Promise<Copied> => {
+      const reader = new ArchiveReader(pipe);
+      try {
+        const manifest = await reader.manifest();
+        const migrations = await context.backups.tenantMigrations();
+        const atBackup = migrationsAtBackup(manifest.migrations, migrations, {});
+        const provisioner = context.provisionerOn(target);
+        const restored = await restoreOnServer(target, provisioner, tenant, { sharedSchema: context.backups.sharedSchema, roles: provisioner.roles, manifest, reader, atBackup, migrations, options: {} });
+        return {
+          rows: restored.tables.reduce((sum, table) => sum + table.rows, 0),
+          bytes: restored.tables.reduce((sum, table) => sum + table.bytes, 0),
+          mark: restored.mark,
+        };
+      } finally {
+        await reader.close().catch(() => {});
+      }
+    },
+  );
 }
 
 /** Gives a retired source schema its name back (a failed or crashed move). */
