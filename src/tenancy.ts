@@ -501,9 +501,6 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const backups = (): BackupContext => {
     if (pool === undefined || provisioner === undefined) throw new InvalidConfigError('Backups and restores need createTenancy({ pool })');
-    if (strategy === 'database') {
-      throw new InvalidConfigError("Backups, restores, clones and exports of tenant databases (strategy: 'database') are not built yet: back up a tenant's database with pg_dump (docs/scaling.md)");
-    }
     return {
       pool,
       strategy,
@@ -513,22 +510,18 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       provisioner,
       tenantMigrations: () => migrate.tenantMigrations(),
       onChange,
-      ...(placement?.spread === true
-        ? {
-            poolOf: (tenant: Tenant) => placement.poolOf(tenant),
-            placement,
-            provisionerOn: (onServer: PoolLike) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }),
-          }
-        : {}),
+      ...(placement?.spread === true ? { poolOf: (tenant: Tenant) => placement.poolOf(tenant), placement } : {}),
     };
   };
 
   const moves = (): MoveContext => {
     const context = backups();
-    if (placement?.spread !== true || !(registry instanceof PostgresRegistry)) {
+    if (placement?.spread !== true || !servers.placed || !(registry instanceof PostgresRegistry)) {
       throw new InvalidConfigError('tenancy.move needs createTenancy({ pool, servers }) with the PostgreSQL registry');
     }
-    return { registry, servers, placement, backups: context, provisionerOn: context.provisionerOn! };
+    const home = placedProvisioner(async () => context.pool, (onServer) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }));
+    // The registry's server has no detached provisioner under the schema strategy: a copy made there for a move is built as on any other server.
+    return { registry, servers, placement, backups: context, siteOn: (server) => placement.detached(server) ?? home, databases: strategy === 'database' };
   };
 
   const tenancy: Tenancy = Object.freeze({
