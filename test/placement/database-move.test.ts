@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTenancy, type Migration, type Tenancy, type TenancyOptions } from '../../src/index.js';
 import type { PostgresRegistry } from '../../src/registry/postgres-registry.js';
 import { tenantPool } from '../../src/pg/index.js';
+import { runDoctor } from '../../src/check/run-doctor.js';
 import { dropRoles, serverQuery, useTestDatabase } from '../helpers/database.js';
 import { useSecondServer } from './second-server.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
@@ -237,5 +238,40 @@ describe("strategy: 'database' over two servers", () => {
     expect(json(moved)).toMatchObject({ tenant: { id: 'acme', placement: 'eu' }, from: 'default', to: 'eu', rows: 2, leftovers: [] });
     expect(await labelsIn(second.url, `${schemaPrefix}acme`)).toEqual(['a', 'b']);
     expect(await databasesOn(db.pool, `${schemaPrefix}acme`)).toEqual([]);
+  });
+
+  it('reads each tenant where it lives for migrate.drift() and the doctor: a tenant database altered by hand, on either server, a placed schema tenant', { timeout: 60_000 }, async () => {
+    const { tenancy, schemaOf } = await setup();
+    for (const [id, placement] of [['acme', 'main'], ['globex', 'eu'], ['initech', 'eu'], ['umbrella', 'main']] as const) await tenancy.registry.create({ id, placement });
+    expect((await tenancy.migrate.drift()).drifted).toEqual([]);
+    const globex = poolOn(second.url, schemaOf('globex'));
+    await globex.query(`ALTER TABLE "${schemaOf('globex')}".items ADD COLUMN note text`);
+    const umbrella = poolOn(db.url, schemaOf('umbrella'));
+    await umbrella.query(`DROP TABLE "${schemaOf('umbrella')}".items`);
+    const report = await tenancy.migrate.drift();
+    expect(report.checked).toBe(4);
+    expect(report.drifted.map((tenant) => [tenant.tenantId, tenant.differences.map((d) => `${d.change} ${d.kind} ${d.name}`)])).toEqual([
+      ['globex', ['extra column items.note']],
+      ['umbrella', expect.arrayContaining(['missing table items', 'missing column items.label'])],
+    ]);
+    const inspector = new pg.Pool({ connectionString: db.url, max: 3 });
+    try {
+      const findings = await runDoctor({ tenancy, pool: inspector, mode: 'session' });
+      expect(findings.find((finding) => finding.check === 'drift')).toMatchObject({ severity: 'error', message: expect.stringContaining('globex, umbrella') });
+    } finally {
+      await inspector.end();
+    }
+    await tenancy.close();
+
+    // The schema strategy: a placed tenant's schema is read on its server.
+    const names = uniqueNames('dbmvs');
+    const schemas = createTenancy({ pool: db.pool, ...names, servers: { main: db.pool, eu: second.pool }, migrations: { tenant: [ITEMS] } });
+    await schemas.migrate.shared();
+    await schemas.registry.create({ id: 'acme' });
+    await schemas.registry.create({ id: 'globex', placement: 'eu' });
+    await second.pool.query(`CREATE INDEX items_by_label ON "${names.schemaPrefix}globex".items (lower(label))`);
+    const placed = await schemas.migrate.drift();
+    expect(placed.drifted.map((tenant) => [tenant.tenantId, tenant.differences.map((d) => `${d.change} ${d.kind} ${d.name}`)])).toEqual([['globex', ['extra index items_by_label']]]);
+    await schemas.close();
   });
 });
