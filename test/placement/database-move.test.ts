@@ -13,6 +13,7 @@ import { tenantPool } from '../../src/pg/index.js';
 import { runDoctor } from '../../src/check/run-doctor.js';
 import { dropRoles, serverQuery, useTestDatabase } from '../helpers/database.js';
 import { useSecondServer } from './second-server.js';
+import { moveWriters } from './move-writers.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 import { cli, json, workspace } from '../cli/cli-harness.js';
 
@@ -109,33 +110,17 @@ describe("strategy: 'database' over two servers", () => {
     await acmeHome.query(`INSERT INTO "${acme.schema}".items (label) SELECT 'seed ' || n FROM generate_series(1, 20000) AS n`);
     await tenancy.run('globex', () => pool.query(`INSERT INTO items (label) VALUES ('globex only')`));
 
-    const acknowledged: string[] = [];
-    const refusals = new Map<string, number>();
-    let writing = true;
-    let next = 0;
-    // A stale writer holds the Tenant object from before the move, as a process whose cache has not heard of it.
     const stale = (await tenancy.registry.get('acme'))!;
-    const writer = async (holdsStaleTenant = false): Promise<void> => {
-      while (writing) {
-        const label = `w${(next += 1)}`;
-        try {
-          if (holdsStaleTenant) await tenancy.runTenant(stale, () => pool.query('INSERT INTO items (label) VALUES ($1)', [label]));
-          else await tenancy.run('acme', () => pool.query('INSERT INTO items (label) VALUES ($1)', [label]));
-          acknowledged.push(label);
-        } catch (error) {
-          const code = (error as { code?: string }).code ?? (error as Error).message;
-          refusals.set(code, (refusals.get(code) ?? 0) + 1);
-          await new Promise((resolve) => setTimeout(resolve, 2));
-        }
-      }
-    };
-    const writers = [writer(), writer(), writer(true)];
+    const writers = moveWriters(tenancy, pool, 'acme');
+    const { acknowledged, refusals } = writers;
+    writers.start();
+    writers.start();
+    writers.start(stale);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const there = await tenancy.move('acme', 'eu');
     const writtenBefore = acknowledged.length;
     await new Promise((resolve) => setTimeout(resolve, 150));
-    writing = false;
-    await Promise.all(writers);
+    await writers.stop();
 
     expect(there).toMatchObject({ from: 'default', to: 'eu', leftovers: [] });
     expect(there.tenant).toMatchObject({ id: 'acme', placement: 'eu', status: 'active' });
@@ -158,11 +143,10 @@ describe("strategy: 'database' over two servers", () => {
 
     // And back, to the registry's server by its name, under writers again.
     acknowledged.length = 0;
-    writing = true;
-    const again = [writer(), writer()];
+    writers.start();
+    writers.start();
     const back = await tenancy.move('acme', 'main');
-    writing = false;
-    await Promise.all(again);
+    await writers.stop();
     expect(back.tenant.placement).toBe('main');
     const home = new Set(await labelsIn(db.url, acme.schema));
     expect(acknowledged.filter((label) => !home.has(label))).toEqual([]);
