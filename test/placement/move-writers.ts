@@ -2,7 +2,8 @@
  * Writers that insert into a tenant's `items` while it moves, and keep what was acknowledged
  * and what was refused (by error code): the evidence that a move loses no acknowledged write.
  */
-import type { Tenancy, Tenant } from '../../src/index.js';
+import { expect } from 'vitest';
+import type { MoveSummary, Tenancy, Tenant } from '../../src/index.js';
 import type { TenantPool } from '../../src/pg/index.js';
 
 /** Running writers: `start` adds one, `stop` ends them all and waits. */
@@ -62,4 +63,27 @@ export function moveWriters(tenancy: Tenancy, pool: TenantPool, id: string): Mov
       await Promise.all(running.splice(0));
     },
   };
+}
+
+/**
+ * Moves tenant `id` to `to` while `writers` run (from 100 ms before the move to 150 ms after,
+ * then stops them), and checks what every such move must show: it switched, it copied the
+ * seeded rows, and writes went on after it.
+ *
+ * @example
+ * ```ts
+ * const summary = await moveWhileWriting(tenancy, writers, 'acme', 'eu', 20_000);
+ * ```
+ */
+export async function moveWhileWriting(tenancy: Tenancy, writers: MoveWriters, id: string, to: string, seeded: number): Promise<MoveSummary> {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const moved = await tenancy.move(id, to);
+  const writtenBefore = writers.acknowledged.length;
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await writers.stop();
+  expect(moved).toMatchObject({ from: 'default', to, leftovers: [] });
+  expect(moved.tenant).toMatchObject({ id, placement: to, status: 'active' });
+  expect(moved.rows).toBeGreaterThanOrEqual(seeded);
+  expect(writers.acknowledged.length).toBeGreaterThan(writtenBefore); // writes resumed, on the new server
+  return moved;
 }
