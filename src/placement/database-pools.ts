@@ -153,6 +153,8 @@ export class DatabasePools {
    */
   pool(database: string, server?: string): DatabasePool {
     if (this.#closed) throw new Error('tenantry: the database pools are closed');
+    // A NUL separates a pool key's database from its server: no database name holds one.
+    if (database.includes('\u0000')) throw new InvalidConfigError('A database name cannot hold a NUL character');
     const key = poolKey(database, server);
     let pool = this.#pools.get(key);
     if (pool === undefined) {
