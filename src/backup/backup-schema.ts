@@ -39,6 +39,8 @@ export interface BackupSummary {
 export interface SchemaBackupTarget {
   readonly kind: 'tenant' | 'shared';
   readonly schema: string;
+  /** A tenant kept in a database of its own (the database strategy); the archive says so. */
+  readonly database?: boolean;
   readonly tenant?: BackupTenant;
   /** Which tables of the schema go into the archive. */
   readonly include: (table: string) => boolean;
@@ -106,7 +108,7 @@ async function readManifest(client: Queryable, target: SchemaBackupTarget): Prom
   return {
     format: 1,
     kind: target.kind,
-    strategy: target.rowLevel === undefined ? 'schema' : 'rls',
+    strategy: target.rowLevel !== undefined ? 'rls' : target.database === true ? 'database' : 'schema',
     createdAt: server[0]!.now.toISOString(),
     tenantry: packageJson.version,
     server: { version: server[0]!.version, versionNum: server[0]!.num },

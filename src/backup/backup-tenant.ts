@@ -52,6 +52,7 @@ export async function backupTenant(
     {
       kind: 'tenant',
       schema: rowLevel === undefined ? tenant.schema : context.sharedSchema,
+      database: context.strategy === 'database',
       ...(rowLevel === undefined ? {} : { rowLevel }),
       tenant: {
         id: tenant.id,

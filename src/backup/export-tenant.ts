@@ -66,7 +66,7 @@ export async function exportTenant(context: BackupContext, id: string, directory
   const domains = await context.registry.domains(id);
   const folder = resolve(directory);
   await mkdir(folder, { recursive: true });
-  const client = await context.pool.connect();
+  const client = await ((await context.poolOf?.(tenant)) ?? context.pool).connect();
   let failure: Error | undefined;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
