@@ -99,7 +99,7 @@ export async function backupShared(context: BackupContext, destination: Writable
  *
  * @example
  * ```ts
- * declare const context: BackupContext;
+ * declare const context: import('./backup-context.js').BackupContext;
  * (await rowLevelTarget(context, 'acme')).tenantColumns; // Map { 'products' => 'tenant_id' }
  * ```
  */
