@@ -35,6 +35,8 @@ interface Exchange {
   readonly mayUndo: boolean;
   /** The prepared statements the query may drop on the server: all (`DISCARD ALL`, `DEALLOCATE ALL`), some names, or none. */
   readonly drops: PreparedDrop;
+  /** Whether the query is one statement: if it failed, what it would have dropped is still there. */
+  readonly single: boolean;
   failed: boolean;
 }
 
@@ -219,6 +221,7 @@ export class ConnectionState {
       touchesPath: (traits & TOUCHES_PATH_TRAIT) !== 0,
       mayUndo: (traits & MAY_UNDO_TRAIT) !== 0,
       drops: (traits & DROPS_PREPARED_TRAIT) !== 0 ? droppedBy(text!) : undefined,
+      single: (traits & DROPS_PREPARED_TRAIT) !== 0 && !text!.replace(/;\s*$/, '').includes(';'),
       failed: false,
     };
   }
@@ -273,9 +276,10 @@ export class ConnectionState {
     }
     this.#scope.settle(exchange.setTo, exchange, status, exchange.local);
     this.#settleState(exchange, status);
-    // DEALLOCATE is not transactional: what it dropped stays dropped even when its query then
-    // failed, and pg would otherwise send a later named query as Bind alone ("does not exist").
-    if (exchange.drops !== undefined) this.#forgetPrepared(exchange.drops);
+    // pg would otherwise send a later named query as Bind alone ("does not exist"). DEALLOCATE is
+    // not transactional: what it dropped stays dropped even when a later statement of its query
+    // failed; a lone statement that failed (DISCARD ALL in a transaction block) dropped nothing.
+    if (exchange.drops !== undefined && !(exchange.failed && exchange.single)) this.#forgetPrepared(exchange.drops);
     // A failed statement may be the symptom of a path moved where the wrapper cannot see it (a
     // function body, below PostgreSQL 18): the next statement sets the scope again, so a drift
     // costs at most the one statement that stumbled on it.

@@ -101,6 +101,18 @@ describe.each([
     // DEALLOCATE is not transactional: the statement that fails after it leaves it dropped.
     await expect(as(acme, () => scoped.query('DEALLOCATE ALL; SELECT 1 / 0'))).rejects.toMatchObject({ code: '22012' });
     expect((await as(acme, () => scoped.query({ ...named, values: [acme.id] }))).rows).toEqual([{ owner: acme.id }]);
+    // …and one that failed on its own (DISCARD ALL inside a transaction block) dropped nothing.
+    await as(acme, async () => {
+      const client = await scoped.connect();
+      try {
+        await client.query('BEGIN');
+        await expect(client.query('DISCARD ALL')).rejects.toMatchObject({ code: '25001' });
+        await client.query('ROLLBACK');
+        expect((await client.query({ ...named, values: [acme.id] })).rows).toEqual([{ owner: acme.id }]);
+      } finally {
+        client.release();
+      }
+    });
   });
 
   it('a setting the server reports, changed inside a function, is cleaned too', async () => {
