@@ -191,7 +191,7 @@ const operations: Record<string, Operation> = {
       if (ctx.rng() < 0.5) {
         const { rows } = await ctx.scoped.query('SELECT owner FROM items');
         if (rows.some((row) => !String(row.owner).startsWith('temp of '))) throw new LeakError(`the shared scope read items ${JSON.stringify(rows)}`);
-        ctx.sawTemporaryRows();
+        if (rows.length > 0) ctx.sawTemporaryRows();
       }
     },
   },
