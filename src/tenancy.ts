@@ -589,7 +589,6 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       return observedBackup('clone', toId, () => cloneTenant(backups(), fromId, toId, cloneOptions));
     },
     exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => {
-      if (strategy === 'rls') throw new InvalidConfigError("Exports of row-level tenants (strategy: 'rls') are not built yet: tenancy.backup archives them");
       return exportTenant(backups(), id, directory, exportOptions);
     },
     move: async (id: string, server: string, moveOptions?: MoveOptions) => observedBackup('move', id, () => moveTenant(moves(), id, server, moveOptions)),

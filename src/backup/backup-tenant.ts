@@ -9,7 +9,7 @@ import { assertTenantId } from '../identifiers.js';
 import type { WriteArchiveOptions } from './archive-writer.js';
 import type { BackupContext } from './backup-context.js';
 import type { BackupSummary } from './backup-schema.js';
-import { backupSchema, type SchemaBackupTarget } from './backup-schema.js';
+import { backupSchema, type RowLevelTarget } from './backup-schema.js';
 import { tenantTablesOf } from '../strategy/row-level.js';
 
 /**
@@ -95,8 +95,16 @@ export async function backupShared(context: BackupContext, destination: Writable
   );
 }
 
-/** What a row-level tenant's backup reads: its tenant-scoped tables (with their tenant columns), as its role. */
-async function rowLevelTarget(context: BackupContext, id: string): Promise<NonNullable<SchemaBackupTarget['rowLevel']>> {
+/**
+ * What a row-level tenant's backup or export reads: its tenant-scoped tables (with their tenant columns), as its role.
+ *
+ * @example
+ * ```ts
+ * declare const context: import('./backup-context.js').BackupContext;
+ * (await rowLevelTarget(context, 'acme')).tenantColumns; // Map { 'products' => 'tenant_id' }
+ * ```
+ */
+export async function rowLevelTarget(context: BackupContext, id: string): Promise<RowLevelTarget> {
   const roles = context.provisioner.roles;
   return { tenantId: id, role: roles === undefined ? undefined : roles.roleOf(id), tenantColumns: await tenantTablesOf(context.pool, context.sharedSchema) };
 }
