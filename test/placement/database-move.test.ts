@@ -5,6 +5,7 @@
  * writer (no acknowledged write lost, no foreign row), a failed move, a crashed one, the CLI.
  */
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTenancy, type Migration, type Tenancy, type TenancyOptions } from '../../src/index.js';
@@ -16,6 +17,7 @@ import { useSecondServer } from './second-server.js';
 import { moveWhileWriting, moveWriters } from './move-writers.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 import { cli, json, workspace } from '../cli/cli-harness.js';
+import { collector } from '../backup/backup-fixture.js';
 
 const db = useTestDatabase({ max: 6 });
 toleratePoolTeardown(db);
@@ -97,8 +99,17 @@ describe("strategy: 'database' over two servers", () => {
     expect(await tenancy.registry.get('nowhere')).toBeUndefined();
     const report = await tenancy.migrate.tenants();
     expect(report.failed).toEqual([]);
-    await tenancy.registry.delete('globex', { dropSchema: true });
+    // A backup of the tenant on eu restored on main, and cloned on eu: each a database of its own on that server.
+    const archive = collector();
+    await tenancy.backup('globex', archive.stream);
+    const restoredHome = await tenancy.restore(Readable.from([await archive.bytes()]), { id: 'globex-home', placement: 'main' });
+    expect(restoredHome.tenant.placement).toBe('main');
+    expect(await labelsIn(db.url, schemaOf('globex-home'))).toEqual(['globex only']);
+    await tenancy.clone('globex', 'globex-twin');
+    expect(await labelsIn(second.url, schemaOf('globex-twin'))).toEqual(['globex only']);
+    for (const id of ['globex', 'globex-home', 'globex-twin']) await tenancy.registry.delete(id, { dropSchema: true });
     expect(await databasesOn(second.pool, `${schemaOf('')}%`)).toEqual([]);
+    expect(await databasesOn(db.pool, `${schemaOf('')}%`)).toEqual([schemaOf('acme')]);
     await tenancy.close();
   });
 
