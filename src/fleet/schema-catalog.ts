@@ -49,6 +49,23 @@ export interface SchemaSignature {
   readonly items: number;
 }
 
+// Triggers, functions and enum types, as both ITEMS and fingerprintItems describe them: deparsed
+// (they are few in a tenant schema).
+const RARE_ITEMS = `
+  UNION ALL
+  SELECT ns.nspname, 'trigger', c.relname || '.' || t.tgname, replace(pg_get_triggerdef(t.oid), ns.q, '')
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
+   WHERE NOT t.tgisinternal
+  UNION ALL
+  SELECT ns.nspname, 'function', p.proname || '(' || replace(pg_get_function_identity_arguments(p.oid), ns.q, '') || ')',
+         'md5 ' || md5(replace(pg_get_functiondef(p.oid), ns.q, ''))
+    FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
+   WHERE p.prokind IN ('f', 'p')
+  UNION ALL
+  SELECT ns.nspname, 'type', t.typname::text, 'enum (' || string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) || ')'
+    FROM pg_type t JOIN ns ON t.typnamespace = ns.oid JOIN pg_enum e ON e.enumtypid = t.oid
+   GROUP BY ns.nspname, t.typname`;
+
 // `q` is the schema's qualified prefix (`tenant_acme.`, quoted when it needs quotes), taken out
 // of definitions so that every tenant's schema describes alike. Run with search_path =
 // pg_catalog, so that every other schema's names print qualified the same way everywhere.
@@ -85,19 +102,7 @@ WITH ns AS (
   SELECT ns.nspname, 'constraint', c.relname || '.' || co.conname, replace(pg_get_constraintdef(co.oid), ns.q, '')
     FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON c.relnamespace = ns.oid
    WHERE co.contype <> 'n'
-  UNION ALL
-  SELECT ns.nspname, 'trigger', c.relname || '.' || t.tgname, replace(pg_get_triggerdef(t.oid), ns.q, '')
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
-   WHERE NOT t.tgisinternal
-  UNION ALL
-  SELECT ns.nspname, 'function', p.proname || '(' || replace(pg_get_function_identity_arguments(p.oid), ns.q, '') || ')',
-         'md5 ' || md5(replace(pg_get_functiondef(p.oid), ns.q, ''))
-    FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
-   WHERE p.prokind IN ('f', 'p')
-  UNION ALL
-  SELECT ns.nspname, 'type', t.typname::text, 'enum (' || string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) || ')'
-    FROM pg_type t JOIN ns ON t.typnamespace = ns.oid JOIN pg_enum e ON e.enumtypid = t.oid
-   GROUP BY ns.nspname, t.typname
+${RARE_ITEMS}
 )`;
 
 // Fields joined so that no two lists of values join alike (a NULL is `NULL`, text is quoted).
@@ -191,19 +196,7 @@ WITH ns AS (
     LEFT JOIN pg_class fr ON fr.oid = co.confrelid
     LEFT JOIN pg_class ix ON ix.oid = co.conindid
    WHERE co.contype <> 'n'
-  UNION ALL
-  SELECT ns.nspname, 'trigger', c.relname || '.' || t.tgname, replace(pg_get_triggerdef(t.oid), ns.q, '')
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
-   WHERE NOT t.tgisinternal
-  UNION ALL
-  SELECT ns.nspname, 'function', p.proname || '(' || replace(pg_get_function_identity_arguments(p.oid), ns.q, '') || ')',
-         'md5 ' || md5(replace(pg_get_functiondef(p.oid), ns.q, ''))
-    FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
-   WHERE p.prokind IN ('f', 'p')
-  UNION ALL
-  SELECT ns.nspname, 'type', t.typname::text, 'enum (' || string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) || ')'
-    FROM pg_type t JOIN ns ON t.typnamespace = ns.oid JOIN pg_enum e ON e.enumtypid = t.oid
-   GROUP BY ns.nspname, t.typname
+${RARE_ITEMS}
 )`;
 }
 
