@@ -85,8 +85,10 @@ export class DatabasePools {
   #open = 0;
   /** Connections being closed, whose slots are about to be free. */
   readonly #closing = new Set<PooledClient>();
-  /** Idle connections, the longest idle first. */
-  readonly #idle = new Map<PooledClient, DatabasePool>();
+  /** Idle connections, the longest idle first, with their pool and when they went idle. */
+  readonly #idle = new Map<PooledClient, { readonly pool: DatabasePool; readonly since: number }>();
+  /** A later #makeRoom, for impatient waiters once an idle connection is stale. */
+  #roomTimer: NodeJS.Timeout | undefined;
   /** Waiters in arrival order (settled ones are skipped). */
   #queue: Waiter[] = [];
   #closed = false;
@@ -109,7 +111,7 @@ export class DatabasePools {
       request: (waiter) => this.#request(waiter),
       mayReuse: (pool) => this.#mayReuse(pool),
       idle: (client, pool, idle) => {
-        if (idle) this.#idle.set(client, pool);
+        if (idle) this.#idle.set(client, { pool, since: performance.now() });
         else this.#idle.delete(client);
         if (idle) this.#makeRoom();
       },
@@ -183,6 +185,7 @@ export class DatabasePools {
   /** Ends every pool. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#roomTimer);
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.end()));
@@ -221,21 +224,52 @@ export class DatabasePools {
   /**
    * Closes idle connections, one for each database whose waiters want a slot and that no closing
    * connection will serve: the longest idle of databases that have another connection first,
-   * then the longest idle (the least recently used databases').
+   * then the longest idle (the least recently used databases'). A database with no connection
+   * gets any idle one; a database whose connections are in use (its waiters grew impatient) gets
+   * only one idle for longer than {@link staleMillis}: under steady traffic over as many
+   * databases as the budget holds, each connection is idle only between its own database's
+   * queries, and closing it to open another would trade one warm connection for a cold one
+   * (each costs the server a new backend) again and again.
    */
   #makeRoom(): void {
-    const wanting = new Set<DatabasePool>();
-    for (const waiter of this.#queue) if (!waiter.settled && wantsSlot(waiter)) wanting.add(waiter.pool);
-    let needed = wanting.size - this.#closing.size;
+    const urgent = new Set<DatabasePool>();
+    const impatient = new Set<DatabasePool>();
+    for (const waiter of this.#queue) {
+      if (waiter.settled || !wantsSlot(waiter)) continue;
+      (waiter.pool.busyCount === 0 ? urgent : impatient).add(waiter.pool);
+    }
+    for (const pool of urgent) impatient.delete(pool);
+    let needed = urgent.size + impatient.size - this.#closing.size;
+    let urgentLeft = urgent.size - this.#closing.size;
     if (needed <= 0 || this.#idle.size === 0) return;
+    const staleSince = performance.now() - this.#staleMillis();
+    let freshest = Infinity;
     for (const surplusOnly of [true, false]) {
-      for (const [client, pool] of this.#idle) {
+      for (const [client, { pool, since }] of this.#idle) {
         if (needed <= 0) return;
         if (surplusOnly && pool.totalCount < 2) continue;
+        if (urgentLeft <= 0 && since > staleSince) {
+          freshest = Math.min(freshest, since);
+          continue;
+        }
         pool.evict(client);
         needed -= 1;
+        urgentLeft -= 1;
       }
     }
+    if (needed > 0 && freshest !== Infinity && this.#roomTimer === undefined) {
+      // Impatient waiters are left: look again when the longest idle connection is stale.
+      this.#roomTimer = setTimeout(() => {
+        this.#roomTimer = undefined;
+        this.#makeRoom();
+      }, freshest - staleSince + 1);
+      this.#roomTimer.unref();
+    }
+  }
+
+  /** How long a connection stays idle before it may be closed for a database that has connections in use. */
+  #staleMillis(): number {
+    return Math.max(MIN_STALE_MS, STALE_OPENINGS * this.#openMillis);
   }
 
   /**
@@ -267,6 +301,12 @@ function poolKey(database: string, server: string | undefined): string {
  * deadlock of a nested checkout.
  */
 const MIN_PATIENCE_MS = 10;
+
+/** The least time a connection stays idle before it may be closed for a database that has connections in use. */
+const MIN_STALE_MS = 50;
+
+/** How many times the time opening a connection takes a connection stays idle before it may be closed for a database that has connections in use. */
+const STALE_OPENINGS = 4;
 
 /**
  * Whether a waiter wants a slot of its own: its database has no connection in use, or it waited
