@@ -107,8 +107,10 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
     // The role prefix is part of the owner: a connection that served this tenant through a tenancy
     // with other roles (or none) is cleaned first, which also drops the role that tenancy set.
     const owner = `${roles?.prefix ?? ''}\0${tenant.id}\0${tenant.schema}`;
-    // Row-level tenants have no schema of their own: the shared path, and the tenant setting.
-    const path = rowLevel ? sharedPathOf(shared) : searchPathOf(scope, shared);
+    // Row-level tenants have no schema of their own: the shared path, and the tenant setting. One
+    // moved into a schema of its own (tenant.strategy 'schema') gets its schema first, and keeps
+    // the setting (its tables' defaults and policies read it).
+    const path = rowLevel && tenant.strategy !== 'schema' ? sharedPathOf(shared) : searchPathOf(scope, shared);
     cached = {
       shared,
       roles,
