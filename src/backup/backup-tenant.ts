@@ -51,7 +51,8 @@ export async function backupTenant(
     (await context.poolOf?.(tenant)) ?? context.pool,
     {
       kind: 'tenant',
-      schema: rowLevel === undefined ? tenant.schema : context.sharedSchema,
+      // A row-level tenant moved into a schema of its own has its rows in its copies of the tables.
+      schema: rowLevel === undefined || tenant.strategy === 'schema' ? tenant.schema : context.sharedSchema,
       ...(rowLevel === undefined ? {} : { rowLevel }),
       tenant: {
         id: tenant.id,

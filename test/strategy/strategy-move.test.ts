@@ -4,11 +4,17 @@
  * writer; a failed move; tenant roles attacked from the schema-placed tenant; the adapters' 503
  * while it moves; the CLI; the shared migrations and backups of a tenancy that holds such tenants.
  */
+import type { AddressInfo } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import express from 'express';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTenancy, headerResolver, type Migration, type Tenancy, type TenancyOptions } from '../../src/index.js';
 import { tenantPool, type TenantPool } from '../../src/pg/index.js';
+import { tenancyMiddleware } from '../../src/adapters/express.js';
 import { useTestDatabase } from '../helpers/database.js';
+import { cli, json, workspace } from '../cli/cli-harness.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 
 const db = useTestDatabase({ max: 12 });
@@ -94,7 +100,7 @@ async function seed(s: Setup, id: string, n: number): Promise<void> {
   });
 }
 
-type Contents = Record<string, unknown[]>;
+type Contents = Record<'products' | 'orders' | 'order_lines' | 'notes', unknown[]>;
 
 /** Everything a tenant sees of its tables, through tenantPool (unqualified names), in a stable order. */
 async function contents(s: Setup, id: string): Promise<Contents> {
@@ -162,16 +168,29 @@ describe('tenancy.move(id, { strategy })', () => {
       expect((await s.pool.query(`SELECT body FROM notes ORDER BY id DESC LIMIT 1`)).rows).toEqual([{ body: 'IN ITS SCHEMA' }]);
     });
     await s.tenancy.run('globex', () => s.pool.query(`INSERT INTO notes (body) VALUES ('globex meanwhile')`));
-    // A process that still had acme in the shared tables: its insert there is refused, never acknowledged.
-    await expect(s.tenancy.run(stale!, () => s.pool.query(`INSERT INTO notes (body) VALUES ('stale')`))).rejects.toMatchObject({ code: '42501' });
+    // Without tenant roles the app's login may use the schema, but its copies' policies show another tenant nothing.
+    await s.tenancy.run('globex', async () => {
+      expect((await s.pool.query(`SELECT count(*)::int AS n FROM "${acme.schema}".products`)).rows).toEqual([{ n: 0 }]);
+      await expect(s.pool.query(`INSERT INTO "${acme.schema}".notes (body, tenant_id) VALUES ('planted', 'acme')`)).rejects.toMatchObject({ code: '42501' });
+    });
+    // A Tenant object from before the move (a process whose cache has not heard of it yet): its
+    // unqualified names reach the schema all the same; an insert naming the shared table is refused.
+    await s.tenancy.run(stale!, async () => {
+      await s.pool.query(`INSERT INTO notes (body) VALUES ('stale')`);
+      expect((await s.pool.query('SELECT count(*)::int AS n FROM order_lines')).rows).toEqual([{ n: 201 }]);
+      await expect(s.pool.query(`INSERT INTO "${s.sharedSchema}".notes (body) VALUES ('stale')`)).rejects.toMatchObject({ code: '42501' });
+    });
 
     const middle = await contents(s, 'acme');
     const back = await s.admin.move('acme', { strategy: 'rls' });
-    expect(back).toMatchObject({ from: 'schema', to: 'rls', rows: 3 + 201 + 201 + 3, tenant: { strategy: null, status: 'active' } });
+    expect(back).toMatchObject({ from: 'schema', to: 'rls', rows: 3 + 201 + 201 + 4, tenant: { strategy: null, status: 'active' } });
+    // And a Tenant object from before this move: its schema is gone, its names reach the shared tables.
+    const placedObject = await s.tenancy.run(acme, async () => (await s.pool.query('SELECT count(*)::int AS n FROM notes')).rows);
+    expect(placedObject).toEqual([{ n: 4 }]);
     expect(await schemaExists(acme.schema)).toBe(false);
     expect(await contents(s, 'acme')).toEqual(middle);
     const final = await sharedCounts(s);
-    expect(final).toMatchObject({ 'products:acme': 3, 'orders:acme': 201, 'order_lines:acme': 201, 'notes:acme': 3, 'notes:globex': 3 });
+    expect(final).toMatchObject({ 'products:acme': 3, 'orders:acme': 201, 'order_lines:acme': 201, 'notes:acme': 4, 'notes:globex': 3 });
     // Ids drawn in the schema and in the shared tables meanwhile never collide (notes.id is unique across tenants).
     const { rows: ids } = await db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM "${s.sharedSchema}".notes`);
     expect(ids[0].n).toBe(ids[0].d);
@@ -181,5 +200,214 @@ describe('tenancy.move(id, { strategy })', () => {
     const schemaTenancy = createTenancy({ pool: db.pool, ...uniqueNames('sm') });
     await expect(schemaTenancy.move('acme', { strategy: 'schema' })).rejects.toMatchObject({ code: 'TENANTRY_INVALID_CONFIG' });
     await s.close();
+  });
+
+  it('loses no acknowledged write of a concurrent writer while the tenant moves out and back; refused writes are 503s or policy errors', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    for (const id of ['acme', 'globex']) await s.admin.registry.create({ id });
+    for (const id of ['acme', 'globex']) await seed(s, id, 3000);
+    const acknowledged: string[] = [];
+    const refusals = new Map<string, number>();
+    let writing = true;
+    const writer = async (worker: number): Promise<void> => {
+      for (let n = 0; writing; n += 1) {
+        const body = `w${worker}-${n}`;
+        try {
+          await s.tenancy.run('acme', () => s.pool.query('INSERT INTO notes (body) VALUES ($1)', [body]));
+          acknowledged.push(body.toUpperCase());
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? 'unknown';
+          if (code !== 'TENANTRY_TENANT_MOVING' && code !== '42501') throw error;
+          refusals.set(code, (refusals.get(code) ?? 0) + 1);
+          await sleep(2);
+        }
+      }
+    };
+    const writers = [writer(1), writer(2), writer(3)];
+    const reached = async (count: number) => {
+      while (acknowledged.length < count) await sleep(5);
+    };
+    await reached(20);
+    const out = await s.admin.move('acme', { strategy: 'schema' });
+    await reached(acknowledged.length + 20);
+    const back = await s.admin.move('acme', { strategy: 'rls' });
+    await reached(acknowledged.length + 20);
+    writing = false;
+    await Promise.all(writers);
+    const bodies = new Set((await contents(s, 'acme')).notes.map((row) => (row as { body: string }).body));
+    expect(acknowledged.filter((body) => !bodies.has(body))).toEqual([]);
+    expect(bodies.size).toBe(acknowledged.length + 2);
+    expect([...refusals.keys()]).toContain('TENANTRY_TENANT_MOVING');
+    expect(out.rows).toBeGreaterThan(6000);
+    expect(back.rows).toBe(out.rows + (back.tables.find((table) => table.table === 'notes')!.rows - out.tables.find((table) => table.table === 'notes')!.rows));
+    expect((await sharedCounts(s))['order_lines:globex']).toBe(3000);
+    await s.close();
+  });
+
+  it('leaves the tenant where it was, active, with all its rows, when a move fails at its commit, either way', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    for (const id of ['acme', 'globex']) await s.admin.registry.create({ id });
+    for (const id of ['acme', 'globex']) await seed(s, id, 50);
+    const before = await contents(s, 'acme');
+    const counts = await sharedCounts(s);
+    const tenants = `"${s.sharedSchema}".tenantry_tenants`;
+    // An injected failure at COMMIT, after every row was copied and removed.
+    await db.pool.query(`
+      CREATE FUNCTION "${s.sharedSchema}".refuse_switch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE CONSTRAINT TRIGGER refuse_switch AFTER UPDATE ON ${tenants} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+        WHEN (OLD.strategy IS DISTINCT FROM NEW.strategy AND NEW.strategy = 'schema') EXECUTE FUNCTION "${s.sharedSchema}".refuse_switch();`);
+    await expect(s.admin.move('acme', { strategy: 'schema' })).rejects.toThrow(/injected failure/);
+    const acme = await s.admin.registry.get('acme');
+    expect(acme).toMatchObject({ status: 'active', strategy: null });
+    expect(await schemaExists(acme!.schema)).toBe(false);
+    expect(await sharedCounts(s)).toEqual(counts);
+    expect(await contents(s, 'acme')).toEqual(before);
+    await s.tenancy.run('acme', () => s.pool.query(`INSERT INTO notes (body) VALUES ('after the failure')`));
+
+    await db.pool.query(`DROP TRIGGER refuse_switch ON ${tenants}`);
+    await s.admin.move('acme', { strategy: 'schema' });
+    const placed = await contents(s, 'acme');
+    await db.pool.query(`
+      CREATE CONSTRAINT TRIGGER refuse_switch AFTER UPDATE ON ${tenants} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+        WHEN (OLD.strategy IS DISTINCT FROM NEW.strategy AND NEW.strategy IS NULL) EXECUTE FUNCTION "${s.sharedSchema}".refuse_switch();`);
+    await expect(s.admin.move('acme', { strategy: 'rls' })).rejects.toThrow(/injected failure/);
+    expect(await s.admin.registry.get('acme')).toMatchObject({ status: 'active', strategy: 'schema' });
+    expect(await contents(s, 'acme')).toEqual(placed);
+    expect(Object.keys(await sharedCounts(s)).filter((key) => key.endsWith(':acme'))).toEqual([]);
+    await s.tenancy.run('acme', () => s.pool.query(`INSERT INTO notes (body) VALUES ('still in its schema')`));
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM "${acme!.schema}".notes`)).rows[0].n).toBe(4);
+    await s.close();
+  });
+
+  it('with tenant roles, a schema-placed tenant reads no other tenant’s rows, shared or in another schema, however it names them', { timeout: 60_000 }, async () => {
+    const s = await setup({ tenantRoles: { prefix: `${db.rolePrefix}r` } });
+    for (const id of ['acme', 'globex', 'initech']) await s.admin.registry.create({ id });
+    for (const id of ['acme', 'globex', 'initech']) await seed(s, id, 5);
+    const acme = (await s.admin.move('acme', { strategy: 'schema' })).tenant;
+    const initech = (await s.admin.move('initech', { strategy: 'schema' })).tenant;
+    const shared = `"${s.sharedSchema}"`;
+    const as = (id: string, text: string) => s.tenancy.run(id, async () => (await s.pool.query(text)).rows);
+    expect(await as('acme', 'SELECT name FROM products ORDER BY id')).toEqual([{ name: 'acme bolt' }, { name: 'acme nut' }]);
+    // Explicit shared names, the setting changed inside the statement, another tenant's id: nothing.
+    expect(await as('acme', `SELECT count(*)::int AS n FROM ${shared}.products`)).toEqual([{ n: 0 }]);
+    expect(await as('acme', `SELECT count(*)::int AS n FROM ${shared}.products WHERE tenant_id = 'globex'`)).toEqual([{ n: 0 }]);
+    const injected = await s.tenancy.run('acme', () =>
+      s.pool.query(`SELECT set_config('tenantry.tenant_id', 'globex', false); SELECT count(*)::int AS n FROM ${shared}.products; SELECT count(*)::int AS n FROM products`),
+    );
+    expect((injected as unknown as pg.QueryResult[]).slice(1).map((result) => result.rows[0].n)).toEqual([0, 0]);
+    // Another tenant's schema: no privilege at all, from either strategy.
+    await expect(as('acme', `SELECT * FROM "${initech.schema}".products`)).rejects.toMatchObject({ code: '42501' });
+    await expect(as('globex', `SELECT * FROM "${acme.schema}".products`)).rejects.toMatchObject({ code: '42501' });
+    // Writes: not into the shared tables (the fence and the role's policy), not as another tenant.
+    await expect(as('acme', `INSERT INTO ${shared}.products (name) VALUES ('planted')`)).rejects.toMatchObject({ code: '42501' });
+    await expect(as('acme', `INSERT INTO products (tenant_id, name) VALUES ('globex', 'planted')`)).rejects.toMatchObject({ code: '42501' });
+    await expect(as('acme', `UPDATE ${shared}.products SET name = 'taken' RETURNING id`)).resolves.toEqual([]);
+    expect(await as('globex', 'SELECT name FROM products ORDER BY id')).toEqual([{ name: 'globex bolt' }, { name: 'globex nut' }]);
+    const back = await s.admin.move('acme', { strategy: 'rls' });
+    expect(back.rows).toBe(2 + 5 + 5 + 2);
+    expect(await as('acme', 'SELECT count(*)::int AS n FROM order_lines')).toEqual([{ n: 5 }]);
+    await s.close();
+  });
+
+  it('answers the moving tenant’s writes with 503 and Retry-After while its move waits on a write in flight, which it then keeps', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    await s.admin.registry.create({ id: 'acme' });
+    await seed(s, 'acme', 10);
+    // A write in flight: an open transaction of acme's that inserted into the shared notes table.
+    const inFlight = await s.appPool.connect();
+    await inFlight.query(`BEGIN; SELECT set_config('tenantry.tenant_id', 'acme', true); INSERT INTO "${s.sharedSchema}".notes (body) VALUES ('in flight')`);
+    const moving = s.admin.move('acme', { strategy: 'schema' });
+    moving.catch(() => {});
+    while ((await s.tenancy.lookup('acme'))?.status !== 'moving') await sleep(10);
+    await s.tenancy.run('acme', async () => {
+      await expect(s.pool.query(`INSERT INTO notes (body) VALUES ('refused')`)).rejects.toMatchObject({ code: 'TENANTRY_TENANT_MOVING', httpStatus: 503 });
+      expect((await s.pool.query('SELECT count(*)::int AS n FROM notes')).rows).toEqual([{ n: 2 }]);
+    });
+    const app = express();
+    app.use(tenancyMiddleware(s.tenancy));
+    app.all('/notes', (_req, res) => void res.json({ ok: true }));
+    const server = app.listen(0);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/notes`;
+      const write = await fetch(url, { method: 'POST', headers: { 'x-tenant-id': 'acme' } });
+      expect(write.status).toBe(503);
+      expect(write.headers.get('retry-after')).toBe('5');
+      expect(await write.json()).toMatchObject({ code: 'TENANTRY_TENANT_MOVING', status: 503 });
+      expect((await fetch(url, { headers: { 'x-tenant-id': 'acme' } })).status).toBe(200);
+    } finally {
+      server.close();
+    }
+    await inFlight.query('COMMIT');
+    inFlight.release();
+    const moved = await moving;
+    expect(moved.tenant).toMatchObject({ strategy: 'schema', status: 'active' });
+    expect((await contents(s, 'acme')).notes.map((row) => (row as { body: string }).body)).toEqual(['ACME FIRST', 'ACME SECOND', 'IN FLIGHT']);
+    expect(moved.lockedMs).toBeLessThan(moved.pausedMs);
+    await s.close();
+  });
+
+  it('backs a schema-placed tenant up (an archive of a row-level tenant), deletes it with its schema, and restores it into the shared tables', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    for (const id of ['acme', 'globex']) await s.admin.registry.create({ id });
+    for (const id of ['acme', 'globex']) await seed(s, id, 30);
+    const acme = (await s.admin.move('acme', { strategy: 'schema' })).tenant;
+    const before = await contents(s, 'acme');
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const summary = await s.admin.backup('acme', sink);
+    expect(summary.rows).toBe(2 + 30 + 30 + 2);
+    expect(summary.manifest.strategy).toBe('rls');
+    await s.admin.registry.delete('acme');
+    expect(await schemaExists(acme.schema)).toBe(false);
+    const restored = await s.admin.restore(Readable.from([Buffer.concat(chunks)]));
+    expect(restored.tenant).toMatchObject({ id: 'acme', strategy: null });
+    expect(await contents(s, 'acme')).toEqual(before);
+    expect(await sharedCounts(s)).toMatchObject({ 'order_lines:acme': 30, 'order_lines:globex': 30 });
+    await s.close();
+  });
+
+  it('refuses shared migrations that change tenant-scoped tables while a tenant lives in a schema of its own, and applies them once it is back', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    await s.admin.registry.create({ id: 'acme' });
+    await seed(s, 'acme', 3);
+    await s.admin.move('acme', { strategy: 'schema' });
+    const options = { pool: db.pool, strategy: 'rls' as const, sharedSchema: s.sharedSchema, schemaPrefix: 'unused_' };
+    const unrelated: Migration = { name: '003_settings', checksum: '1', up: (client) => client.query('CREATE TABLE settings (key text PRIMARY KEY)') };
+    const sku: Migration = { name: '004_sku', checksum: '1', up: (client) => client.query('ALTER TABLE products ADD COLUMN sku text') };
+    expect((await createTenancy({ ...options, migrations: { shared: [...SHARED, unrelated] } }).migrate.shared()).applied).toEqual(['003_settings']);
+    const refusing = createTenancy({ ...options, migrations: { shared: [...SHARED, unrelated, sku] } });
+    const error = await refusing.migrate.shared().catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'TENANTRY_SCHEMA_PLACED_TENANTS', httpStatus: 409, tenantIds: ['acme'], migrations: ['004_sku'] });
+    expect((error as Error).message).toContain("tenancy.move(id, { strategy: 'rls' })");
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = $1 AND column_name = 'sku'`, [s.sharedSchema]);
+    expect(rows[0].n).toBe(0);
+    await s.admin.move('acme', { strategy: 'rls' });
+    expect((await refusing.migrate.shared()).applied).toEqual(['004_sku']);
+    await s.admin.move('acme', { strategy: 'schema' });
+    await s.tenancy.run('acme', () => s.pool.query(`INSERT INTO products (name, sku) VALUES ('with sku', 'S-1')`));
+    await s.close();
+  });
+
+  it('moves a tenant with tenantry tenants move ID --strategy schema|rls', { timeout: 60_000 }, async () => {
+    const { sharedSchema, schemaPrefix } = uniqueNames('smc');
+    const cwd = await workspace({
+      'migrations/shared/001_items.sql': "CREATE TABLE items (tenant_id text NOT NULL, id bigserial, label text NOT NULL, PRIMARY KEY (tenant_id, id));\nSELECT tenantry_tenant_table('items');",
+      'tenantry.config.mjs': `export default ${JSON.stringify({ sharedSchema, schemaPrefix, strategy: 'rls', migrations: { shared: './migrations/shared' } })};`,
+    });
+    const run = (...args: string[]) => cli(args, { cwd, databaseUrl: db.url });
+    expect((await run('migrate')).code).toBe(0);
+    expect((await run('tenants', 'create', 'acme')).code).toBe(0);
+    await db.pool.query(`BEGIN; SELECT set_config('tenantry.tenant_id', 'acme', true); INSERT INTO "${sharedSchema}".items (label) VALUES ('a'), ('b'); COMMIT`);
+    const out = await run('tenants', 'move', 'acme', '--strategy', 'schema', '--json');
+    expect(out.code, out.stderr).toBe(0);
+    expect(json(out)).toMatchObject({ tenant: { id: 'acme', strategy: 'schema' }, from: 'rls', to: 'schema', rows: 2, tables: [{ table: 'items', rows: 2 }] });
+    expect((await db.pool.query(`SELECT label FROM "${schemaPrefix}acme".items ORDER BY id`)).rows).toEqual([{ label: 'a' }, { label: 'b' }]);
+    const back = await run('tenants', 'move', 'acme', '--strategy', 'rls');
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/^Moved tenant acme from schema \S+ to the shared tables: 2 rows; writes paused \d+ ms\n$/);
+    const again = await run('tenants', 'move', 'acme', '--strategy', 'rls');
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('in the shared tables already');
   });
 });
