@@ -7,7 +7,8 @@ import type { PoolClientLike } from '../db.js';
 
 /** A session lock on the registry's server that keeps two moves of one tenant apart. */
 export interface MoveGuard {
-  release(): void;
+  /** Unlocks, and settles once the lock is free (a move that awaits it lets the next one start at once). */
+  release(): Promise<void>;
 }
 
 /**
@@ -25,11 +26,10 @@ export async function takeMoveLock(client: PoolClientLike, id: string): Promise<
     return undefined;
   }
   return {
-    release: () => {
+    release: () =>
       client.query(`SELECT pg_advisory_unlock(hashtext('tenantry:move'), hashtext($1))`, [id]).then(
         () => client.release(),
         (error: Error) => client.release(error),
-      );
-    },
+      ),
   };
 }

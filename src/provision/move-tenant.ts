@@ -136,7 +136,7 @@ export async function moveTenant(context: MoveContext, id: string, to: string, o
       throw error;
     }
   } finally {
-    guard.release();
+    await guard.release();
   }
 }
 

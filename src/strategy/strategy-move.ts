@@ -127,7 +127,7 @@ export async function moveStrategy(context: StrategyMoveContext, id: string, to:
       throw error;
     }
   } finally {
-    guard.release();
+    await guard.release();
   }
 }
 

@@ -202,6 +202,18 @@ describe('tenancy.move(id, { strategy })', () => {
     await s.close();
   });
 
+  it('moves a tenant out and straight back again and again (the move lock is free when a move returns)', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    await s.admin.registry.create({ id: 'acme' });
+    await seed(s, 'acme', 20);
+    for (let round = 0; round < 3; round += 1) {
+      expect((await s.admin.move('acme', { strategy: 'schema' })).rows).toBe(44);
+      expect((await s.admin.move('acme', { strategy: 'rls' })).rows).toBe(44);
+    }
+    expect((await sharedCounts(s))['order_lines:acme']).toBe(20);
+    await s.close();
+  });
+
   it('loses no acknowledged write of a concurrent writer while the tenant moves out and back; refused writes are 503s or policy errors', { timeout: 60_000 }, async () => {
     const s = await setup();
     for (const id of ['acme', 'globex']) await s.admin.registry.create({ id });
