@@ -21,7 +21,8 @@
  * @module
  */
 import type { PoolClientLike } from '../db.js';
-import { InvalidConfigError, TenantMovingError, TenantNotFoundError } from '../errors.js';
+import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
+import { lockMove, moveLockTimeout } from '../provision/move-lock.js';
 import { assertTenantId, quoteIdent } from '../identifiers.js';
 import type { PostgresRegistry } from '../registry/postgres-registry.js';
 import type { Tenant, TenantStatus } from '../types.js';
@@ -85,12 +86,10 @@ export interface StrategyMoveContext {
 export async function moveStrategy(context: StrategyMoveContext, id: string, to: 'schema' | 'rls', options: MoveOptions = {}): Promise<StrategyMoveSummary> {
   assertTenantId(id);
   if (to !== 'schema' && to !== 'rls') throw new InvalidConfigError(`A tenant of a row-level tenancy moves to strategy 'schema' or 'rls', got ${JSON.stringify(to)}`);
-  const lockTimeout = options.lockTimeout ?? 30_000;
-  if (!Number.isInteger(lockTimeout) || lockTimeout < 1) throw new InvalidConfigError(`lockTimeout must be a positive integer of ms, got ${String(lockTimeout)}`);
+  const lockTimeout = moveLockTimeout(options);
   const { registry, sharedSchema } = context;
   const started = performance.now();
-  const guard = await registry.lockForMove(id);
-  if (guard === undefined) throw new TenantMovingError(id);
+  const guard = await lockMove(registry, id);
   try {
     const tenant = await registry.get(id);
     if (tenant === undefined) throw new TenantNotFoundError(id);
