@@ -5,7 +5,8 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/strategy-move.ts
  *
  * A `createTenancy({ strategy: 'rls' })` with two tenant-scoped tables, `orders (tenant_id, id,
- * placed_at)` and `order_lines (tenant_id, id, order_id, qty)` with a foreign key to orders, and
+ * placed_at)` and `order_lines (tenant_id, id, order_id, qty)` with a foreign key to orders (and
+ * the index a foreign key needs: without it each order deleted scans order_lines), and
  * BENCH_OTHERS (100) other tenants of 1,000 orders and 1,000 lines each. For each size in
  * BENCH_SIZES (10000,100000; orders, and as many lines), one tenant of that size is moved into a
  * schema and back; each move is timed, with how long its writes were paused and how long the
@@ -26,6 +27,7 @@ CREATE TABLE orders (tenant_id text NOT NULL, id bigint GENERATED ALWAYS AS IDEN
 SELECT tenantry_tenant_table('orders');
 CREATE TABLE order_lines (tenant_id text NOT NULL, id bigserial, order_id bigint NOT NULL, qty int NOT NULL,
   PRIMARY KEY (tenant_id, id), FOREIGN KEY (tenant_id, order_id) REFERENCES orders (tenant_id, id));
+CREATE INDEX ON order_lines (tenant_id, order_id);
 SELECT tenantry_tenant_table('order_lines');`;
 
 async function main(): Promise<void> {

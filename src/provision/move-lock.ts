@@ -57,7 +57,7 @@ export function moveLockTimeout(options: { readonly lockTimeout?: number }): num
  * ```ts
  * declare const registry: { lockForMove(id: string): Promise<MoveGuard | undefined> };
  * const guard = await lockMove(registry, 'acme');
- * try { … } finally { await guard.release(); }
+ * await guard.release();
  * ```
  */
 export async function lockMove(registry: { lockForMove(id: string): Promise<MoveGuard | undefined> }, id: string): Promise<MoveGuard> {
