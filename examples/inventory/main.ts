@@ -9,6 +9,8 @@
  *   --port N     the Express app's port (default 3000); Fastify and Koa take N+1 and N+2
  *   --host H     the address to listen on (default 127.0.0.1)
  *   --persist    keep the data (examples/inventory/.data, or database tenantry_inventory on DATABASE_URL)
+ *   --strategy S `schema` (default): a schema per business; `rls`: shared tables under row-level
+ *                security (migrations/rls), the app connecting as a plain login role (app-login.ts)
  *
  * @module
  */
@@ -19,16 +21,18 @@ import type { RunningServer } from './http/server.js';
 import { startExpress } from './http/express.js';
 import { startFastify } from './http/fastify.js';
 import { startKoa } from './http/koa.js';
+import { grantAppLogin, loginUrl, newAppLogin } from './app-login.js';
 import { createInventory, type Inventory, TENANT_HEADER } from './inventory.js';
 import { type DemoDatabase, startDemoDatabase } from './postgres.js';
 import { seedDemo, type SeededBusiness } from './seed.js';
 
-const USAGE = 'Usage: tsx examples/inventory/main.ts [--port 3000] [--host 127.0.0.1] [--persist]';
+const USAGE = 'Usage: tsx examples/inventory/main.ts [--port 3000] [--host 127.0.0.1] [--persist] [--strategy schema|rls]';
 
 interface Options {
   readonly port: number;
   readonly host: string;
   readonly persist: boolean;
+  readonly strategy: 'schema' | 'rls';
 }
 
 function readOptions(): Options {
@@ -37,6 +41,7 @@ function readOptions(): Options {
       port: { type: 'string', default: '3000' },
       host: { type: 'string', default: '127.0.0.1' },
       persist: { type: 'boolean', default: false },
+      strategy: { type: 'string', default: 'schema' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -46,16 +51,18 @@ function readOptions(): Options {
   }
   const port = Number(values.port);
   if (!/^[0-9]{1,5}$/.test(values.port) || port > 65533) throw new Error(`--port must be a port number from 0 to 65533, got ${JSON.stringify(values.port)}`);
-  return { port, host: values.host, persist: values.persist };
+  if (values.strategy !== 'schema' && values.strategy !== 'rls') throw new Error(`--strategy must be schema or rls, got ${JSON.stringify(values.strategy)}`);
+  return { port, host: values.host, persist: values.persist, strategy: values.strategy };
 }
 
 /** What has been started so far, stopped in reverse. */
-const running: { servers: RunningServer[]; inventory?: Inventory; pool?: pg.Pool; database?: DemoDatabase } = { servers: [] };
+const running: { servers: RunningServer[]; inventory?: Inventory; pool?: pg.Pool; appPool?: pg.Pool; database?: DemoDatabase } = { servers: [] };
 let stopping: Promise<void> | undefined;
 
 async function stop(): Promise<void> {
   for (const server of running.servers.splice(0).reverse()) await server.close().catch(() => undefined);
   await running.inventory?.close();
+  await running.appPool?.end().catch(() => undefined);
   await running.pool?.end().catch(() => undefined);
   await running.database?.stop();
 }
@@ -127,10 +134,22 @@ async function main(): Promise<void> {
   running.pool = new pg.Pool({ connectionString: running.database.url, max: 10 });
   // Idle connections die when PostgreSQL stops (Ctrl-C reaches it too): that is not an error here.
   running.pool.on('error', () => {});
-  const inventory = (running.inventory = createInventory(running.pool, { baseDomain: 'localhost' }));
+  // Under rls the app connects as a plain login role (row-level security skips superusers); the
+  // owner's pool runs the migrations and the registry's writes.
+  const login = options.strategy === 'rls' ? newAppLogin('inventory_') : undefined;
+  if (login !== undefined) {
+    running.appPool = new pg.Pool({ connectionString: loginUrl(running.database.url, login), max: 10 });
+    running.appPool.on('error', () => {});
+  }
+  const inventory = (running.inventory = createInventory(running.appPool ?? running.pool, {
+    baseDomain: 'localhost',
+    strategy: options.strategy,
+    ...(running.appPool === undefined ? {} : { admin: running.pool }),
+  }));
 
-  await inventory.tenancy.migrate.shared();
-  const report = await inventory.tenancy.migrate.tenants({ concurrency: 4 });
+  await inventory.admin.migrate.shared();
+  if (login !== undefined) await grantAppLogin(running.pool, login, inventory.tenancy.tenantRoles!.loginGroup);
+  const report = await inventory.admin.migrate.tenants({ concurrency: 4 });
   for (const failure of report.failed) console.error(`Migrating ${failure.tenantId} failed: ${failure.message}`);
   const seeded = await seedDemo(inventory);
   // The low-stock digest's queue (pg-boss, in this database): a worker, and a daily schedule.
@@ -154,7 +173,7 @@ function printBanner(database: DemoDatabase, seeded: readonly SeededBusiness[], 
   const at = (port: number, host = 'localhost'): string => `http://${host}:${port}`;
   const lines = [
     '',
-    `Inventory demo: PostgreSQL is ${database.description}`,
+    `Inventory demo (strategy ${parsed?.strategy ?? 'schema'}): PostgreSQL is ${database.description}`,
     '',
     `  Platform (sign a business up)   ${at(ports.express)}/`,
   ];

@@ -21,14 +21,15 @@ import type { TenantPlacement } from '../placement/placement.js';
  */
 export interface BackupContext {
   readonly pool: PoolLike;
-  /** How the tenancy keeps tenants apart (default `schema`): a row-level tenant's backup is its rows of the shared tables. */
-  readonly strategy?: 'schema' | 'rls' | undefined;
+  /**
+   * How the tenancy keeps tenants apart (default `schema`): a row-level tenant's backup is its
+   * rows of the shared tables; a tenant database's, its schema in its database (`poolOf`).
+   */
+  readonly strategy?: 'schema' | 'rls' | 'database' | undefined;
   /** The pool of the server (or database) that holds a tenant, when tenants are spread; else `pool`. */
   readonly poolOf?: ((tenant: Tenant) => Promise<PoolLike>) | undefined;
   /** Where tenants live, when they are spread over servers: a restore provisions on the tenant's server. */
   readonly placement?: TenantPlacement | undefined;
-  /** A provisioner working on another server's pool, when tenants are spread. */
-  readonly provisionerOn?: ((pool: PoolLike) => Provisioner) | undefined;
   readonly registry: TenantRegistry;
   readonly sharedSchema: string;
   readonly schemaPrefix: string;

@@ -74,10 +74,11 @@ export interface BackupManifest {
   /** A tenant's schema, or the app's shared tables (`tenantry backup --shared`). */
   readonly kind: 'tenant' | 'shared';
   /**
-   * The isolation strategy the tenant was kept under: `schema` (its schema's tables), or `rls`
-   * (its rows of the shared schema's tenant-scoped tables, without the tenant column).
+   * The isolation strategy the tenant was kept under: `schema` (its schema's tables), `rls`
+   * (its rows of the shared schema's tenant-scoped tables, without the tenant column), or
+   * `database` (its schema's tables, in a database of its own).
    */
-  readonly strategy: 'schema' | 'rls';
+  readonly strategy: 'schema' | 'rls' | 'database';
   /** When the snapshot was taken (ISO 8601). */
   readonly createdAt: string;
   /** The version of tenantry that wrote it. */
@@ -145,7 +146,7 @@ export function checkManifest(value: unknown): BackupManifest {
     throw new BackupArchiveError(`The backup archive has format ${manifest.format}; this version of tenantry reads format ${ARCHIVE_FORMAT}: upgrade tenantry`);
   }
   if (manifest.kind !== 'tenant' && manifest.kind !== 'shared') throw invalid(`unknown kind ${JSON.stringify(manifest.kind)}`);
-  if (manifest.strategy !== 'schema' && manifest.strategy !== 'rls') throw invalid(`unknown strategy ${JSON.stringify(manifest.strategy)}`);
+  if (manifest.strategy !== 'schema' && manifest.strategy !== 'rls' && manifest.strategy !== 'database') throw invalid(`unknown strategy ${JSON.stringify(manifest.strategy)}`);
   if (!IDENTIFIER(manifest.schema)) throw invalid('the manifest names no schema');
   if (manifest.kind === 'tenant' && !isTenant(manifest.tenant)) throw invalid('the manifest has no valid tenant');
   if (!Array.isArray(manifest.migrations) || !manifest.migrations.every((m) => typeof m?.name === 'string' && typeof m.checksum === 'string')) {

@@ -35,10 +35,27 @@ export interface BackupSummary {
   readonly bytes: number;
 }
 
+/**
+ * A row-level tenant's part of the shared schema: its id, its role (with tenant roles), and the
+ * tenant-scoped tables with their tenant columns.
+ *
+ * @example
+ * ```ts
+ * const target: RowLevelTarget = { tenantId: 'acme', role: undefined, tenantColumns: new Map([['products', 'tenant_id']]) };
+ * ```
+ */
+export interface RowLevelTarget {
+  readonly tenantId: string;
+  readonly role: string | undefined;
+  readonly tenantColumns: ReadonlyMap<string, string>;
+}
+
 /** Which schema {@link backupSchema} reads, and as what. */
 export interface SchemaBackupTarget {
   readonly kind: 'tenant' | 'shared';
   readonly schema: string;
+  /** A tenant kept in a database of its own (the database strategy); the archive says so. */
+  readonly database?: boolean;
   readonly tenant?: BackupTenant;
   /** Which tables of the schema go into the archive. */
   readonly include: (table: string) => boolean;
@@ -46,7 +63,7 @@ export interface SchemaBackupTarget {
    * A row-level tenant: only its rows of the shared schema's tenant-scoped tables (named with
    * their tenant column), without that column, read with its scope (its role, with tenant roles).
    */
-  readonly rowLevel?: { readonly tenantId: string; readonly role: string | undefined; readonly tenantColumns: ReadonlyMap<string, string> };
+  readonly rowLevel?: RowLevelTarget;
 }
 
 /**
@@ -72,10 +89,7 @@ export async function backupSchema(
     const { rowLevel } = target;
     const manifest = await readManifest(client, target);
     // The rows are read in the tenant's scope (its role sees them whatever the login may), the catalog and migrations as the login.
-    if (rowLevel !== undefined) {
-      await client.query(`SELECT set_config('${TENANT_SETTING}', $1, true)`, [rowLevel.tenantId]);
-      if (rowLevel.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(rowLevel.role)}`);
-    }
+    if (rowLevel !== undefined) await enterRowLevelScope(client, rowLevel);
     const tables = await writeArchive(
       client,
       manifest,
@@ -106,7 +120,7 @@ async function readManifest(client: Queryable, target: SchemaBackupTarget): Prom
   return {
     format: 1,
     kind: target.kind,
-    strategy: target.rowLevel === undefined ? 'schema' : 'rls',
+    strategy: target.rowLevel !== undefined ? 'rls' : target.database === true ? 'database' : 'schema',
     createdAt: server[0]!.now.toISOString(),
     tenantry: packageJson.version,
     server: { version: server[0]!.version, versionNum: server[0]!.num },
@@ -119,8 +133,31 @@ async function readManifest(client: Queryable, target: SchemaBackupTarget): Prom
   };
 }
 
-/** A row-level tenant's rows of one table, as a COPY source (the id is a checked tenant id, quoted all the same). */
-function tenantRowsOf(schema: string, table: BackupTable, tenantColumn: string, tenantId: string): string {
+/**
+ * Puts the open transaction in a row-level tenant's scope: its tenant setting and, with tenant
+ * roles, its role, both for the transaction only.
+ *
+ * @example
+ * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * await enterRowLevelScope(client, { tenantId: 'acme', role: undefined, tenantColumns: new Map() });
+ * ```
+ */
+export async function enterRowLevelScope(client: Queryable, rowLevel: RowLevelTarget): Promise<void> {
+  await client.query(`SELECT set_config('${TENANT_SETTING}', $1, true)`, [rowLevel.tenantId]);
+  if (rowLevel.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdent(rowLevel.role)}`);
+}
+
+/**
+ * A row-level tenant's rows of one table, as a COPY source (the id is a checked tenant id, quoted all the same).
+ *
+ * @example
+ * ```ts
+ * tenantRowsOf('public', { name: 'products', columns: ['id', 'name'] }, 'tenant_id', 'acme');
+ * // (SELECT "id", "name" FROM "public"."products" WHERE "tenant_id" = 'acme')
+ * ```
+ */
+export function tenantRowsOf(schema: string, table: Pick<BackupTable, 'name' | 'columns'>, tenantColumn: string, tenantId: string): string {
   return `(SELECT ${table.columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table.name)} WHERE ${quoteIdent(tenantColumn)} = ${quoteLiteral(tenantId)})`;
 }
 

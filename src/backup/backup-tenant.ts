@@ -6,10 +6,11 @@
 import type { Writable } from 'node:stream';
 import { TenantNotFoundError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
+import type { Tenant } from '../types.js';
 import type { WriteArchiveOptions } from './archive-writer.js';
 import type { BackupContext } from './backup-context.js';
 import type { BackupSummary } from './backup-schema.js';
-import { backupSchema, type SchemaBackupTarget } from './backup-schema.js';
+import { backupSchema, type RowLevelTarget } from './backup-schema.js';
 import { tenantTablesOf } from '../strategy/row-level.js';
 
 /**
@@ -51,8 +52,8 @@ export async function backupTenant(
     (await context.poolOf?.(tenant)) ?? context.pool,
     {
       kind: 'tenant',
-      // A row-level tenant moved into a schema of its own has its rows in its copies of the tables.
-      schema: rowLevel === undefined || tenant.strategy === 'schema' ? tenant.schema : context.sharedSchema,
+      schema: rowsSchemaOf(context, tenant, rowLevel),
+      database: context.strategy === 'database',
       ...(rowLevel === undefined ? {} : { rowLevel }),
       tenant: {
         id: tenant.id,
@@ -95,8 +96,31 @@ export async function backupShared(context: BackupContext, destination: Writable
   );
 }
 
-/** What a row-level tenant's backup reads: its tenant-scoped tables (with their tenant columns), as its role. */
-async function rowLevelTarget(context: BackupContext, id: string): Promise<NonNullable<SchemaBackupTarget['rowLevel']>> {
+/**
+ * The schema whose tables hold a tenant's rows: its own; for a row-level tenant the shared
+ * schema, unless it was moved into a schema of its own (`tenancy.move(id, { strategy: 'schema' })`).
+ *
+ * @example
+ * ```ts
+ * declare const context: import('./backup-context.js').BackupContext;
+ * declare const tenant: import('../types.js').Tenant;
+ * rowsSchemaOf(context, tenant, await rowLevelTarget(context, tenant.id)); // 'public'
+ * ```
+ */
+export function rowsSchemaOf(context: BackupContext, tenant: Tenant, rowLevel: RowLevelTarget | undefined): string {
+  return rowLevel === undefined || tenant.strategy === 'schema' ? tenant.schema : context.sharedSchema;
+}
+
+/**
+ * What a row-level tenant's backup or export reads: its tenant-scoped tables (with their tenant columns), as its role.
+ *
+ * @example
+ * ```ts
+ * declare const context: import('./backup-context.js').BackupContext;
+ * (await rowLevelTarget(context, 'acme')).tenantColumns; // Map { 'products' => 'tenant_id' }
+ * ```
+ */
+export async function rowLevelTarget(context: BackupContext, id: string): Promise<RowLevelTarget> {
   const roles = context.provisioner.roles;
   return { tenantId: id, role: roles === undefined ? undefined : roles.roleOf(id), tenantColumns: await tenantTablesOf(context.pool, context.sharedSchema) };
 }

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { PassThrough } from 'node:stream';
 import type { BackupContext } from './backup-context.js';
 import { backupTenant } from './backup-tenant.js';
+import { pipeBackup } from './pipe-backup.js';
 import type { RestoreOptions, RestoreSummary } from './restore-tenant.js';
 import { restoreTenant } from './restore-tenant.js';
 
@@ -33,16 +33,8 @@ export type CloneOptions = Omit<RestoreOptions, 'id'>;
  * ```
  */
 export async function cloneTenant(context: BackupContext, fromId: string, toId: string, options: CloneOptions = {}): Promise<RestoreSummary> {
-  const pipe = new PassThrough();
-  let first: { error: unknown } | undefined;
-  const stop = (error: unknown): never => {
-    first ??= { error };
-    pipe.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  };
-  const backingUp = backupTenant(context, fromId, pipe, { compression: false, signal: options.signal }).catch(stop);
-  const restoring = restoreTenant(context, pipe, { ...options, id: toId }).catch(stop);
-  const [, restored] = await Promise.allSettled([backingUp, restoring]);
-  if (first !== undefined) throw first.error;
-  return (restored as PromiseFulfilledResult<RestoreSummary>).value;
+  return pipeBackup(
+    (pipe) => backupTenant(context, fromId, pipe, { compression: false, signal: options.signal }),
+    (pipe) => restoreTenant(context, pipe, { ...options, id: toId }),
+  );
 }

@@ -1,6 +1,8 @@
 /**
  * `tenancy.exportTenant(id, directory, { format })`: a tenant's data for people (a user's right
- * to their data): one JSON or CSV file per table and a `tenant.json`, from one snapshot.
+ * to their data): one JSON or CSV file per table and a `tenant.json`, from one snapshot. A
+ * row-level tenant's tables are the shared schema's tenant-scoped ones, with its rows only and
+ * without the tenant column, read in its scope (its setting, and its role with tenant roles).
  *
  * @module
  */
@@ -15,6 +17,8 @@ import { assertTenantId, quoteIdent } from '../identifiers.js';
 import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
 import type { CopyControl } from './copy-control.js';
 import type { BackupContext } from './backup-context.js';
+import { enterRowLevelScope, tenantRowsOf } from './backup-schema.js';
+import { rowLevelTarget, rowsSchemaOf } from './backup-tenant.js';
 import { copyOut } from './copy-stream.js';
 import { schemaTables } from './table-order.js';
 
@@ -64,28 +68,32 @@ export async function exportTenant(context: BackupContext, id: string, directory
   const tenant = await context.registry.get(id);
   if (tenant === undefined) throw new TenantNotFoundError(id);
   const domains = await context.registry.domains(id);
+  const rowLevel = context.strategy === 'rls' ? await rowLevelTarget(context, id) : undefined;
+  const schema = rowsSchemaOf(context, tenant, rowLevel);
   const folder = resolve(directory);
   await mkdir(folder, { recursive: true });
-  const client = await context.pool.connect();
+  const client = await ((await context.poolOf?.(tenant)) ?? context.pool).connect();
   let failure: Error | undefined;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const { rows: now } = await client.query<{ now: Date }>('SELECT now() AS now');
-    const tables = await schemaTables(client, tenant.schema, (name) => name !== MIGRATIONS_TABLE);
+    const found = await schemaTables(client, schema, (name) => (rowLevel === undefined ? name !== MIGRATIONS_TABLE : rowLevel.tenantColumns.has(name)));
+    const tables = rowLevel === undefined ? found : found.map((table) => ({ ...table, columns: table.columns.filter((column) => column !== rowLevel.tenantColumns.get(table.name)) }));
+    if (rowLevel !== undefined) await enterRowLevelScope(client, rowLevel);
     const files = fileNames(tables.map((table) => table.name), format);
     const written: { table: string; file: string; rows: number }[] = [];
     let totalRows = 0;
     let totalBytes = 0;
     for (const [tableIndex, table] of tables.entries()) {
       options.signal?.throwIfAborted();
-      const from = `${quoteIdent(tenant.schema)}.${quoteIdent(table.name)}`;
       const columns = table.columns.map(quoteIdent).join(', ');
+      const from = rowLevel === undefined ? `${quoteIdent(schema)}.${quoteIdent(table.name)}` : tenantRowsOf(schema, table, rowLevel.tenantColumns.get(table.name)!, rowLevel.tenantId);
       const destination = createWriteStream(join(folder, files[tableIndex]!));
       const signal = options.signal === undefined ? {} : { signal: options.signal };
       const copy =
         format === 'csv'
-          ? copyOut(client, `COPY ${from} (${columns}) TO STDOUT WITH (FORMAT csv, HEADER true)`)
-          : copyOut(client, `COPY (SELECT row_to_json(r)::text FROM (SELECT ${columns} FROM ${from}) r) TO STDOUT`);
+          ? copyOut(client, `COPY ${rowLevel === undefined ? `${from} (${columns})` : from} TO STDOUT WITH (FORMAT csv, HEADER true)`)
+          : copyOut(client, `COPY (SELECT row_to_json(r)::text FROM (SELECT ${columns} FROM ${from} t) r) TO STDOUT`);
       let bytes = 0;
       copy.on('data', (chunk: Buffer) => void (bytes += chunk.length));
       if (format === 'csv') await pipeline(copy, destination, signal);

@@ -8,10 +8,8 @@ import { BackupArchiveError, InvalidConfigError } from '../errors.js';
 import { assertTenantId, quoteIdent } from '../identifiers.js';
 import { digestOf } from '../migrate/migration.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
-import type { PoolLike, Queryable } from '../db.js';
-import { withTransaction } from '../db.js';
+import type { Queryable } from '../db.js';
 import type { DetachedPlacements } from '../placement/detached-provisioner.js';
-import { clearLeftover, markSchema, UNFINISHED } from '../placement/placed-provisioner.js';
 import type { TenantPlacement } from '../placement/placement.js';
 import type { Migration } from '../migrate/migration.js';
 import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
@@ -70,32 +68,10 @@ export async function restoreSchema(
 }
 
 /** What {@link restoreSchema} did. */
-interface Restored {
+export interface Restored {
   readonly tables: readonly TableEnd[];
   readonly applied: readonly string[];
   readonly mark: MigrationMark;
-}
-
-/**
- * Builds a tenant's schema from an archive on a server other than the registry's, in a
- * transaction of its own, committed marked unfinished (the registry clears the mark once its row
- * committed); an unfinished leftover of a crashed attempt is dropped first.
- *
- * @example
- * ```ts
- * declare const pool: import('../db.js').PoolLike;
- * declare const provisioner: import('../provision/provisioner.js').Provisioner;
- * declare const restore: SchemaRestore;
- * await restoreOnServer(pool, provisioner, { id: 'acme', schema: 'tenant_acme' }, restore);
- * ```
- */
-export function restoreOnServer(pool: PoolLike, provisioner: Provisioner, tenant: { readonly id: string; readonly schema: string }, restore: SchemaRestore): Promise<Restored> {
-  return withTransaction(pool, async (client) => {
-    await clearLeftover(client, provisioner, tenant);
-    const result = await restoreSchema(client, tenant, restore);
-    await markSchema(client, tenant.schema, UNFINISHED);
-    return result;
-  });
 }
 
 /** Runs `load` in a row-level tenant's scope (its setting, and its role with tenant roles), inside the restore's transaction. */
@@ -222,20 +198,14 @@ export async function restoreTenant(context: BackupContext, source: ArchiveSourc
             }
           : async (client, tenant) => restored(await restoreSchema(client, tenant, restore)),
     };
-    // A tenant placed on another server is restored there, in a transaction of its own (docs/scaling.md).
+    // A tenant placed on another server (or in a database of its own) is restored there, outside the registry's transaction (docs/scaling.md).
     const placements: DetachedPlacements | undefined =
-      placement?.spread === true && context.provisionerOn !== undefined
+      placement?.spread === true
         ? {
             detached: (name) => {
               const elsewhere = placement.detached(name);
               if (elsewhere === undefined) return undefined;
-              return {
-                ...elsewhere,
-                provision: async (tenant) => {
-                  const pool = await placement.poolOf(tenant);
-                  return restored(await restoreOnServer(pool, context.provisionerOn!(pool), tenant, restore));
-                },
-              };
+              return { ...elsewhere, provision: async (tenant) => restored(await elsewhere.provisionWith(tenant, (client) => restoreSchema(client, tenant, restore))) };
             },
           }
         : undefined;

@@ -49,6 +49,23 @@ export interface SchemaSignature {
   readonly items: number;
 }
 
+// Triggers, functions and enum types, as both ITEMS and fingerprintItems describe them: deparsed
+// (they are few in a tenant schema).
+const RARE_ITEMS = `
+  UNION ALL
+  SELECT ns.nspname, 'trigger', c.relname || '.' || t.tgname, replace(pg_get_triggerdef(t.oid), ns.q, '')
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
+   WHERE NOT t.tgisinternal
+  UNION ALL
+  SELECT ns.nspname, 'function', p.proname || '(' || replace(pg_get_function_identity_arguments(p.oid), ns.q, '') || ')',
+         'md5 ' || md5(replace(pg_get_functiondef(p.oid), ns.q, ''))
+    FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
+   WHERE p.prokind IN ('f', 'p')
+  UNION ALL
+  SELECT ns.nspname, 'type', t.typname::text, 'enum (' || string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) || ')'
+    FROM pg_type t JOIN ns ON t.typnamespace = ns.oid JOIN pg_enum e ON e.enumtypid = t.oid
+   GROUP BY ns.nspname, t.typname`;
+
 // `q` is the schema's qualified prefix (`tenant_acme.`, quoted when it needs quotes), taken out
 // of definitions so that every tenant's schema describes alike. Run with search_path =
 // pg_catalog, so that every other schema's names print qualified the same way everywhere.
@@ -85,27 +102,119 @@ WITH ns AS (
   SELECT ns.nspname, 'constraint', c.relname || '.' || co.conname, replace(pg_get_constraintdef(co.oid), ns.q, '')
     FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON c.relnamespace = ns.oid
    WHERE co.contype <> 'n'
-  UNION ALL
-  SELECT ns.nspname, 'trigger', c.relname || '.' || t.tgname, replace(pg_get_triggerdef(t.oid), ns.q, '')
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
-   WHERE NOT t.tgisinternal
-  UNION ALL
-  SELECT ns.nspname, 'function', p.proname || '(' || replace(pg_get_function_identity_arguments(p.oid), ns.q, '') || ')',
-         'md5 ' || md5(replace(pg_get_functiondef(p.oid), ns.q, ''))
-    FROM pg_proc p JOIN ns ON p.pronamespace = ns.oid
-   WHERE p.prokind IN ('f', 'p')
-  UNION ALL
-  SELECT ns.nspname, 'type', t.typname::text, 'enum (' || string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) || ')'
-    FROM pg_type t JOIN ns ON t.typnamespace = ns.oid JOIN pg_enum e ON e.enumtypid = t.oid
-   GROUP BY ns.nspname, t.typname
+${RARE_ITEMS}
 )`;
+
+// Fields joined so that no two lists of values join alike (a NULL is `NULL`, text is quoted).
+const FIELDS = (...fields: string[]) => fields.map((field) => `quote_nullable((${field})::text)`).join(" || ' ' || ");
+
+// A relation as a fingerprint names it: by name when it is in the schema read (its oid differs
+// from tenant to tenant), by oid elsewhere (the same relation for every tenant).
+const RELATION = (alias: string) => `CASE WHEN ${alias}.oid IS NULL THEN NULL WHEN ${alias}.relnamespace = ns.oid THEN 'own ' || ${alias}.relname ELSE ${alias}.oid::text END`;
+
+// A column default: its node tree, which names objects by oid; or deparsed, when the tree holds a
+// regclass constant (a serial column's sequence: its oid differs from tenant to tenant).
+const DEFAULT_TREE = `CASE
+  WHEN strpos(d.adbin::text, ':consttype 2205 ') = 0 THEN d.adbin::text
+  ELSE replace(pg_get_expr(d.adbin, d.adrelid), ns.q, '')
+END`;
+
+/**
+ * A cheap stand-in for ITEMS, for servers of `version` (server_version_num) and later: the same
+ * items, described by the catalog's own columns instead of PostgreSQL's deparsing functions
+ * (pg_get_indexdef and pg_get_constraintdef cost 35 to 80 µs an item: seconds over a fleet). Two
+ * schemas with equal fingerprints have equal ITEMS: it keeps every input of those functions that
+ * can differ between schemas of one server, with each oid that differs between tenants' schemas
+ * (their own relations and types) put as a name, and column numbers pinned by the columns' own
+ * items. Schemas it tells apart may still describe alike (a column dropped and added again moves
+ * its number; a statement written differently moves the `:location` fields of node trees):
+ * readSignatures settles those with ITEMS. Views, functions, triggers and enum types, rare in
+ * tenant schemas, are described as in ITEMS.
+ */
+function fingerprintItems(version: number): string {
+  const since = (minimum: number, field: string) => (version >= minimum ? [field] : []);
+  return `
+WITH ns AS (
+  SELECT n.oid, n.nspname, quote_ident(n.nspname) || '.' AS q FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
+), items AS (
+  SELECT ns.nspname AS schema, 'table' AS kind, c.relname::text AS name,
+         ${FIELDS('c.relkind', 'c.relpersistence', 'c.relrowsecurity', "CASE WHEN c.relkind IN ('v', 'm') THEN replace(pg_get_viewdef(c.oid), ns.q, '') END")} AS definition
+    FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+  UNION ALL
+  SELECT ns.nspname, 'column', c.relname || '.' || a.attname,
+         ${FIELDS('a.attnum', "replace(format_type(a.atttypid, a.atttypmod), ns.q, '')", 'a.attnotnull', 'a.attidentity', 'a.attgenerated', DEFAULT_TREE)}
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN ns ON c.relnamespace = ns.oid
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT ns.nspname, 'index', ic.relname::text,
+         ${FIELDS(
+           'c.relname',
+           'c.relkind',
+           'ic.relam',
+           'ic.reloptions',
+           'i.indnatts',
+           'i.indnkeyatts',
+           'i.indisunique',
+           'i.indisprimary',
+           'i.indisexclusion',
+           'i.indimmediate',
+           'i.indkey',
+           'i.indcollation',
+           'i.indclass',
+           'i.indoption',
+           ...since(150000, 'i.indnullsnotdistinct'),
+           'i.indexprs',
+           'i.indpred',
+         )}
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid JOIN ns ON ic.relnamespace = ns.oid
+  UNION ALL
+  SELECT ns.nspname, 'constraint', c.relname || '.' || co.conname,
+         ${FIELDS(
+           'co.contype',
+           'co.condeferrable',
+           'co.condeferred',
+           'co.convalidated',
+           'co.connoinherit',
+           'co.conkey',
+           'co.confkey',
+           'co.confupdtype',
+           'co.confdeltype',
+           'co.confmatchtype',
+           'co.conexclop',
+           ...since(150000, 'co.confdelsetcols'),
+           ...since(180000, 'co.conperiod'),
+           ...since(180000, 'co.conenforced'),
+           RELATION('fr'),
+           RELATION('ix'),
+           'co.conbin',
+         )}
+    FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON c.relnamespace = ns.oid
+    LEFT JOIN pg_class fr ON fr.oid = co.confrelid
+    LEFT JOIN pg_class ix ON ix.oid = co.conindid
+   WHERE co.contype <> 'n'
+${RARE_ITEMS}
+)`;
+}
+
+/** Sums each schema's items up in one md5 (of ITEMS or fingerprintItems). */
+const SUMMED = `SELECT schema, md5(string_agg(kind || ' ' || name || ' ' || COALESCE(definition, ''), E'\\n' ORDER BY kind COLLATE "C", name COLLATE "C")) AS signature,
+            count(*)::int AS items
+       FROM items GROUP BY schema`;
 
 /** Keeps a statement's catalog reads in the one backend and with names printed alike. */
 const CATALOG_PATH = 'SET LOCAL search_path TO pg_catalog';
 
 /**
- * The md5 signature of each of `schemas` that exists, in one query. The caller runs it in a
- * transaction, after {@link useCatalogPath}.
+ * The md5 signature of each of `schemas` that exists. The caller runs it in a transaction, after
+ * {@link useCatalogPath}. Two queries in all: a cheap fingerprint of every schema from the
+ * catalog's columns, then the full description (PostgreSQL's deparsed definitions) of one schema
+ * per distinct fingerprint, whose signature the others with that fingerprint share (equal
+ * fingerprints mean equal descriptions). Over 1,000 tenants of 10 tables, the fingerprints take a
+ * fraction of the time of describing every schema.
  *
  * @example
  * ```ts
@@ -115,14 +224,13 @@ const CATALOG_PATH = 'SET LOCAL search_path TO pg_catalog';
  * ```
  */
 export async function readSignatures(db: Queryable, schemas: readonly string[]): Promise<SchemaSignature[]> {
-  const { rows } = await db.query<SchemaSignature>(
-    `${ITEMS}
-     SELECT schema, md5(string_agg(kind || ' ' || name || ' ' || definition, E'\\n' ORDER BY kind COLLATE "C", name COLLATE "C")) AS signature,
-            count(*)::int AS items
-       FROM items GROUP BY schema`,
-    [schemas],
-  );
-  return rows;
+  const { rows: settings } = await db.query<{ version: string }>("SELECT current_setting('server_version_num') AS version");
+  const { rows: fingerprints } = await db.query<SchemaSignature>(`${fingerprintItems(Number(settings[0]!.version))} ${SUMMED}`, [schemas]);
+  const representatives = new Map<string, string>();
+  for (const row of fingerprints) if (!representatives.has(row.signature)) representatives.set(row.signature, row.schema);
+  const { rows: described } = await db.query<SchemaSignature>(`${ITEMS} ${SUMMED}`, [[...representatives.values()]]);
+  const bySchema = new Map(described.map((row) => [row.schema, row]));
+  return fingerprints.map((row) => ({ ...bySchema.get(representatives.get(row.signature)!)!, schema: row.schema }));
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * Drift detection: every tenant schema's structure against a reference built from the tenant
- * migrations, in a few catalog queries for the whole fleet.
+ * migrations, in a few catalog queries per server (or per tenant database) for the whole fleet,
+ * each tenant read where it lives.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import type { PoolClientLike, PoolLike } from '../db.js';
 import type { Migration } from '../migrate/migration.js';
+import { mapConcurrent } from '../migrate/map-concurrent.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
 import type { Tenant } from '../types.js';
 import type { CatalogItem, CatalogItemKind } from './schema-catalog.js';
@@ -94,17 +96,41 @@ export interface DetectDriftInput {
   readonly tenants: readonly Tenant[];
   /** Ids of the tenants with migrations to apply (flagged `behind`). */
   readonly behind: ReadonlySet<string>;
+  /**
+   * The pool of the server (or database) that holds a tenant, when tenants are spread over
+   * servers or databases; without it every tenant is read on `pool`.
+   */
+  readonly poolOf?: ((tenant: Tenant) => Promise<PoolLike>) | undefined;
 }
 
 /** Schemas per catalog query: keeps each statement's parameter and result sizes moderate. */
 const CHUNK = 5_000;
 
+/** Pools read at once when tenants are spread over servers or databases. */
+const POOLS_AT_ONCE = 4;
+
+/** A reference structure: the items and signature of a scratch schema migrated to the last migration. */
+interface Reference {
+  readonly items: CatalogItem[];
+  readonly signature: string;
+}
+
+/** What one pool's catalog said of its tenants' schemas. */
+interface PoolReading {
+  /** The server's version (`server_version_num`): its schemas are compared with a reference built on a server of that version. */
+  readonly version: number;
+  readonly signatures: ReadonlyMap<string, string>;
+  readonly items: ReadonlyMap<string, CatalogItem[]>;
+}
+
 /**
  * Builds the reference (a scratch schema migrated in a transaction that is rolled back),
- * reads every tenant schema's signature in one catalog query per 5,000 schemas, and reads the
- * details of one schema per distinct differing signature: a handful of queries whatever the
- * number of tenants. The catalog reads run on a connection of their own, closed afterwards, so
- * the catalog entries they load do not stay in a pooled backend's memory.
+ * reads every tenant schema's signature in one catalog query per 5,000 schemas on each server
+ * (or tenant database) that holds tenants, and reads the details of one schema per distinct
+ * differing signature: a handful of queries per server whatever the number of tenants. The
+ * catalog reads run on connections of their own, closed afterwards, so the catalog entries they
+ * load do not stay in a pooled backend's memory. A server of another PostgreSQL version than
+ * the registry's gets a reference of its own, built there.
  *
  * @example
  * ```ts
@@ -115,51 +141,91 @@ const CHUNK = 5_000;
  */
 export async function detectDrift(input: DetectDriftInput): Promise<DriftReport> {
   const { pool, tenants } = input;
-  const reference = await buildReference(pool, input.sharedSchema, input.migrations);
+  const groups = new Map<PoolLike, Tenant[]>();
+  for (const tenant of tenants) {
+    const where = (await input.poolOf?.(tenant)) ?? pool;
+    const group = groups.get(where) ?? [];
+    group.push(tenant);
+    groups.set(where, group);
+  }
+  const home = await buildReference(pool, input.sharedSchema, input.migrations);
+  const references = new Map<number, Promise<Reference>>([[home.version, Promise.resolve(home)]]);
+  const referenceOn = (where: PoolLike, version: number): Promise<Reference> => {
+    let reference = references.get(version);
+    if (reference === undefined) references.set(version, (reference = buildReference(where, input.sharedSchema, input.migrations)));
+    return reference;
+  };
+  /** A schema whose structure is described by its first reader, per server version and signature. */
+  const representatives = new Map<string, { readonly schema: string; differences?: readonly SchemaDifference[] }>();
+  const drifted: TenantDrift[] = [];
+  await mapConcurrent([...groups], POOLS_AT_ONCE, async ([where, group]) => {
+    let reference: Reference = home;
+    const reading = await readPool(where, group, async (version, signatures) => {
+      reference = await referenceOn(where, version);
+      const wanted: string[] = [];
+      for (const tenant of group) {
+        const signature = signatures.get(tenant.schema);
+        const key = `${version}:${signature ?? ''}`;
+        if (signature === undefined || signature === reference.signature || representatives.has(key)) continue;
+        representatives.set(key, { schema: tenant.schema });
+        wanted.push(tenant.schema);
+      }
+      return wanted;
+    });
+    for (const tenant of group) {
+      const signature = reading.signatures.get(tenant.schema);
+      if (signature === reference.signature) continue;
+      const behind = input.behind.has(tenant.id);
+      const base = { tenantId: tenant.id, schema: tenant.schema, migrationVersion: tenant.migrationVersion, behind };
+      if (signature === undefined) {
+        drifted.push({ ...base, differences: [{ kind: 'schema', name: tenant.schema, change: 'missing' }] });
+        continue;
+      }
+      const representative = representatives.get(`${reading.version}:${signature}`)!;
+      representative.differences ??= compareItems(reference.items, reading.items.get(representative.schema) ?? []);
+      drifted.push({ ...base, differences: representative.differences });
+    }
+  });
+  drifted.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  return {
+    checked: tenants.length,
+    reference: { version: input.migrations.at(-1)?.name ?? null, signature: home.signature, items: home.items.length },
+    drifted,
+    variants: representatives.size + (drifted.some((tenant) => tenant.differences[0]?.kind === 'schema') ? 1 : 0),
+  };
+}
+
+/**
+ * Reads the signatures of `tenants`' schemas on one pool, then the items of the schemas
+ * `wanted` picks from them (told the server's version), in one read-only transaction on a connection closed afterwards.
+ */
+async function readPool(
+  pool: PoolLike,
+  tenants: readonly Tenant[],
+  wanted: (version: number, signatures: ReadonlyMap<string, string>) => Promise<readonly string[]>,
+): Promise<PoolReading> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN READ ONLY');
     await useCatalogPath(client);
+    const { rows } = await client.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`);
     const signatures = new Map<string, string>();
     for (let start = 0; start < tenants.length; start += CHUNK) {
       const schemas = tenants.slice(start, start + CHUNK).map((tenant) => tenant.schema);
       for (const row of await readSignatures(client, schemas)) signatures.set(row.schema, row.signature);
     }
-    const differing = tenants.filter((tenant) => signatures.get(tenant.schema) !== reference.signature);
-    const representatives = new Map<string, string>();
-    for (const tenant of differing) {
-      const signature = signatures.get(tenant.schema);
-      if (signature !== undefined && !representatives.has(signature)) representatives.set(signature, tenant.schema);
-    }
-    const itemsBySchema = new Map<string, CatalogItem[]>();
-    const wanted = [...representatives.values()];
-    for (let start = 0; start < wanted.length; start += CHUNK) {
-      for (const item of await readCatalogItems(client, wanted.slice(start, start + CHUNK))) {
-        const list = itemsBySchema.get(item.schema) ?? [];
+    const items = new Map<string, CatalogItem[]>();
+    const schemas = await wanted(rows[0]!.num, signatures);
+    for (let start = 0; start < schemas.length; start += CHUNK) {
+      for (const item of await readCatalogItems(client, schemas.slice(start, start + CHUNK))) {
+        const list = items.get(item.schema) ?? [];
         list.push(item);
-        itemsBySchema.set(item.schema, list);
+        items.set(item.schema, list);
       }
     }
     await client.query('COMMIT');
-    const differencesBySignature = new Map<string, readonly SchemaDifference[]>();
-    for (const [signature, schema] of representatives) {
-      differencesBySignature.set(signature, compareItems(reference.items, itemsBySchema.get(schema) ?? []));
-    }
-    const missingSchema: readonly SchemaDifference[] = [{ kind: 'schema', name: '', change: 'missing' }];
-    const drifted = differing
-      .map((tenant): TenantDrift => {
-        const signature = signatures.get(tenant.schema);
-        const differences = signature === undefined ? [{ ...missingSchema[0]!, name: tenant.schema }] : differencesBySignature.get(signature)!;
-        return { tenantId: tenant.id, schema: tenant.schema, migrationVersion: tenant.migrationVersion, behind: input.behind.has(tenant.id), differences };
-      })
-      .sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
-    return {
-      checked: tenants.length,
-      reference: { version: input.migrations.at(-1)?.name ?? null, signature: reference.signature, items: reference.items.length },
-      drifted,
-      variants: representatives.size + (drifted.some((tenant) => !signatures.has(tenant.schema)) ? 1 : 0),
-    };
+    return { version: rows[0]!.num, signatures, items };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     await client.query('ROLLBACK').catch(() => {});
@@ -171,7 +237,7 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
 }
 
 /** The reference's items: a scratch schema migrated to the last migration, read, then rolled back. */
-async function buildReference(pool: PoolLike, sharedSchema: string, migrations: readonly Migration[]): Promise<{ items: CatalogItem[]; signature: string }> {
+async function buildReference(pool: PoolLike, sharedSchema: string, migrations: readonly Migration[]): Promise<Reference & { readonly version: number }> {
   const schema = `tenantry_drift_${randomBytes(6).toString('hex')}`;
   const client: PoolClientLike = await pool.connect();
   let broken: Error | undefined;
@@ -181,7 +247,8 @@ async function buildReference(pool: PoolLike, sharedSchema: string, migrations: 
     await useCatalogPath(client);
     const items = await readCatalogItems(client, [schema]);
     const [signature] = await readSignatures(client, [schema]);
-    return { items, signature: signature!.signature };
+    const { rows } = await client.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`);
+    return { items, signature: signature!.signature, version: rows[0]!.num };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     throw error;

@@ -294,7 +294,8 @@ export function createMigrator(options: MigratorOptions): Migrator {
       const migrations = await tenantMigrations.load();
       const tenants = only === undefined ? await allTenants(registry) : await namedTenants(registry, only);
       const behind = new Set((await registry.listStale(digestOf(migrations), only === undefined ? {} : { only })).map((tenant) => tenant.id));
-      return detectDrift({ pool, sharedSchema, migrations, tenants, behind });
+      const { placement } = options;
+      return detectDrift({ pool, sharedSchema, migrations, tenants, behind, ...(placement?.spread === true ? { poolOf: (tenant: Tenant) => placement.poolOf(tenant) } : {}) });
     },
 
     async tenant(id, { allowChanged = false, lockTimeout } = {}) {

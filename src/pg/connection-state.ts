@@ -33,8 +33,15 @@ interface Exchange {
   readonly touchesPath: boolean;
   /** The query may undo what its transaction block did, SETs included (ROLLBACK, ABORT, CALL…). */
   readonly mayUndo: boolean;
+  /** The prepared statements the query may drop on the server: all (`DISCARD ALL`, `DEALLOCATE ALL`), some names, or none. */
+  readonly drops: PreparedDrop;
+  /** Whether the query is one statement: if it failed, what it would have dropped is still there. */
+  readonly single: boolean;
   failed: boolean;
 }
+
+/** Which prepared statements a query drops on the server. */
+type PreparedDrop = 'all' | readonly string[] | undefined;
 
 /**
  * One fact about a session that an exchange may establish, believed only once it certainly
@@ -68,7 +75,7 @@ class SessionFact<T> {
 
 /** The parts of a pg.Client the wrapper reads. */
 export interface RawClient extends EventEmitter {
-  connection?: EventEmitter & { stream?: { cork?: () => void; uncork?: () => void } };
+  connection?: EventEmitter & { stream?: { cork?: () => void; uncork?: () => void }; parsedStatements?: Record<string, string> };
   pipeline?: boolean;
   query(config: unknown, values?: unknown, callback?: unknown): unknown;
   release(error?: Error | boolean): void;
@@ -90,6 +97,21 @@ const LEAVES_STATE =
 const LEAVES_STATE_TRAIT = 1;
 const TOUCHES_PATH_TRAIT = 2;
 const MAY_UNDO_TRAIT = 4;
+const DROPS_PREPARED_TRAIT = 8;
+
+/** Statements that drop prepared statements on the server (pg's client still believes them parsed). */
+const DROPS_PREPARED = /\bdeallocate\b|\bdiscard\s+all\b/i;
+const DROPS_ALL_PREPARED = /\bdiscard\s+all\b|\bdeallocate\s+(?:prepare\s+)?all\b/i;
+const DEALLOCATED_NAME = /\bdeallocate\s+(?:prepare\s+)?("(?:[^"]|"")+"|[\p{L}_][\p{L}\p{N}_$]*)/giu;
+
+/**
+ * The prepared statements `text` drops: every one for `DISCARD ALL` or `DEALLOCATE ALL`, else the
+ * names `DEALLOCATE` gives (unquoted names folded to lower case, as PostgreSQL does).
+ */
+function droppedBy(text: string): PreparedDrop {
+  if (DROPS_ALL_PREPARED.test(text)) return 'all';
+  return [...text.matchAll(DEALLOCATED_NAME)].map(([, name]) => (name!.startsWith('"') ? name!.slice(1, -1).replaceAll('""', '"') : name!.toLowerCase()));
+}
 /** How many statement texts `traitsOf` remembers before it starts over (apps run a few texts many times). */
 const REMEMBERED_TEXTS = 2000;
 /** Longer texts (a bulk insert with its values inlined) are read each time, not kept. */
@@ -100,7 +122,11 @@ const traitsOfText = new Map<string, number>();
 function traitsOf(text: string): number {
   let traits = traitsOfText.get(text);
   if (traits === undefined) {
-    traits = (LEAVES_STATE.test(text) ? LEAVES_STATE_TRAIT : 0) | (PATH_CHANGING.test(text) ? TOUCHES_PATH_TRAIT : 0) | (MAY_UNDO.test(text) ? MAY_UNDO_TRAIT : 0);
+    traits =
+      (LEAVES_STATE.test(text) ? LEAVES_STATE_TRAIT : 0) |
+      (PATH_CHANGING.test(text) ? TOUCHES_PATH_TRAIT : 0) |
+      (MAY_UNDO.test(text) ? MAY_UNDO_TRAIT : 0) |
+      (DROPS_PREPARED.test(text) ? DROPS_PREPARED_TRAIT : 0);
     if (text.length > REMEMBERED_TEXT_LENGTH) return traits;
     if (traitsOfText.size >= REMEMBERED_TEXTS) traitsOfText.clear();
     traitsOfText.set(text, traits);
@@ -152,6 +178,12 @@ export class ConnectionState {
   #exchange: Exchange | undefined;
   /** The search_path the server last reported (PostgreSQL 18+), if it reports it. */
   #reported: string | undefined;
+  /** Forgets prepared statements the session no longer has (pg's client cache of them). */
+  readonly #forgetPrepared: (drop: 'all' | readonly string[]) => void;
+
+  constructor(forgetPrepared: (drop: 'all' | readonly string[]) => void = () => {}) {
+    this.#forgetPrepared = forgetPrepared;
+  }
 
   /** The scope setting the session certainly has, or `undefined`. */
   get known(): ScopeSetting | undefined {
@@ -188,6 +220,8 @@ export class ConnectionState {
       local,
       touchesPath: (traits & TOUCHES_PATH_TRAIT) !== 0,
       mayUndo: (traits & MAY_UNDO_TRAIT) !== 0,
+      drops: (traits & DROPS_PREPARED_TRAIT) !== 0 ? droppedBy(text!) : undefined,
+      single: (traits & DROPS_PREPARED_TRAIT) !== 0 && !text!.replace(/;\s*$/, '').includes(';'),
       failed: false,
     };
   }
@@ -242,6 +276,10 @@ export class ConnectionState {
     }
     this.#scope.settle(exchange.setTo, exchange, status, exchange.local);
     this.#settleState(exchange, status);
+    // pg would otherwise send a later named query as Bind alone ("does not exist"). DEALLOCATE is
+    // not transactional: what it dropped stays dropped even when a later statement of its query
+    // failed; a lone statement that failed (DISCARD ALL in a transaction block) dropped nothing.
+    if (exchange.drops !== undefined && !(exchange.failed && exchange.single)) this.#forgetPrepared(exchange.drops);
     // A failed statement may be the symptom of a path moved where the wrapper cannot see it (a
     // function body, below PostgreSQL 18): the next statement sets the scope again, so a drift
     // costs at most the one statement that stumbled on it.
@@ -288,7 +326,11 @@ export function connectionState(client: RawClient): ConnectionState {
   if (client.pipeline === true) {
     throw new InvalidConfigError('tenantPool does not support pg pipeline mode; create the pool without `pipeline: true`');
   }
-  const created = new ConnectionState();
+  const created = new ConnectionState((drop) => {
+    const parsed = connection.parsedStatements;
+    if (parsed === undefined) return;
+    for (const name of drop === 'all' ? Object.keys(parsed) : drop) delete parsed[name];
+  });
   connection.prependListener('readyForQuery', (message: { status?: string }) => {
     const status = message?.status;
     created.onReadyForQuery(status === 'T' || status === 'E' ? status : 'I');

@@ -82,6 +82,8 @@ export class DatabasePool extends EventEmitter {
   /** The connection settings of this database, as pg.Pool's `options`. */
   readonly options: pg.PoolConfig;
   readonly database: string;
+  /** The pool's key among the budget's pools: the database's name, with its server's when not on the registry's. */
+  readonly key: string;
   readonly #budget: ConnectionBudget;
   readonly #clients = new Set<PooledClient>();
   /** Idle connections, the most recently used last. */
@@ -95,9 +97,10 @@ export class DatabasePool extends EventEmitter {
   #onEnded: (() => void)[] = [];
 
   /** @internal Made by {@link DatabasePools}. */
-  constructor(database: string, options: pg.PoolConfig, budget: ConnectionBudget) {
+  constructor(database: string, options: pg.PoolConfig, budget: ConnectionBudget, key = database) {
     super();
     this.database = database;
+    this.key = key;
     this.options = options;
     this.#budget = budget;
   }

@@ -22,6 +22,8 @@ import { type ConnectionBudget, DatabasePool, type PooledClient, type Waiter } f
 export interface DatabasePoolsOptions {
   /** The connection settings (pg.Pool options: `connectionString` or host, port, user, password…) used with each database's name. */
   readonly settings: pg.PoolConfig;
+  /** The connection settings of another server, by its name (`pool(database, server)`). */
+  readonly serverSettings?: ((server: string) => pg.PoolConfig) | undefined;
   /** The most connections open at once across every tenant database. */
   readonly maxConnections: number;
   /** The client class (`pg.Client`); node-postgres' when omitted. */
@@ -74,6 +76,7 @@ export function databaseSettings(settings: pg.PoolConfig, database: string): pg.
  */
 export class DatabasePools {
   readonly #settings: pg.PoolConfig;
+  readonly #serverSettings: ((server: string) => pg.PoolConfig) | undefined;
   readonly #max: number;
   readonly #pools: LRUCache<string, DatabasePool>;
   #Client: typeof pg.Client | undefined;
@@ -97,6 +100,7 @@ export class DatabasePools {
       throw new InvalidConfigError(`databases.maxConnections must be a positive integer, got ${JSON.stringify(maxConnections)}`);
     }
     this.#settings = options.settings;
+    this.#serverSettings = options.serverSettings;
     this.#max = maxConnections;
     this.#Client = options.Client;
     this.#onPool = options.onPool;
@@ -118,7 +122,7 @@ export class DatabasePools {
         this.#pulse();
       },
       touch: (pool) => {
-        this.#pools.get(pool.database);
+        this.#pools.get(pool.key);
       },
       impatient: () => this.#makeRoom(),
       opened: (millis) => {
@@ -143,24 +147,37 @@ export class DatabasePools {
     return this.#liveQueue();
   }
 
-  /** The pool of a database, made at its first use. */
-  pool(database: string): DatabasePool {
+  /**
+   * The pool of a database, made at its first use: on the server of `settings`, or on the
+   * server named `server` (its `serverSettings`). Databases of one name on two servers have two pools.
+   */
+  pool(database: string, server?: string): DatabasePool {
     if (this.#closed) throw new Error('tenantry: the database pools are closed');
-    let pool = this.#pools.get(database);
+    // A NUL separates a pool key's database from its server: no database name holds one.
+    if (database.includes('\u0000')) throw new InvalidConfigError('A database name cannot hold a NUL character');
+    const key = poolKey(database, server);
+    let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new DatabasePool(database, databaseSettings(this.#settings, database), this.#budget);
-      this.#pools.set(database, pool);
+      pool = new DatabasePool(database, databaseSettings(this.#settingsOf(server), database), this.#budget, key);
+      this.#pools.set(key, pool);
       this.#onPool?.(pool);
     }
     return pool;
   }
 
   /** Ends the pool of a database (before it is dropped), and lets it go. */
-  async forget(database: string): Promise<void> {
-    const pool = this.#pools.peek(database);
+  async forget(database: string, server?: string): Promise<void> {
+    const key = poolKey(database, server);
+    const pool = this.#pools.peek(key);
     if (pool === undefined) return;
-    this.#pools.delete(database);
+    this.#pools.delete(key);
     await pool.end();
+  }
+
+  #settingsOf(server: string | undefined): pg.PoolConfig {
+    if (server === undefined) return this.#settings;
+    if (this.#serverSettings === undefined) throw new Error(`tenantry: no connection settings for server ${server}`);
+    return this.#serverSettings(server);
   }
 
   /** Ends every pool. */
@@ -236,6 +253,11 @@ export class DatabasePools {
     for (const waiter of this.#queue) if (!waiter.settled) live += 1;
     return live;
   }
+}
+
+/** A pool's key: the database's name, and its server's after a NUL (which no identifier holds) when it is not the registry's. */
+function poolKey(database: string, server: string | undefined): string {
+  return server === undefined ? database : `${database}\u0000${server}`;
 }
 
 /**

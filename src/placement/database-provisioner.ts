@@ -108,20 +108,22 @@ export function databaseProvisioner(options: DatabaseProvisionerOptions): Detach
     const roles = options.provisionerOf(home).roles;
     if (roles !== undefined) await dropTenantRole(home, roles, tenant, { schemaDropped: true });
   };
+  const provisionWith = async <R>(tenant: DetachedTenant, build: (client: Queryable, provisioner: Provisioner) => Promise<R>): Promise<R> => {
+    const database = options.databaseOf(tenant);
+    await clearLeftover(tenant, database);
+    await create(tenant, database);
+    try {
+      await markDatabase(home, database, UNFINISHED);
+      return await onDatabase(database, build);
+    } catch (error) {
+      await drop(database).catch(() => undefined);
+      await dropRole(tenant).catch(() => undefined);
+      throw error;
+    }
+  };
   return {
-    async provision(tenant, plan) {
-      const database = options.databaseOf(tenant);
-      await clearLeftover(tenant, database);
-      await create(tenant, database);
-      try {
-        await markDatabase(home, database, UNFINISHED);
-        return await onDatabase(database, (client, provisioner) => provisioner.provision(client, tenant, plan));
-      } catch (error) {
-        await drop(database).catch(() => undefined);
-        await dropRole(tenant).catch(() => undefined);
-        throw error;
-      }
-    },
+    provision: (tenant, plan) => provisionWith(tenant, (client, provisioner) => provisioner.provision(client, tenant, plan)),
+    provisionWith,
     finish: (tenant) => markDatabase(home, options.databaseOf(tenant), null),
     async undo(tenant) {
       await drop(options.databaseOf(tenant));

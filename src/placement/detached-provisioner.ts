@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { MigrationMark, ProvisionPlan } from '../provision/provisioner.js';
+import type { Queryable } from '../db.js';
+import type { MigrationMark, ProvisionPlan, Provisioner } from '../provision/provisioner.js';
 
 /** The tenant a detached provisioner works on. */
 export interface DetachedTenant {
@@ -36,6 +37,12 @@ export interface DetachedProvisioner {
    * first; anything else in the way is a `TenantExistsError`. A failure leaves nothing behind.
    */
   provision(tenant: DetachedTenant, plan?: ProvisionPlan): Promise<MigrationMark>;
+  /**
+   * Provisions as `provision` does, but the schema is built by `build` (a restore loads an
+   * archive into it): `build` runs inside the open transaction on the tenant's server (or
+   * database) with the provisioner working there, and must create the tenant's schema.
+   */
+  provisionWith<R>(tenant: DetachedTenant, build: (client: Queryable, provisioner: Provisioner) => Promise<R>): Promise<R>;
   /** Clears the unfinished mark, after the registry row committed. */
   finish(tenant: DetachedTenant): Promise<void>;
   /** Drops what `provision` made, when the registry row could not commit. */

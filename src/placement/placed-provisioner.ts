@@ -65,14 +65,16 @@ export function placedProvisioner(pool: () => Promise<PoolLike>, provisionerOf: 
     const { pool: serverPool, provisioner } = await server();
     return withTransaction(serverPool, (client) => fn(client, provisioner));
   };
+  const provisionWith = <R>(tenant: DetachedTenant, build: (client: Queryable, provisioner: Provisioner) => Promise<R>): Promise<R> =>
+    inTransaction(async (client, provisioner) => {
+      await clearLeftover(client, provisioner, tenant);
+      const built = await build(client, provisioner);
+      await markSchema(client, tenant.schema, UNFINISHED);
+      return built;
+    });
   return {
-    provision: (tenant: DetachedTenant, plan) =>
-      inTransaction(async (client, provisioner) => {
-        await clearLeftover(client, provisioner, tenant);
-        const mark = await provisioner.provision(client, tenant, plan);
-        await markSchema(client, tenant.schema, UNFINISHED);
-        return mark;
-      }),
+    provision: (tenant, plan) => provisionWith(tenant, (client, provisioner) => provisioner.provision(client, tenant, plan)),
+    provisionWith,
     finish: (tenant) => inTransaction((client) => markSchema(client, tenant.schema, null)),
     undo: (tenant) => inTransaction((client, provisioner) => provisioner.remove(client, tenant, { dropSchema: true })),
     remove: (tenant, options) => inTransaction((client, provisioner) => provisioner.remove(client, tenant, options)),

@@ -92,6 +92,13 @@ export class Servers {
     return this.nameOf(placement) === undefined;
   }
 
+  /** What a server was given as: its pool, or its URL. */
+  input(name: string): ServerInput {
+    const input = this.#inputs.get(name);
+    if (input === undefined) throw new UnknownServerError(name, this.names);
+    return input;
+  }
+
   /** The pool of a server now: `undefined` for a server given by URL before its pool is made without a factory. */
   poolNow(name: string): PoolLike | undefined {
     const input = this.#inputs.get(name);
@@ -119,8 +126,17 @@ export class Servers {
   }
 }
 
-/** A pool made on first use, for a registry server given by URL (node-postgres loads then). */
-function lazyPool(make: () => Promise<PoolLike>): PoolLike {
+/**
+ * A pool made on first use (a server given by URL: node-postgres loads then), for what runs
+ * `query` and `connect` only.
+ *
+ * @example
+ * ```ts
+ * declare const servers: Servers;
+ * const eu = lazyPool(() => servers.pool('eu'));
+ * ```
+ */
+export function lazyPool(make: () => Promise<PoolLike>): PoolLike {
   let made: Promise<PoolLike> | undefined;
   const pool = (): Promise<PoolLike> => (made ??= make());
   return {

@@ -18,7 +18,6 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import type { PoolLike, Queryable } from '../db.js';
 import { withTransaction } from '../db.js';
 import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
@@ -31,10 +30,12 @@ import type { PostgresRegistry } from '../registry/postgres-registry.js';
 import type { Tenant, TenantStatus } from '../types.js';
 import { ArchiveReader } from '../backup/archive-reader.js';
 import { backupTenant } from '../backup/backup-tenant.js';
+import { pipeBackup } from '../backup/pipe-backup.js';
 import type { BackupContext } from '../backup/backup-context.js';
 import { migrationsAtBackup } from '../backup/restore-migrations.js';
-import { restoreOnServer } from '../backup/restore-tenant.js';
-import type { MigrationMark, Provisioner } from './provisioner.js';
+import { restoreSchema } from '../backup/restore-tenant.js';
+import type { DetachedProvisioner } from '../placement/detached-provisioner.js';
+import type { MigrationMark } from './provisioner.js';
 
 /**
  * Options of `tenancy.move`.
@@ -79,8 +80,13 @@ export interface MoveContext {
   readonly servers: Servers;
   readonly placement: TenantPlacement;
   readonly backups: BackupContext;
-  /** A provisioner working on the given server's pool. */
-  provisionerOn(pool: PoolLike): Provisioner;
+  /**
+   * Builds, finishes and drops a tenant's copy on a server: a schema there (or, with
+   * `databases`, the tenant's database there), committed marked unfinished until the switch.
+   */
+  siteOn(server: string): DetachedProvisioner;
+  /** Whether each tenant has a database of its own (the database strategy): the source's database goes, not only its schema. */
+  readonly databases: boolean;
 }
 
 /**
@@ -103,7 +109,7 @@ export async function moveTenant(context: MoveContext, id: string, to: string, o
     let tenant = await registry.get(id);
     if (tenant === undefined) throw new TenantNotFoundError(id);
     const source = await placement.poolOf(tenant);
-    const target = await placement.poolOf({ ...tenant, placement: to });
+    const from = tenant.placement;
     if (servers.nameOf(tenant.placement) === servers.nameOf(to)) {
       throw new InvalidConfigError(`Tenant ${id} is on server ${JSON.stringify(to)} already`);
     }
@@ -117,7 +123,7 @@ export async function moveTenant(context: MoveContext, id: string, to: string, o
     try {
       const rows = await withTransaction(source, async (client) => {
         await lockTables(client, tenant!.schema, lockTimeout);
-        const moved = await copyTo(context, tenant!, target);
+        const moved = await copyTo(context, tenant!, context.siteOn(to));
         copied = true;
         await client.query(`ALTER SCHEMA ${quoteIdent(tenant!.schema)} RENAME TO ${quoteIdent(retired)}`);
         await markSchema(client, retired, `${RETIRED}${tenant!.schema}`);
@@ -126,11 +132,11 @@ export async function moveTenant(context: MoveContext, id: string, to: string, o
       fenced = true;
       const switched = await registry.finishMove(id, to, status, rows.mark);
       const pausedMs = performance.now() - paused;
-      const leftovers = await cleanUp(context, source, target, switched, retired);
-      return { tenant: switched, from: tenant.placement, to, rows: rows.rows, bytes: rows.bytes, pausedMs, durationMs: performance.now() - started, leftovers };
+      const leftovers = await cleanUp(context, from, to, switched, retired);
+      return { tenant: switched, from, to, rows: rows.rows, bytes: rows.bytes, pausedMs, durationMs: performance.now() - started, leftovers };
     } catch (error) {
       if (fenced) await renameBack(source, retired, tenant.schema).catch(() => {});
-      if (copied || fenced) await withTransaction(target, (client) => context.provisionerOn(target).remove(client, tenant!, { dropSchema: true })).catch(() => {});
+      if (copied || fenced) await context.siteOn(to).undo({ ...tenant, placement: to }).catch(() => {});
       await registry.setStatus(id, status).catch(() => {});
       throw error;
     }
@@ -167,38 +173,30 @@ interface Copied {
   readonly mark: MigrationMark;
 }
 
-/** Streams the tenant's archive from its server into a new schema on the target, committed and marked unfinished. */
-async function copyTo(context: MoveContext, tenant: Tenant, target: PoolLike): Promise<Copied> {
-  const pipe = new PassThrough();
-  // Failures are reported by the two promises; the stream's own 'error' event would be uncaught.
-  pipe.on('error', () => {});
-  let first: { error: unknown } | undefined;
-  const stop = (error: unknown): never => {
-    first ??= { error };
-    pipe.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  };
-  const backingUp = backupTenant(context.backups, tenant.id, pipe, { compression: false }).catch(stop);
-  const restoring = (async (): Promise<Copied> => {
-    const reader = new ArchiveReader(pipe);
-    try {
-      const manifest = await reader.manifest();
-      const migrations = await context.backups.tenantMigrations();
-      const atBackup = migrationsAtBackup(manifest.migrations, migrations, {});
-      const provisioner = context.provisionerOn(target);
-      const restored = await restoreOnServer(target, provisioner, tenant, { sharedSchema: context.backups.sharedSchema, roles: provisioner.roles, manifest, reader, atBackup, migrations, options: {} });
-      return {
-        rows: restored.tables.reduce((sum, table) => sum + table.rows, 0),
-        bytes: restored.tables.reduce((sum, table) => sum + table.bytes, 0),
-        mark: restored.mark,
-      };
-    } finally {
-      await reader.close().catch(() => {});
-    }
-  })().catch(stop);
-  const [, restored] = await Promise.allSettled([backingUp, restoring]);
-  if (first !== undefined) throw first.error;
-  return (restored as PromiseFulfilledResult<Copied>).value;
+/** Streams the tenant's archive from its server into a new schema (or database) on the target, committed and marked unfinished. */
+async function copyTo(context: MoveContext, tenant: Tenant, target: DetachedProvisioner): Promise<Copied> {
+  return pipeBackup(
+    (pipe) => backupTenant(context.backups, tenant.id, pipe, { compression: false }),
+    async (pipe): Promise<Copied> => {
+      const reader = new ArchiveReader(pipe);
+      try {
+        const manifest = await reader.manifest();
+        const migrations = await context.backups.tenantMigrations();
+        const atBackup = migrationsAtBackup(manifest.migrations, migrations, {});
+        const { sharedSchema } = context.backups;
+        const restored = await target.provisionWith(tenant, (client, provisioner) =>
+          restoreSchema(client, tenant, { sharedSchema, roles: provisioner.roles, manifest, reader, atBackup, migrations, options: {} }),
+        );
+        return {
+          rows: restored.tables.reduce((sum, table) => sum + table.rows, 0),
+          bytes: restored.tables.reduce((sum, table) => sum + table.bytes, 0),
+          mark: restored.mark,
+        };
+      } finally {
+        await reader.close().catch(() => {});
+      }
+    },
+  );
 }
 
 /** Gives a retired source schema its name back (a failed or crashed move). */
@@ -211,12 +209,21 @@ async function renameBack(source: PoolLike, retired: string, schema: string): Pr
   });
 }
 
-/** After the switch: the target's schema is finished, the source's retired schema and role dropped. */
-async function cleanUp(context: MoveContext, source: PoolLike, target: PoolLike, tenant: Tenant, retired: string): Promise<string[]> {
+/**
+ * After the switch: the target's copy is finished; the source's retired schema and role dropped
+ * (under the database strategy, the source's whole database).
+ */
+async function cleanUp(context: MoveContext, from: string, to: string, tenant: Tenant, retired: string): Promise<string[]> {
   const leftovers: string[] = [];
-  await withTransaction(target, (client) => markSchema(client, tenant.schema, null)).catch(() => leftovers.push(`the mark on schema ${tenant.schema} on the target`));
-  await withTransaction(source, (client) => context.provisionerOn(source).remove(client, { id: tenant.id, schema: retired }, { dropSchema: true })).catch(() =>
-    leftovers.push(`schema ${retired} (and the tenant role) on the source`),
-  );
+  const what = context.databases ? `database ${tenant.schema}` : `schema ${tenant.schema}`;
+  await context
+    .siteOn(to)
+    .finish(tenant)
+    .catch(() => leftovers.push(`the mark on ${what} on the target`));
+  const source = { id: tenant.id, placement: from, schema: context.databases ? tenant.schema : retired };
+  await context
+    .siteOn(from)
+    .undo(source)
+    .catch(() => leftovers.push(context.databases ? `${what} (and the tenant role) on the source` : `schema ${retired} (and the tenant role) on the source`));
   return leftovers;
 }

@@ -1,6 +1,6 @@
 /**
  * The database strategy (`createTenancy({ strategy: 'database' })`): each tenant has a database
- * of its own on the registry's server, named after its schema, with its tables in that schema
+ * of its own, on the registry's server or on the server its placement names, named after its schema, with its tables in that schema
  * inside it, so tenantPool's search_path scoping and the tenant migrations work as they do for
  * a schema per tenant. Connections to tenant databases come from per-database pools under one
  * connection budget.
@@ -13,7 +13,9 @@ import { InvalidConfigError } from '../errors.js';
 import type { MigrationSource } from '../migrate/migration.js';
 import { DatabasePools } from '../placement/database-pools.js';
 import { databaseProvisioner } from '../placement/database-provisioner.js';
+import type { DetachedProvisioner } from '../placement/detached-provisioner.js';
 import type { PlacedTenant, TenantPlacement } from '../placement/placement.js';
+import { lazyPool, type Servers } from '../placement/servers.js';
 import { createProvisioner } from '../provision/provisioner.js';
 import type { TenantRoleNames } from './tenant-roles.js';
 
@@ -51,6 +53,8 @@ export function tenantDatabase(tenant: { readonly schema: string }): string {
 export interface DatabasePlacementOptions {
   /** The registry's pool: its connection settings are used with each tenant's database name. */
   readonly home: PoolLike;
+  /** The tenancy's servers: a tenant placed on one has its database there (each server's pool or URL gives the connection settings). */
+  readonly servers?: Servers | undefined;
   readonly sharedSchema: string;
   readonly tenantMigrations: MigrationSource;
   readonly roles: TenantRoleNames | undefined;
@@ -80,27 +84,53 @@ export function databasePlacement(options: DatabasePlacementOptions): TenantPlac
   if (typeof databases !== 'object' || databases === null) {
     throw new InvalidConfigError('createTenancy databases must be an object: { maxConnections }');
   }
+  const { servers } = options;
   const pools = new DatabasePools({
     settings,
+    ...(servers === undefined ? {} : { serverSettings: (name: string) => serverSettings(servers, name) }),
     maxConnections: databases.maxConnections ?? 10,
     Client: (home as { Client?: typeof pg.Client }).Client,
     ...(options.onPool === undefined ? {} : { onPool: options.onPool }),
   });
-  const poolOf = (tenant: { readonly schema: string }): PoolLike => pools.pool(tenantDatabase(tenant));
-  const provisioner = databaseProvisioner({
-    home,
-    databaseOf: tenantDatabase,
-    poolOf: (database) => pools.pool(database),
-    forget: (database) => pools.forget(database),
-    provisionerOf: (pool) => createProvisioner({ pool, sharedSchema, tenantMigrations, roles }),
-  });
+  /** The server a placement names: `undefined` for the registry's; an unknown name throws `UnknownServerError`. */
+  const serverOf = (placement: string): string | undefined => servers?.nameOf(placement);
+  const poolOf = (tenant: PlacedTenant): PoolLike => pools.pool(tenantDatabase(tenant), serverOf(tenant.placement));
+  const provisioners = new Map<string | undefined, DetachedProvisioner>();
+  const provisionerOn = (server: string | undefined): DetachedProvisioner => {
+    let provisioner = provisioners.get(server);
+    if (provisioner === undefined) {
+      provisioner = databaseProvisioner({
+        home: server === undefined ? home : lazyPool(() => servers!.pool(server)),
+        databaseOf: tenantDatabase,
+        poolOf: (database) => pools.pool(database, server),
+        forget: (database) => pools.forget(database, server),
+        provisionerOf: (pool) => createProvisioner({ pool, sharedSchema, tenantMigrations, roles }),
+      });
+      provisioners.set(server, provisioner);
+    }
+    return provisioner;
+  };
   return {
     spread: true,
     poolOf: async (tenant: PlacedTenant) => poolOf(tenant),
     routeOf: poolOf,
-    detached: () => provisioner,
+    detached: (placement) => provisionerOn(serverOf(placement)),
     // Shared tables live in the registry's database only.
     otherPools: async () => [],
-    close: () => pools.close(),
+    close: async () => {
+      await pools.close();
+      await servers?.close();
+    },
   };
+}
+
+/** The connection settings of a server of `servers`: its URL, or its pg.Pool's settings. */
+function serverSettings(servers: Servers, name: string): pg.PoolConfig {
+  const input = servers.input(name);
+  if (typeof input === 'string') return { connectionString: input };
+  const settings = (input as { options?: pg.PoolConfig }).options;
+  if (typeof settings !== 'object' || settings === null) {
+    throw new InvalidConfigError(`createTenancy({ strategy: 'database' }) needs server ${name} as a pg.Pool or a URL: its connection settings open the tenant databases there`);
+  }
+  return settings;
 }

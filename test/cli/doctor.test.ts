@@ -4,6 +4,7 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy } from '../../src/index.js';
 import { useTestDatabase } from '../helpers/database.js';
+import { type PgBouncer, pgbouncerBinary, startPgBouncer } from '../helpers/pgbouncer.js';
 import { cli, json, names, workspace } from './cli-harness.js';
 
 const db = useTestDatabase();
@@ -114,5 +115,17 @@ describe('tenantry doctor', () => {
     expect(problems(report)).toEqual([
       { check: 'tenant migrations', severity: 'warn', message: '2 tenants have tenant migrations to apply (acme, globex)', fix: 'run tenancy.migrate.tenants() (or tenantry migrate --tenants)' },
     ]);
+  });
+
+  it.skipIf(pgbouncerBinary() === undefined)('reports session-mode tenantPool behind PgBouncer in transaction mode (exit 1)', async () => {
+    const d = await deployment('bouncer', ['acme', 'globex']);
+    const bouncer = (await startPgBouncer(appUrl, { poolMode: 'transaction', poolSize: 2 })) as PgBouncer;
+    try {
+      const { code, report } = await d.doctor(bouncer.url);
+      expect(code).toBe(1);
+      expect(report.findings.find((f) => f.check === 'pooler')).toMatchObject({ severity: 'error', fix: expect.stringContaining("mode: 'transaction'") });
+    } finally {
+      await bouncer.stop();
+    }
   });
 });

@@ -23,10 +23,11 @@ type Routing = keyof typeof ROUTES;
 export function inventoryApiSuite(
   name: 'express' | 'fastify' | 'koa',
   start: StartServer,
-  options: { database?: UseDatabase; describe?: (name: string, body: () => void) => void } = {},
+  options: { database?: UseDatabase; describe?: (name: string, body: () => void) => void; strategy?: 'schema' | 'rls' } = {},
 ): void {
-  (options.describe ?? describe)(`inventory JSON API on ${name}`, () => {
-    const fixture = useInventory(options.database === undefined ? {} : { database: options.database });
+  const strategy = options.strategy ?? 'schema';
+  (options.describe ?? describe)(`inventory JSON API on ${name}${strategy === 'rls' ? ', strategy rls' : ''}`, () => {
+    const fixture = useInventory({ ...(options.database === undefined ? {} : { database: options.database }), strategy });
     let server: RunningServer;
     /** Session cookies of the seeded owners (logged in by header). */
     const cookies = new Map<string, string>();
@@ -322,7 +323,13 @@ export function inventoryApiSuite(
         expect(created.status, created.text).toBe(201);
         expect(created.json).toMatchObject({ business: { id, plan: 'free' }, owner: { email: 'owner@shop.test' }, url: `http://${id}.localhost:${server.port}/` });
         const tenant = await fixture.inventory.tenancy.registry.get(id);
-        expect(tenant?.schema).toBe(`tenant_${id.replaceAll('-', '_')}`);
+        if (strategy === 'rls') {
+          // No schema: the business is a registry row, its owner a row of the shared users table under its id.
+          expect((await fixture.pool.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [tenant!.schema])).rows[0].n).toBe(0);
+          expect((await fixture.pool.query('SELECT tenant_id, email FROM users WHERE tenant_id = $1', [id])).rows).toEqual([{ tenant_id: id, email: signup.email }]);
+        } else {
+          expect(tenant?.schema).toBe(`tenant_${id.replaceAll('-', '_')}`);
+        }
 
         const login = await logIn(id, signup.email, signup.password);
         expect(login.status, login.text).toBe(200);

@@ -106,6 +106,40 @@ describe('migrate.drift', () => {
     expect(rows).toEqual([]);
   });
 
+  it('reports changes that only point elsewhere: a default on another tenant\'s sequence, a foreign key to another tenant\'s table, a check, an index expression', async () => {
+    const migrations = {
+      '001_items.sql': `CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0 CHECK (qty >= 0));
+CREATE TABLE moves (id serial PRIMARY KEY, item_id int NOT NULL REFERENCES items (id));
+CREATE INDEX items_lower_name ON items (lower(name));
+CREATE UNIQUE INDEX items_name_key ON items (name) WHERE qty > 0;`,
+    };
+    const { tenancy, schemaOf } = await setup(['a', 'b', 'c', 'd', 'e'], migrations);
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((id) => `"${schemaOf(id)}"`);
+    await db.pool.query(`ALTER TABLE ${b}.items ALTER COLUMN id SET DEFAULT nextval('${a}.items_id_seq'::regclass)`);
+    await db.pool.query(`ALTER TABLE ${c}.moves DROP CONSTRAINT moves_item_id_fkey, ADD CONSTRAINT moves_item_id_fkey FOREIGN KEY (item_id) REFERENCES ${a}.items (id)`);
+    await db.pool.query(`ALTER TABLE ${d}.items DROP CONSTRAINT items_qty_check, ADD CONSTRAINT items_qty_check CHECK (qty >= 1)`);
+    await db.pool.query(`DROP INDEX ${e}.items_lower_name; CREATE INDEX items_lower_name ON ${e}.items (upper(name))`);
+    await db.pool.query(`DROP INDEX ${e}.items_name_key; CREATE UNIQUE INDEX items_name_key ON ${e}.items (name) WHERE qty > 1`);
+
+    const report = await tenancy.migrate.drift();
+    const changed = Object.fromEntries(report.drifted.map((tenant) => [tenant.tenantId, tenant.differences.map((difference) => `${difference.change} ${difference.kind} ${difference.name}`)]));
+    expect(changed).toEqual({
+      b: ['changed column items.id'],
+      c: ['changed constraint moves.moves_item_id_fkey'],
+      d: ['changed constraint items.items_qty_check'],
+      e: ['changed index items_lower_name', 'changed index items_name_key'],
+    });
+  });
+
+  it('does not call columns made in another order drift', async () => {
+    const migrations = { '001_items.sql': 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0);\nCREATE INDEX items_qty ON items (qty);' };
+    const { tenancy, schemaOf } = await setup(['plain', 'reordered'], migrations);
+    const schema = `"${schemaOf('reordered')}"`;
+    await db.pool.query(`ALTER TABLE ${schema}.items DROP COLUMN name; ALTER TABLE ${schema}.items ADD COLUMN name text NOT NULL DEFAULT ''; ALTER TABLE ${schema}.items ALTER COLUMN name DROP DEFAULT`);
+    const report = await tenancy.migrate.drift();
+    expect(report.drifted).toEqual([]);
+  });
+
   it('stays a handful of queries over 300 tenants, whatever drifted', { timeout: 240_000 }, async () => {
     const ids = Array.from({ length: 300 }, (_, index) => `t${String(index).padStart(3, '0')}`);
     const { tenancy, schemaOf } = await setup([], { '001_items.sql': 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL); CREATE INDEX items_name_idx ON items (name);' });

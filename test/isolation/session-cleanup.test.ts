@@ -89,6 +89,32 @@ describe.each([
     expect(await value(acme, 'SELECT DISTINCT owner FROM items')).toBe(acme.id);
   });
 
+  it('a named statement still runs after DISCARD ALL or DEALLOCATE ALL dropped it on the server', async () => {
+    const named = { name: 'cleanup-owner', text: 'SELECT DISTINCT owner FROM items WHERE owner = $1' };
+    for (const drop of ['DISCARD ALL', 'DEALLOCATE ALL', 'DEALLOCATE "cleanup-owner"', 'SELECT 1; DEALLOCATE ALL']) {
+      expect((await as(acme, () => scoped.query({ ...named, values: [acme.id] }))).rows).toEqual([{ owner: acme.id }]);
+      await as(acme, () => scoped.query(drop));
+      expect((await as(acme, () => scoped.query({ ...named, values: [acme.id] }))).rows).toEqual([{ owner: acme.id }]);
+      await as(globex, () => scoped.query(drop));
+      expect((await as(globex, () => scoped.query({ ...named, values: [globex.id] }))).rows).toEqual([{ owner: globex.id }]);
+    }
+    // DEALLOCATE is not transactional: the statement that fails after it leaves it dropped.
+    await expect(as(acme, () => scoped.query('DEALLOCATE ALL; SELECT 1 / 0'))).rejects.toMatchObject({ code: '22012' });
+    expect((await as(acme, () => scoped.query({ ...named, values: [acme.id] }))).rows).toEqual([{ owner: acme.id }]);
+    // …and one that failed on its own (DISCARD ALL inside a transaction block) dropped nothing.
+    await as(acme, async () => {
+      const client = await scoped.connect();
+      try {
+        await client.query('BEGIN');
+        await expect(client.query('DISCARD ALL')).rejects.toMatchObject({ code: '25001' });
+        await client.query('ROLLBACK');
+        expect((await client.query({ ...named, values: [acme.id] })).rows).toEqual([{ owner: acme.id }]);
+      } finally {
+        client.release();
+      }
+    });
+  });
+
   it('a setting the server reports, changed inside a function, is cleaned too', async () => {
     const shared = `"${tenancy.sharedSchema}"`;
     await db.pool.query(`CREATE OR REPLACE FUNCTION ${shared}.move_zone() RETURNS text LANGUAGE sql AS $$ SELECT set_config('TimeZone', 'Asia/Tokyo', false) $$`);

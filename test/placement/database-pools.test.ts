@@ -31,6 +31,28 @@ describe('DatabasePools', () => {
     expect(databaseSettings({ host: 'db', user: 'app', database: 'app' }, 'tenant_acme')).toEqual({ host: 'db', user: 'app', database: 'tenant_acme' });
   });
 
+  it("keeps databases of one name on two servers apart: a pool each, each with its server's settings, under one budget", async () => {
+    const eu = 'postgres://app@eu-db:5432/app';
+    const pools = new DatabasePools({ settings: { connectionString: serverUrl() }, serverSettings: (server) => (server === 'eu' ? { connectionString: eu } : {}), maxConnections: 2 });
+    try {
+      const home = pools.pool(names[0]!);
+      const there = pools.pool(names[0]!, 'eu');
+      expect(there).not.toBe(home);
+      expect(pools.pool(names[0]!, 'eu')).toBe(there);
+      expect(new URL(there.options.connectionString!).host).toBe('eu-db:5432');
+      expect(new URL(home.options.connectionString!).host).toBe(new URL(serverUrl()).host);
+      // A name shaped like another server's pool key does not reach that pool.
+      expect(() => pools.pool(`${names[0]!}\u0000eu`)).toThrow(/NUL/);
+      expect((await home.query<{ db: string }>('SELECT current_database() AS db')).rows).toEqual([{ db: names[0] }]);
+      await pools.forget(names[0]!, 'eu');
+      expect(pools.pool(names[0]!)).toBe(home);
+      expect(pools.pool(names[0]!, 'eu')).not.toBe(there);
+      expect(() => new DatabasePools({ settings: {}, maxConnections: 1 }).pool('x', 'eu')).toThrow(/no connection settings for server eu/);
+    } finally {
+      await pools.close();
+    }
+  });
+
   it('serves random databases at a concurrency above the budget with no error, no wrong database and never more backends than the budget', async () => {
     const budget = 4;
     const pools = new DatabasePools({ settings: { connectionString: serverUrl() }, maxConnections: budget });

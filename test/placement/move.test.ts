@@ -4,6 +4,9 @@
  * (TenantMovingError, 503 with Retry-After), a failed move and a crashed one.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +16,7 @@ import { tenantPool } from '../../src/pg/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { expectMovingAnswers } from '../helpers/moving-answers.js';
 import { useSecondServer } from './second-server.js';
+import { moveWhileWriting, moveWriters } from './move-writers.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 import { cli, json, workspace } from '../cli/cli-harness.js';
 
@@ -58,40 +62,15 @@ describe('tenancy.move', () => {
     await db.pool.query(`INSERT INTO "${acme.schema}".items (label) SELECT 'seed ' || n FROM generate_series(1, 20000) AS n`);
     await db.pool.query(`INSERT INTO "${globex.schema}".items (label) VALUES ('globex only')`);
 
-    const acknowledged: string[] = [];
-    const refusals = new Map<string, number>();
-    let writing = true;
-    let next = 0;
-    // A stale writer holds the Tenant object from before the move (status active, the old
-    // placement), as a process whose cache has not heard of the move does: tenantPool cannot
-    // refuse its writes, the database must.
     const stale = (await tenancy.registry.get('acme'))!;
-    const writer = async (holdsStaleTenant = false): Promise<void> => {
-      while (writing) {
-        const label = `w${(next += 1)}`;
-        try {
-          if (holdsStaleTenant) await tenancy.runTenant(stale, () => pool.query('INSERT INTO items (label) VALUES ($1)', [label]));
-          else await tenancy.run('acme', () => pool.query('INSERT INTO items (label) VALUES ($1)', [label]));
-          acknowledged.push(label);
-        } catch (error) {
-          const code = (error as { code?: string }).code ?? 'other';
-          refusals.set(code, (refusals.get(code) ?? 0) + 1);
-          await new Promise((resolve) => setTimeout(resolve, 2));
-        }
-      }
-    };
-    const writers = [writer(), writer(), writer(), writer(true), writer(true)];
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const there = await tenancy.move('acme', 'eu');
-    const writtenBefore = acknowledged.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    writing = false;
-    await Promise.all(writers);
-
-    expect(there).toMatchObject({ from: 'default', to: 'eu', leftovers: [] });
-    expect(there.tenant).toMatchObject({ id: 'acme', placement: 'eu', status: 'active' });
-    expect(there.rows).toBeGreaterThanOrEqual(20000);
-    expect(acknowledged.length).toBeGreaterThan(writtenBefore); // writes resumed, on the new server
+    const writers = moveWriters(tenancy, pool, 'acme');
+    const { acknowledged, refusals } = writers;
+    writers.start();
+    writers.start();
+    writers.start();
+    writers.start(stale);
+    writers.start(stale);
+    await moveWhileWriting(tenancy, writers, 'acme', 'eu', 20000);
     const onEu = new Set(await labelsOn(second.pool, acme.schema));
     expect(acknowledged.filter((label) => !onEu.has(label))).toEqual([]);
     expect(onEu.size).toBe(20000 + acknowledged.length);
@@ -108,11 +87,10 @@ describe('tenancy.move', () => {
 
     // And back, to the registry's server by its name.
     acknowledged.length = 0;
-    writing = true;
-    const again = [writer(), writer()];
+    writers.start();
+    writers.start();
     const back = await tenancy.move('acme', 'main');
-    writing = false;
-    await Promise.all(again);
+    await writers.stop();
     expect(back.tenant.placement).toBe('main');
     const home = new Set(await labelsOn(db.pool, acme.schema));
     expect(acknowledged.filter((label) => !home.has(label))).toEqual([]);
@@ -224,6 +202,14 @@ describe('tenancy.move', () => {
     expect(await schemasLike(db.pool, restored.tenant.schema)).toEqual([]);
     const { rows: note } = await second.pool.query(`SELECT obj_description(oid, 'pg_namespace') AS note FROM pg_namespace WHERE nspname = $1`, [restored.tenant.schema]);
     expect(note[0]!.note).toBeNull();
+    // An export reads the tenant on its server (it read the registry's and found no tables).
+    const folder = await mkdtemp(join(tmpdir(), 'tenantry-placed-export-'));
+    try {
+      const exported = await tenancy.exportTenant('acme-eu', folder);
+      expect(exported.tables).toEqual([{ table: 'items', file: 'items.json', rows: 500 }]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
 
     const inTheWay = `${acme.schema}_two`;
     await second.pool.query(`CREATE SCHEMA "${inTheWay}"`);

@@ -4,6 +4,9 @@
  * writer; a failed move; tenant roles attacked from the schema-placed tenant; the adapters' 503
  * while it moves; the CLI; the shared migrations and backups of a tenancy that holds such tenants.
  */
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -355,6 +358,10 @@ describe('tenancy.move(id, { strategy })', () => {
     const summary = await s.admin.backup('acme', sink);
     expect(summary.rows).toBe(2 + 30 + 30 + 2);
     expect(summary.manifest.strategy).toBe('rls');
+    const directory = await mkdtemp(join(tmpdir(), 'tenantry-smove-'));
+    const exported = await s.admin.exportTenant('acme', directory);
+    expect(exported.tables.reduce((sum, table) => sum + table.rows, 0)).toBe(2 + 30 + 30 + 2);
+    expect(JSON.parse(await readFile(join(directory, 'notes.json'), 'utf8'))).toHaveLength(2);
     await s.admin.registry.delete('acme');
     expect(await schemaExists(acme.schema)).toBe(false);
     const restored = await s.admin.restore(Readable.from([Buffer.concat(chunks)]));

@@ -82,7 +82,7 @@ export async function createBusiness(inventory: Inventory, body: unknown): Promi
 
   let tenant: Tenant;
   try {
-    tenant = await inventory.tenancy.registry.create({ id, name, metadata: { plan: planId } });
+    tenant = await inventory.admin.registry.create({ id, name, metadata: { plan: planId } });
   } catch (error) {
     if (isTenancyError(error) && error.code === 'TENANTRY_TENANT_EXISTS') {
       throw conflict('business_exists', `The address ${id}.${inventory.baseDomain} is taken`, { id: 'is taken' });
@@ -91,10 +91,15 @@ export async function createBusiness(inventory: Inventory, body: unknown): Promi
     throw error;
   }
   try {
-    const user = await inventory.tenancy.run(tenant, () => createUser(inventory, owner, 'owner'));
+    const user = await inventory.tenancy.run(tenant, async () => {
+      // Under the row-level strategy the business's settings row is written here (a schema's
+      // migration writes it under the schema strategy).
+      if (inventory.tenancy.strategy === 'rls') await inventory.db.insertInto('settings').defaultValues().execute();
+      return createUser(inventory, owner, 'owner');
+    });
     return { business: businessOf(tenant), owner: user };
   } catch (error) {
-    await inventory.tenancy.registry.delete(tenant.id, { dropSchema: true });
+    await inventory.admin.registry.delete(tenant.id, { dropSchema: true });
     throw error;
   }
 }

@@ -114,7 +114,8 @@ export async function importProductsCsv(inventory: Inventory, csv: string | Buff
         .values(rows)
         // Raw `excluded.…`: the table of the row that was refused, not one of the business's tables.
         .onConflict((conflict) =>
-          conflict.column('sku').doUpdateSet({
+          // By the constraint's name: under the row-level strategy it is UNIQUE (tenant_id, sku).
+          conflict.constraint('products_sku_key').doUpdateSet({
             name: sql`excluded.name`,
             unit_price_cents: sql`excluded.unit_price_cents`,
             category_id: sql`excluded.category_id`,
