@@ -393,6 +393,16 @@ describe('tenancy.move(id, { strategy })', () => {
     await s.close();
   });
 
+  it('says to run migrate.shared() when the registry predates its strategy column', async () => {
+    const names = uniqueNames('smr');
+    const tenancy = createTenancy({ pool: db.pool, ...names });
+    await tenancy.migrate.shared();
+    await tenancy.registry.create({ id: 'acme' });
+    await db.pool.query(`ALTER TABLE "${names.sharedSchema}".tenantry_tenants DROP COLUMN strategy`);
+    await expect(tenancy.registry.get('acme')).rejects.toMatchObject({ code: 'TENANTRY_REGISTRY_NOT_MIGRATED', missing: ['tenantry:0003_tenant_strategy'] });
+    await tenancy.close();
+  });
+
   it('moves a tenant with tenantry tenants move ID --strategy schema|rls', { timeout: 60_000 }, async () => {
     const { sharedSchema, schemaPrefix } = uniqueNames('smc');
     const cwd = await workspace({
