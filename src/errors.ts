@@ -30,7 +30,8 @@ export type TenancyErrorCode =
   | 'TENANTRY_BACKUP_ARCHIVE'
   | 'TENANTRY_BACKUP_MIGRATIONS'
   | 'TENANTRY_UNKNOWN_SERVER'
-  | 'TENANTRY_TENANT_MOVING';
+  | 'TENANTRY_TENANT_MOVING'
+  | 'TENANTRY_SCHEMA_PLACED_TENANTS';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -224,7 +225,8 @@ export class UnknownServerError extends TenancyError {
 }
 
 /**
- * The tenant is moving to another server: its writes are paused for the move (`tenancy.move`).
+ * The tenant is moving, to another server or between strategies: its writes are paused for the
+ * move (`tenancy.move`).
  * HTTP 503; the adapters add a `Retry-After` header with {@link TenantMovingError.retryAfter}.
  *
  * @example
@@ -243,7 +245,7 @@ export class TenantMovingError extends TenancyError {
   readonly retryAfter: number;
   constructor(tenantId: string, retryAfter: number = 5) {
     retryAfter = Number.isInteger(retryAfter) && retryAfter > 0 ? retryAfter : 5;
-    super('TENANTRY_TENANT_MOVING', 503, `Tenant ${describe(tenantId)} is moving to another server: its writes are paused, retry in ${retryAfter} s`);
+    super('TENANTRY_TENANT_MOVING', 503, `Tenant ${describe(tenantId)} is moving: its writes are paused, retry in ${retryAfter} s`);
     this.tenantId = tenantId;
     this.retryAfter = retryAfter;
   }
@@ -485,6 +487,39 @@ export class RowSecurityBypassedError extends TenancyError {
   override name = 'RowSecurityBypassedError';
   constructor(message: string) {
     super('TENANTRY_ROW_SECURITY_BYPASSED', 500, message);
+  }
+}
+
+/**
+ * Shared migrations would change the tenant-scoped tables while some tenants of the row-level
+ * tenancy keep copies of them in schemas of their own (`tenancy.move(id, { strategy: 'schema'
+ * })`): the copies would not follow. Nothing was applied. Move those tenants back (`{ strategy:
+ * 'rls' }`), migrate, and move them out again (docs/rls.md, "Moving between strategies"). HTTP 409.
+ *
+ * @example
+ * ```ts
+ * await tenancy.migrate.shared();
+ * // rejects with SchemaPlacedTenantsError: Shared migrations 005_sku change tenant-scoped tables
+ * // that tenants "bigco" keep in schemas of their own: …
+ * ```
+ */
+export class SchemaPlacedTenantsError extends TenancyError {
+  override name = 'SchemaPlacedTenantsError';
+  /** The tenants that live in schemas of their own. */
+  readonly tenantIds: readonly string[];
+  /** The shared migrations that were not applied. */
+  readonly migrations: readonly string[];
+  constructor(tenantIds: readonly string[], migrations: readonly string[]) {
+    const ids = Array.isArray(tenantIds) ? tenantIds : [];
+    const names = Array.isArray(migrations) ? migrations : [];
+    super(
+      'TENANTRY_SCHEMA_PLACED_TENANTS',
+      409,
+      `Shared migrations ${names.join(', ')} change tenant-scoped tables that tenants ${ids.map((id) => describe(id)).join(', ')} keep in schemas of their own: ` +
+        "nothing was applied; move them back with tenancy.move(id, { strategy: 'rls' }) (tenantry tenants move ID --strategy rls), migrate, then move them out again",
+    );
+    this.tenantIds = Object.freeze([...ids]);
+    this.migrations = Object.freeze([...names]);
   }
 }
 

@@ -52,6 +52,7 @@ export {
   DatabaseUnavailableError,
   TenantsFailedError,
   RowSecurityBypassedError,
+  SchemaPlacedTenantsError,
   BackupArchiveError,
   BackupMigrationsError,
   UnknownServerError,
@@ -103,6 +104,7 @@ export type { BackupProgress, CopyControl } from './backup/copy-control.js';
 export type { BackupManifest, BackupTable, BackupSequence, BackupTenant, TableEnd } from './backup/backup-manifest.js';
 export type { RestoreOptions, RestoreSummary } from './backup/restore-tenant.js';
 export type { MoveOptions, MoveSummary } from './provision/move-tenant.js';
+export type { StrategyMoveSummary, StrategyTarget } from './strategy/strategy-move.js';
 export type { ServerInput } from './placement/servers.js';
 export type { RestoreMigrationOptions } from './backup/restore-migrations.js';
 export type { CloneOptions } from './backup/clone-tenant.js';

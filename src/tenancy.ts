@@ -50,10 +50,11 @@ import type { TenantRoleNames, TenantRolesOptions } from './strategy/tenant-role
 import { tenantRoleNames, withRoleMarker } from './strategy/tenant-roles.js';
 import { observedBackup } from './backup/observed-backup.js';
 import { type MoveContext, type MoveOptions, type MoveSummary, moveTenant } from './provision/move-tenant.js';
+import { moveStrategy, type StrategyMoveContext, type StrategyMoveSummary, type StrategyTarget } from './strategy/strategy-move.js';
 import { Servers, type ServerInput } from './placement/servers.js';
 import { serverPlacement, type TenantPlacement } from './placement/placement.js';
 import { placedProvisioner } from './placement/placed-provisioner.js';
-import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration } from './strategy/row-level.js';
+import { createRowLevelProvisioner, rowLevelMigration, rowLevelRolesMigration, schemaPlacedMigration } from './strategy/row-level.js';
 import type { TenancyStrategy } from './strategy/tenancy-strategy.js';
 import { databasePlacement, type DatabaseStrategyOptions } from './strategy/database.js';
 
@@ -373,6 +374,22 @@ export interface Tenancy {
    */
   move(id: string, server: string, options?: MoveOptions): Promise<MoveSummary>;
   /**
+   * Moves a tenant of a row-level tenancy (`strategy: 'rls'`) out of the shared tables into a
+   * schema of its own (`{ strategy: 'schema' }`: a big tenant outgrew them), or back (`{
+   * strategy: 'rls' }`), without losing an acknowledged write: its writes are paused (status
+   * `moving`, as for a move between servers), and one transaction builds the schema's tables
+   * from the shared ones (or drops them), copies its rows, removes them from where they were and
+   * switches the registry. A failure leaves the tenant where it was, active. See docs/rls.md,
+   * "Moving between strategies".
+   *
+   * @example
+   * ```ts
+   * const { rows, pausedMs } = await tenancy.move('acme', { strategy: 'schema' });
+   * await tenancy.move('acme', { strategy: 'rls' });
+   * ```
+   */
+  move(id: string, target: StrategyTarget, options?: MoveOptions): Promise<StrategyMoveSummary>;
+  /**
    * Stops listening for registry changes of other processes (for good: later lookups rely on the
    * cache's TTL alone). Call it when you stop, with `pool.end()`.
    */
@@ -436,6 +453,7 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
       ...(options.audit === true ? [auditMigration(sharedSchema)] : []),
       ...(strategy === 'rls' ? [rowLevelMigration(sharedSchema)] : []),
       ...(strategy === 'rls' && roles !== undefined ? [rowLevelRolesMigration(sharedSchema, roles)] : []),
+      ...(strategy === 'rls' ? [schemaPlacedMigration(sharedSchema)] : []),
       ...(spares === undefined ? [] : [sparesMigration(sharedSchema)]),
     ],
     sharedMigrations: toMigrationSource(options.migrations?.shared),
@@ -528,6 +546,13 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     return { registry, servers, placement, backups: context, siteOn: (server) => placement.detached(server) ?? home, databases: strategy === 'database' };
   };
 
+  const strategyMoves = (): StrategyMoveContext => {
+    if (strategy !== 'rls' || !(registry instanceof PostgresRegistry)) {
+      throw new InvalidConfigError("tenancy.move(id, { strategy }) moves tenants of createTenancy({ pool, strategy: 'rls' }) with the PostgreSQL registry between the shared tables and a schema of their own");
+    }
+    return { registry, sharedSchema, roles };
+  };
+
   const tenancy: Tenancy = Object.freeze({
     registry,
     migrate,
@@ -591,7 +616,10 @@ export function createTenancy(options: TenancyOptions = {}): Tenancy {
     exportTenant: async (id: string, directory: string, exportOptions?: ExportOptions) => {
       return exportTenant(backups(), id, directory, exportOptions);
     },
-    move: async (id: string, server: string, moveOptions?: MoveOptions) => observedBackup('move', id, () => moveTenant(moves(), id, server, moveOptions)),
+    move: (async (id: string, target: string | StrategyTarget, moveOptions?: MoveOptions) =>
+      typeof target === 'object' && target !== null
+        ? moveStrategy(strategyMoves(), id, target.strategy, moveOptions)
+        : observedBackup('move', id, () => moveTenant(moves(), id, target, moveOptions))) as Tenancy['move'],
     async resolveRequest(request: TenantRequest, resolver?: TenantResolver): Promise<RequestTenant | null> {
       return resolveNow(request, resolver);
     },

@@ -33,6 +33,13 @@ export interface Tenant {
   readonly metadata: Readonly<Record<string, unknown>>;
   /** The name of the last tenant migration applied to the tenant's schema, or `null`. */
   readonly migrationVersion: string | null;
+  /**
+   * Where this tenant lives when that is not where its tenancy's strategy puts tenants: `'schema'`
+   * for a tenant of a row-level tenancy moved into a schema of its own (`tenancy.move(id, {
+   * strategy: 'schema' })`); `null` (or absent, in a hand-made Tenant) when it lives where the
+   * tenancy's strategy says.
+   */
+  readonly strategy?: 'schema' | 'rls' | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

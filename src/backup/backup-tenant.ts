@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import { TenantNotFoundError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
+import type { Tenant } from '../types.js';
 import type { WriteArchiveOptions } from './archive-writer.js';
 import type { BackupContext } from './backup-context.js';
 import type { BackupSummary } from './backup-schema.js';
@@ -51,7 +52,7 @@ export async function backupTenant(
     (await context.poolOf?.(tenant)) ?? context.pool,
     {
       kind: 'tenant',
-      schema: rowLevel === undefined ? tenant.schema : context.sharedSchema,
+      schema: rowsSchemaOf(context, tenant, rowLevel),
       database: context.strategy === 'database',
       ...(rowLevel === undefined ? {} : { rowLevel }),
       tenant: {
@@ -93,6 +94,21 @@ export async function backupShared(context: BackupContext, destination: Writable
     destination,
     options,
   );
+}
+
+/**
+ * The schema whose tables hold a tenant's rows: its own; for a row-level tenant the shared
+ * schema, unless it was moved into a schema of its own (`tenancy.move(id, { strategy: 'schema' })`).
+ *
+ * @example
+ * ```ts
+ * declare const context: import('./backup-context.js').BackupContext;
+ * declare const tenant: import('../types.js').Tenant;
+ * rowsSchemaOf(context, tenant, await rowLevelTarget(context, tenant.id)); // 'public'
+ * ```
+ */
+export function rowsSchemaOf(context: BackupContext, tenant: Tenant, rowLevel: RowLevelTarget | undefined): string {
+  return rowLevel === undefined || tenant.strategy === 'schema' ? tenant.schema : context.sharedSchema;
 }
 
 /**

@@ -18,7 +18,7 @@ import { MIGRATIONS_TABLE } from '../migrate/schema-migrator.js';
 import type { CopyControl } from './copy-control.js';
 import type { BackupContext } from './backup-context.js';
 import { enterRowLevelScope, tenantRowsOf } from './backup-schema.js';
-import { rowLevelTarget } from './backup-tenant.js';
+import { rowLevelTarget, rowsSchemaOf } from './backup-tenant.js';
 import { copyOut } from './copy-stream.js';
 import { schemaTables } from './table-order.js';
 
@@ -69,7 +69,7 @@ export async function exportTenant(context: BackupContext, id: string, directory
   if (tenant === undefined) throw new TenantNotFoundError(id);
   const domains = await context.registry.domains(id);
   const rowLevel = context.strategy === 'rls' ? await rowLevelTarget(context, id) : undefined;
-  const schema = rowLevel === undefined ? tenant.schema : context.sharedSchema;
+  const schema = rowsSchemaOf(context, tenant, rowLevel);
   const folder = resolve(directory);
   await mkdir(folder, { recursive: true });
   const client = await ((await context.poolOf?.(tenant)) ?? context.pool).connect();

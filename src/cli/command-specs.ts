@@ -251,15 +251,17 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   },
   'tenants move': {
     name: 'tenants move',
-    summary: 'move a tenant to another server of the config\'s servers (writes paused meanwhile, none lost)',
+    summary: 'move a tenant to another server, or between the shared tables and a schema of its own (writes paused meanwhile, none lost)',
     args: ['ID'],
     options: {
       to: { type: 'string', value: 'SERVER', description: 'the server to move it to (a name of servers in the config)' },
+      strategy: { type: 'string', value: 'STRATEGY', description: "strategy: 'rls' only: schema (into a schema of its own) or rls (back into the shared tables)" },
       'lock-timeout': { type: 'string', value: 'MS', description: 'how long to wait for writes in flight before giving up (default 30000)' },
     },
     notes: [
       'While it moves, the tenant\'s writes get 503 with Retry-After (reads go on); a failure leaves it',
-      'where it was, active. Needs servers: { name: URL, … } in the config file (see docs/scaling.md).',
+      'where it was, active. --to needs servers: { name: URL, … } in the config file (see docs/scaling.md);',
+      "--strategy needs strategy: 'rls' (see docs/rls.md, \"Moving between strategies\").",
     ],
   },
   'tenants export': {

@@ -23,6 +23,7 @@ import type { TenancyStrategy } from '../strategy/tenancy-strategy.js';
 import type { TenantRoleNames } from '../strategy/tenant-roles.js';
 import type { SparePool } from '../provision/spare-pool.js';
 import type { TenantPlacement } from '../placement/placement.js';
+import { refuseChangesUnderPlacedTenants, tenantTablesShape } from '../strategy/schema-placed-guard.js';
 
 /** What one schema's run applied. */
 export interface MigrationResult {
@@ -207,7 +208,7 @@ export interface MigratorOptions {
  * ```
  */
 export function createMigrator(options: MigratorOptions): Migrator {
-  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles, spares } = options;
+  const { registry, sharedSchema, builtInShared, sharedMigrations, tenantMigrations, roles, spares, strategy } = options;
 
   const requirePool = (): PoolLike => {
     if (options.pool === undefined) throw new InvalidConfigError('Migrations need createTenancy({ pool })');
@@ -271,7 +272,10 @@ export function createMigrator(options: MigratorOptions): Migrator {
       // The shared schema of one server: its migrations, then the tenant roles' grants on its tables.
       const migrateOn = (pool: PoolLike, list: readonly Migration[]) =>
         withTransaction(pool, async (client) => {
+          // Row-level tenants moved into schemas of their own hold copies of the tenant-scoped tables.
+          const shape = strategy === 'rls' ? await tenantTablesShape(client, sharedSchema) : undefined;
           const migrated = await migrateSchema(client, { schema: sharedSchema, migrations: list, allowChanged, createSchema: true });
+          await refuseChangesUnderPlacedTenants(client, sharedSchema, shape, migrated.applied);
           if (roles !== undefined) await grantSharedTables(client, roles, sharedSchema);
           return migrated;
         });

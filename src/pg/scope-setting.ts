@@ -107,8 +107,12 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
     // The role prefix is part of the owner: a connection that served this tenant through a tenancy
     // with other roles (or none) is cleaned first, which also drops the role that tenancy set.
     const owner = `${roles?.prefix ?? ''}\0${tenant.id}\0${tenant.schema}`;
-    // Row-level tenants have no schema of their own: the shared path, and the tenant setting.
-    const path = rowLevel ? sharedPathOf(shared) : searchPathOf(scope, shared);
+    // Row-level tenants get the tenant setting, and the path of their schema too: it exists only
+    // while the tenant lives in it (tenancy.move(id, { strategy: 'schema' }) creates it, and drops
+    // it on the way back, in the transaction that moves the rows), and PostgreSQL skips a schema
+    // that does not exist. So unqualified names reach the tenant's rows wherever they are, even
+    // through a Tenant object from before a move.
+    const path = searchPathOf(scope, shared);
     cached = {
       shared,
       roles,

@@ -4,10 +4,12 @@
  * @module
  */
 import type { PoolClientLike } from '../db.js';
+import { InvalidConfigError, TenantMovingError } from '../errors.js';
 
 /** A session lock on the registry's server that keeps two moves of one tenant apart. */
 export interface MoveGuard {
-  release(): void;
+  /** Unlocks, and settles once the lock is free (a move that awaits it lets the next one start at once). */
+  release(): Promise<void>;
 }
 
 /**
@@ -25,11 +27,41 @@ export async function takeMoveLock(client: PoolClientLike, id: string): Promise<
     return undefined;
   }
   return {
-    release: () => {
+    release: () =>
       client.query(`SELECT pg_advisory_unlock(hashtext('tenantry:move'), hashtext($1))`, [id]).then(
         () => client.release(),
         (error: Error) => client.release(error),
-      );
-    },
+      ),
   };
+}
+
+/**
+ * The `lockTimeout` of a move's options, checked: how long it waits for writes in flight, in ms
+ * (default 30,000).
+ *
+ * @example
+ * ```ts
+ * moveLockTimeout({}); // 30000
+ * ```
+ */
+export function moveLockTimeout(options: { readonly lockTimeout?: number }): number {
+  const lockTimeout = options.lockTimeout ?? 30_000;
+  if (!Number.isInteger(lockTimeout) || lockTimeout < 1) throw new InvalidConfigError(`lockTimeout must be a positive integer of ms, got ${String(lockTimeout)}`);
+  return lockTimeout;
+}
+
+/**
+ * Takes a tenant's move lock, or throws `TenantMovingError` when another move holds it.
+ *
+ * @example
+ * ```ts
+ * declare const registry: { lockForMove(id: string): Promise<MoveGuard | undefined> };
+ * const guard = await lockMove(registry, 'acme');
+ * await guard.release();
+ * ```
+ */
+export async function lockMove(registry: { lockForMove(id: string): Promise<MoveGuard | undefined> }, id: string): Promise<MoveGuard> {
+  const guard = await registry.lockForMove(id);
+  if (guard === undefined) throw new TenantMovingError(id);
+  return guard;
 }

@@ -20,7 +20,8 @@
 import { createHash } from 'node:crypto';
 import type { PoolLike, Queryable } from '../db.js';
 import { withTransaction } from '../db.js';
-import { InvalidConfigError, TenantMovingError, TenantNotFoundError } from '../errors.js';
+import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
+import { lockMove, moveLockTimeout } from './move-lock.js';
 import { assertTenantId, quoteIdent } from '../identifiers.js';
 import { markSchema } from '../placement/placed-provisioner.js';
 import type { TenantPlacement } from '../placement/placement.js';
@@ -99,13 +100,11 @@ export interface MoveContext {
  */
 export async function moveTenant(context: MoveContext, id: string, to: string, options: MoveOptions = {}): Promise<MoveSummary> {
   assertTenantId(id);
-  const lockTimeout = options.lockTimeout ?? 30_000;
-  if (!Number.isInteger(lockTimeout) || lockTimeout < 1) throw new InvalidConfigError(`lockTimeout must be a positive integer of ms, got ${String(lockTimeout)}`);
+  const lockTimeout = moveLockTimeout(options);
   const { registry, placement, servers } = context;
   context.servers.nameOf(to); // an unknown server is refused before anything changes
   const started = performance.now();
-  const guard = await registry.lockForMove(id);
-  if (guard === undefined) throw new TenantMovingError(id);
+  const guard = await lockMove(registry, id);
   try {
     let tenant = await registry.get(id);
     if (tenant === undefined) throw new TenantNotFoundError(id);
@@ -142,7 +141,7 @@ export async function moveTenant(context: MoveContext, id: string, to: string, o
       throw error;
     }
   } finally {
-    guard.release();
+    await guard.release();
   }
 }
 

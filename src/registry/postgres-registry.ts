@@ -52,7 +52,7 @@ export interface PostgresRegistryOptions {
   readonly onChange?: (tenantId: string) => void;
 }
 
-const COLUMNS = 'id, name, schema_name, status, placement, metadata, migration_version, created_at, updated_at';
+const COLUMNS = 'id, name, schema_name, status, placement, metadata, migration_version, strategy, created_at, updated_at';
 
 /**
  * The PostgreSQL registry. `createTenancy({ pool })` makes one; build it yourself only to use
@@ -179,6 +179,29 @@ export class PostgresRegistry implements TenantRegistry {
    */
   finishMove(id: string, placement: string, status: TenantStatus, mark: MigrationMark): Promise<Tenant> {
     return this.#updateRow(id, 'placement = $2, status = $3, migration_version = $4, migration_digest = $5', [placement, status, mark.version, mark.digest]);
+  }
+
+  /**
+   * Switches a tenant between the tenancy's strategy (`null`) and a schema of its own, and sets
+   * its status, then runs `work` (which moves its rows) in the same transaction; the change is
+   * announced when it commits. The row is switched first: what `work` does in the transaction
+   * sees the tenant where it is going.
+   *
+   * @internal
+   */
+  async switchStrategy<R>(id: string, strategy: 'schema' | null, status: TenantStatus, work: (client: PoolClientLike) => Promise<R>): Promise<{ tenant: Tenant; result: R }> {
+    const done = await this.#transaction(async (client) => {
+      const { rows } = await client.query<TenantRow>(
+        `UPDATE ${this.#tenants} SET strategy = $2, status = $3, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, strategy, status],
+      );
+      if (rows[0] === undefined) throw new TenantNotFoundError(id);
+      const result = await work(client);
+      await announceChange(client, this.#sharedSchema, id);
+      return { tenant: toTenant(rows[0]), result };
+    });
+    this.#onChange(id);
+    return done;
   }
 
   /**

@@ -67,6 +67,13 @@ ALTER TABLE ${s}.${TENANTS_TABLE} ADD CONSTRAINT ${TENANTS_TABLE}_status_check C
 `,
 );
 
+const tenantStrategy = sqlMigration(
+  'tenantry:0003_tenant_strategy',
+  (s) => `
+ALTER TABLE ${s}.${TENANTS_TABLE} ADD COLUMN strategy text CHECK (strategy IN ('schema', 'rls'));
+`,
+);
+
 const createAudit = sqlMigration(
   'tenantry:0101_audit',
   (s) => `
@@ -132,5 +139,5 @@ export function auditMigration(schema: string): Migration {
  * ```
  */
 export function registryMigrations(schema: string): readonly Migration[] {
-  return [createRegistry(schema), movingStatus(schema)];
+  return [createRegistry(schema), movingStatus(schema), tenantStrategy(schema)];
 }

@@ -68,6 +68,7 @@ export function freezeTenant(fields: Tenant): Tenant {
     placement: fields.placement,
     metadata: Object.freeze({ ...fields.metadata }),
     migrationVersion: fields.migrationVersion,
+    strategy: fields.strategy ?? null,
     createdAt: new Date(fields.createdAt),
     updatedAt: new Date(fields.updatedAt),
   });
@@ -119,6 +120,8 @@ export interface TenantRow {
   placement: string;
   metadata: Record<string, unknown>;
   migration_version: string | null;
+  /** Where the tenant lives when not where its tenancy's strategy puts tenants (`tenancy.move(id, { strategy })`). */
+  strategy?: 'schema' | 'rls' | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -141,6 +144,7 @@ export function tenantFromRow(row: TenantRow): Tenant {
     placement: row.placement,
     metadata: row.metadata,
     migrationVersion: row.migration_version,
+    strategy: row.strategy ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });

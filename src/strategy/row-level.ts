@@ -11,7 +11,7 @@ import type { Queryable } from '../db.js';
 import { quoteIdent } from '../identifiers.js';
 import type { Migration } from '../migrate/migration.js';
 import { digestOf } from '../migrate/migration.js';
-import { sqlMigration } from '../registry/registry-migrations.js';
+import { sqlMigration, TENANTS_TABLE } from '../registry/registry-migrations.js';
 import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
 import type { PoolLike } from '../db.js';
 import { createTenantRole, dropTenantRole, ensureGroupRoles } from '../provision/tenant-role-grants.js';
@@ -43,6 +43,15 @@ export { TENANT_ROLES_TABLE } from './tenant-roles.js';
 /** The restrictive policy that, with tenant roles, ties rows to the role a query runs as. */
 export const TENANT_ROLE_POLICY = 'tenantry_tenant_role';
 
+/**
+ * The restrictive INSERT policy that keeps the rows of tenants moved into schemas of their own
+ * out of the shared tables (a write of a process that still had them as row-level tenants).
+ */
+export const PLACED_POLICY = 'tenantry_schema_placed';
+
+/** The function, in the shared schema, that lists the tenants moved into schemas of their own. */
+export const PLACED_FUNCTION = 'tenantry_schema_placed_tenants';
+
 /** The function, in the shared schema, that deletes one tenant's rows from every tenant-scoped table. */
 export const DELETE_ROWS_FUNCTION = 'tenantry_delete_tenant_rows';
 
@@ -51,18 +60,14 @@ function roleTenant(s: string): string {
   return `(SELECT r.tenant_id FROM ${s.replaceAll("'", "''")}.${TENANT_ROLES_TABLE} r WHERE r.role_name = current_user)`;
 }
 
-/** The statements of the row-level migration, with `$schema` standing for the quoted shared schema. */
-function rowLevelSql(s: string): string {
+/**
+ * The statement that makes `tenantry_tenant_table`; `fence` holds statements run after its
+ * policies (empty in the row-level migration; the schema-placed tenants' fence since 0203).
+ */
+function tenantTableFunctionSql(s: string, create: string, fence: string): string {
   // The policy expression: the active tenant, or NULL (no row) when the setting is unset or empty.
   const active = `nullif(current_setting(''${TENANT_SETTING}'', true), '''')`;
-  return `
-CREATE TABLE ${s}.${TENANT_TABLES_TABLE} (
-  table_oid oid PRIMARY KEY,
-  table_name text NOT NULL,
-  tenant_column name NOT NULL
-);
-
-CREATE FUNCTION ${s}.${TENANT_TABLE_FUNCTION}(target regclass, tenant_column name DEFAULT 'tenant_id')
+  return `${create} ${s}.${TENANT_TABLE_FUNCTION}(target regclass, tenant_column name DEFAULT 'tenant_id')
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = target AND attname = tenant_column AND NOT attisdropped) THEN
@@ -79,11 +84,23 @@ BEGIN
   IF to_regclass('${s}.${TENANT_ROLES_TABLE}') IS NOT NULL THEN
     EXECUTE format('CREATE POLICY ${TENANT_ROLE_POLICY} ON %s AS RESTRICTIVE USING (%I = ${roleTenant(s)}) WITH CHECK (%I = ${roleTenant(s)})', target, tenant_column, tenant_column);
   END IF;
-  INSERT INTO ${s}.${TENANT_TABLES_TABLE} (table_oid, table_name, tenant_column) VALUES (target, target::text, tenant_column)
+${fence}  INSERT INTO ${s}.${TENANT_TABLES_TABLE} (table_oid, table_name, tenant_column) VALUES (target, target::text, tenant_column)
     ON CONFLICT (table_oid) DO UPDATE SET table_name = excluded.table_name, tenant_column = excluded.tenant_column;
 END
 $fn$;
+`;
+}
 
+/** The statements of the row-level migration, with `$schema` standing for the quoted shared schema. */
+function rowLevelSql(s: string): string {
+  return `
+CREATE TABLE ${s}.${TENANT_TABLES_TABLE} (
+  table_oid oid PRIMARY KEY,
+  table_name text NOT NULL,
+  tenant_column name NOT NULL
+);
+
+${tenantTableFunctionSql(s, 'CREATE FUNCTION', '')}
 CREATE FUNCTION ${s}.${DELETE_ROWS_FUNCTION}(tenant text)
 RETURNS TABLE (table_name text, deleted bigint) LANGUAGE plpgsql SET search_path = pg_catalog AS $fn$
 DECLARE
@@ -119,6 +136,40 @@ $fn$;
  * ```
  */
 export const rowLevelMigration: (schema: string) => Migration = sqlMigration('tenantry:0201_row_level', rowLevelSql);
+
+/** The statements of the schema-placed migration: the fence's function, and the fence on every tenant-scoped table. */
+function schemaPlacedSql(s: string): string {
+  const literal = s.replaceAll("'", "''");
+  const fence = `  EXECUTE format('DROP POLICY IF EXISTS ${PLACED_POLICY} ON %s', target);
+  EXECUTE format('CREATE POLICY ${PLACED_POLICY} ON %s AS RESTRICTIVE FOR INSERT WITH CHECK (%I <> ALL (CAST((SELECT ${literal}.${PLACED_FUNCTION}()) AS text[])))', target, tenant_column);
+`;
+  return `
+CREATE INDEX ${TENANTS_TABLE}_schema_placed ON ${s}.${TENANTS_TABLE} (id) WHERE strategy = 'schema';
+
+CREATE FUNCTION ${s}.${PLACED_FUNCTION}()
+RETURNS text[] LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+  SELECT coalesce(array_agg(id), '{}') FROM ${s}.${TENANTS_TABLE} WHERE strategy = 'schema'
+$fn$;
+
+${tenantTableFunctionSql(s, 'CREATE OR REPLACE FUNCTION', fence)}
+SELECT ${s}.${TENANT_TABLE_FUNCTION}(c.oid::regclass, t.tenant_column) FROM ${s}.${TENANT_TABLES_TABLE} t JOIN pg_class c ON c.oid = t.table_oid;
+`;
+}
+
+/**
+ * The shared migration that lets a row-level tenancy hold tenants in schemas of their own
+ * (`tenancy.move(id, { strategy: 'schema' })`): `tenantry_schema_placed_tenants()`, which lists
+ * them (as the registry's owner, once per statement), and on every tenant-scoped table (also
+ * those made later) a restrictive INSERT policy, `tenantry_schema_placed`, that refuses their
+ * rows: a process whose cache still had such a tenant in the shared tables gets an error (42501),
+ * never an acknowledged row nobody reads.
+ *
+ * @example
+ * ```ts
+ * schemaPlacedMigration('public').name; // 'tenantry:0203_schema_placed'
+ * ```
+ */
+export const schemaPlacedMigration: (schema: string) => Migration = sqlMigration('tenantry:0203_schema_placed', schemaPlacedSql);
 
 /** The statements of the row-level roles migration: the role table, and the restrictive policy on tables made before it. */
 function rowLevelRolesSql(s: string): string {
@@ -208,7 +259,8 @@ export async function deleteTenantRows(client: Queryable, sharedSchema: string, 
 /**
  * The provisioner of the row-level strategy: creating a tenant is its registry row alone (no
  * DDL), and with tenant roles its role and the row naming its tenant; removing it deletes its
- * rows from every tenant-scoped table, and its role, in the registry's transaction.
+ * rows from every tenant-scoped table (and the schema of its own, when it was moved into one),
+ * and its role, in the registry's transaction.
  *
  * @example
  * ```ts
@@ -235,6 +287,8 @@ export function createRowLevelProvisioner(options: { readonly pool: PoolLike; re
     async dropSchema() {},
     async remove(client, tenant) {
       await deleteTenantRows(client, sharedSchema, tenant.id);
+      // A tenant moved into a schema of its own (tenancy.move(id, { strategy: 'schema' })) has its rows there.
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(tenant.schema)} CASCADE`);
       if (roles !== undefined) {
         await client.query(`DELETE FROM ${rolesTable} WHERE tenant_id = $1`, [tenant.id]);
         await dropTenantRole(client, roles, tenant, { schemaDropped: true });

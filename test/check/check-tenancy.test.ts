@@ -113,7 +113,7 @@ describe('tenancy.check()', () => {
     const schema = nextSchema();
     const error = await tenancyOn(schema).check().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RegistryNotMigratedError);
-    expect(error).toMatchObject({ code: 'TENANTRY_REGISTRY_NOT_MIGRATED', httpStatus: 503, sharedSchema: schema, missing: ['tenantry:0001_registry', 'tenantry:0002_moving_status'] });
+    expect(error).toMatchObject({ code: 'TENANTRY_REGISTRY_NOT_MIGRATED', httpStatus: 503, sharedSchema: schema, missing: ['tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy'] });
     expect((error as Error).message).toBe(
       `The tenant registry is not set up in schema "${schema}": run tenancy.migrate.shared() (or tenantry migrate --shared) first`,
     );

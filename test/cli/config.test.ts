@@ -33,7 +33,7 @@ export default async (): Promise<Config> => ({
     const env = { APP_DB: db.url };
     const migrated = await cli(['migrate', '--config', '../tenantry.config.ts'], { cwd: elsewhere, env });
     expect(migrated.code, migrated.stderr).toBe(0);
-    expect(migrated.stdout).toContain(`Shared schema "${sharedSchema}": applied tenantry:0001_registry, tenantry:0002_moving_status, 001_plans`);
+    expect(migrated.stdout).toContain(`Shared schema "${sharedSchema}": applied tenantry:0001_registry, tenantry:0002_moving_status, tenantry:0003_tenant_strategy, 001_plans`);
     const created = await cli(['tenants', 'create', 'acme', '--json'], { cwd, env });
     expect(json<{ schema: string }>(created).schema).toBe(`${schemaPrefix}acme`);
     expect(await tableExists(db.pool, `${schemaPrefix}acme`, 'items')).toBe(true);
@@ -56,7 +56,7 @@ export default async (): Promise<Config> => ({
     expect(unreachable.stderr).toContain(`Cannot reach PostgreSQL at 127.0.0.1:${port}`);
     const migrated = await cli(['migrate', '--database-url', db.url], { cwd });
     expect(migrated.code, migrated.stderr).toBe(0);
-    expect(await recorded(db.pool, sharedSchema)).toEqual(['001_plans', 'tenantry:0001_registry', 'tenantry:0002_moving_status']);
+    expect(await recorded(db.pool, sharedSchema)).toEqual(['001_plans', 'tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy']);
   });
 
   it('works without a config file from DATABASE_URL and the folder flags', async () => {
@@ -64,7 +64,7 @@ export default async (): Promise<Config> => ({
     const cwd = await workspace(MIGRATIONS);
     const result = await cli(['migrate', '--shared', '--shared-migrations', 'db/shared', ...flags, '--json'], { cwd, databaseUrl: db.url });
     expect(result.code, result.stderr).toBe(0);
-    expect(json(result)).toEqual({ shared: { schema: sharedSchema, applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', '001_plans'] }, tenants: null, interrupted: false });
+    expect(json(result)).toEqual({ shared: { schema: sharedSchema, applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy', '001_plans'] }, tenants: null, interrupted: false });
   });
 
   it('refuses a config file that does not load, exports no object, or has a sibling (exit 2, one line)', async () => {

@@ -34,6 +34,9 @@ describe('tenantry usage', () => {
     [['migrate', '--concurrency', 'many'], '--concurrency must be a positive integer, got "many"'],
     [['migrate', '--drop-schema'], '--drop-schema is not an option of "tenantry migrate": see tenantry migrate --help'],
     [['status', 'extra'], '"tenantry status" takes no arguments, got "extra"'],
+    [['tenants', 'move', 'acme', '--strategy', 'database'], '--strategy must be schema or rls, got "database"'],
+    [['tenants', 'move', 'acme', '--strategy', 'schema', '--to', 'eu'], 'tenantry tenants move takes --to SERVER or --strategy schema|rls, not both'],
+    [['tenants', 'move', 'acme'], 'tenantry tenants move needs --to SERVER (a name of servers in the config) or --strategy schema|rls'],
     [['migrate', '--tenant', 'Nope!'], 'Invalid tenant id "Nope!": only lower-case letters a-z, digits 0-9 and "-" are allowed (a tenant id is a DNS label: a-z, 0-9 and "-", at most 63 characters, no "-" at either end)'],
   ])('%j exits 2 with one line', async (args, message) => {
     const result = await cli(args, { cwd: await workspace(), databaseUrl: db.url });

@@ -49,7 +49,7 @@ describe('tenantry migrate', () => {
     const p = await project('mig');
     const first = await p.run('migrate');
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain(`Shared schema "${p.sharedSchema}": applied tenantry:0001_registry, tenantry:0002_moving_status, 001_plans`);
+    expect(first.stdout).toContain(`Shared schema "${p.sharedSchema}": applied tenantry:0001_registry, tenantry:0002_moving_status, tenantry:0003_tenant_strategy, 001_plans`);
     expect(first.stdout).toContain('Tenants: nothing to apply');
     expect(await tableExists(db.pool, p.sharedSchema, 'plans')).toBe(true);
 
@@ -127,7 +127,7 @@ describe('tenantry migrate', () => {
   it('--shared, --tenants and --tenant ID pick what is migrated', async () => {
     const p = await project('scope');
     const shared = await p.run('migrate', '--shared', '--json');
-    expect(json<MigrateReport>(shared)).toMatchObject({ shared: { applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', '001_plans'] }, tenants: null });
+    expect(json<MigrateReport>(shared)).toMatchObject({ shared: { applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy', '001_plans'] }, tenants: null });
     await p.setup(['a1', 'b2']);
     await writeFile(join(p.cwd, 'migrations/tenant/002_sku.sql'), 'ALTER TABLE items ADD COLUMN sku text;');
     await writeFile(join(p.cwd, 'migrations/shared/002_features.sql'), 'CREATE TABLE features (id int);');
@@ -227,7 +227,7 @@ describe('tenantry status', () => {
     const before = await p.run('status');
     expect(before.code, before.stderr).toBe(0);
     expect(lines(before.stdout)).toEqual([
-      `Shared schema "${p.sharedSchema}": 0 applied, 3 pending: tenantry:0001_registry, tenantry:0002_moving_status, 001_plans`,
+      `Shared schema "${p.sharedSchema}": 0 applied, 4 pending: tenantry:0001_registry, tenantry:0002_moving_status, tenantry:0003_tenant_strategy, 001_plans`,
       'Tenants: none (the registry tables do not exist yet; run tenantry migrate)',
     ]);
     const tenancy = await p.setup(['acme', 'globex']);
@@ -237,14 +237,14 @@ describe('tenantry status', () => {
 
     const human = await p.run('status');
     expect(lines(human.stdout)).toEqual([
-      `Shared schema "${p.sharedSchema}": 3 applied, up to date`,
+      `Shared schema "${p.sharedSchema}": 4 applied, up to date`,
       'Tenants: 2, 1 with pending migrations',
       '  acme    active     2 applied  up to date',
       '  globex  suspended  1 applied  1 pending: 002_sku',
     ]);
     const report = json<{ shared: unknown; tenants: unknown[] }>(await p.run('status', '--json', '--tenant', 'globex'));
     expect(report).toEqual({
-      shared: { schema: p.sharedSchema, applied: ['001_plans', 'tenantry:0001_registry', 'tenantry:0002_moving_status'], pending: [], changed: [] },
+      shared: { schema: p.sharedSchema, applied: ['001_plans', 'tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy'], pending: [], changed: [] },
       tenants: [
         {
           tenantId: 'globex',

@@ -76,7 +76,7 @@ describe('two migrators at once', () => {
     const results = await Promise.allSettled([first.migrate.shared(), second.migrate.shared()]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
     const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.applied : []));
-    expect(applied.sort()).toEqual(['001_counter', '002_more', 'tenantry:0001_registry', 'tenantry:0002_moving_status']);
+    expect(applied.sort()).toEqual(['001_counter', '002_more', 'tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy']);
     expect((await db.pool.query(`SELECT n FROM "${names.sharedSchema}".counter ORDER BY n`)).rows).toEqual([{ n: 1 }, { n: 2 }]);
   });
 

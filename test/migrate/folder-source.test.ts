@@ -49,7 +49,7 @@ CREATE INDEX products_plan ON products (plan);`,
     const names = uniqueNames('fs');
     const tenancy = createTenancy({ pool: db.pool, ...names, migrations: { shared: shared.path, tenant: tenant.path } });
 
-    expect((await tenancy.migrate.shared()).applied).toEqual(['tenantry:0001_registry', 'tenantry:0002_moving_status', '001_plans']);
+    expect((await tenancy.migrate.shared()).applied).toEqual(['tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy', '001_plans']);
     const acme = await tenancy.registry.create({ id: 'acme' });
     expect(acme.migrationVersion).toBe('010_last');
 

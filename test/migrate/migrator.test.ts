@@ -41,13 +41,13 @@ describe('migrate.shared', () => {
     expect(await schemaExists(sharedSchema)).toBe(false);
 
     const first = await tenancy.migrate.shared();
-    expect(first).toEqual({ tenantId: undefined, applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', '001_plans', '002_features'] });
+    expect(first).toEqual({ tenantId: undefined, applied: ['tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy', '001_plans', '002_features'] });
     expect(await schemaExists(sharedSchema)).toBe(true);
     for (const table of ['tenantry_tenants', 'tenantry_domains', 'tenantry_migrations', 'plans', 'features']) {
       expect(await tableExists(db.pool, sharedSchema, table), table).toBe(true);
       expect(await tableExists(db.pool, 'public', table), `public.${table}`).toBe(false);
     }
-    expect((await tracked(db.pool, sharedSchema)).map((row) => row.name)).toEqual(['001_plans', '002_features', 'tenantry:0001_registry', 'tenantry:0002_moving_status']);
+    expect((await tracked(db.pool, sharedSchema)).map((row) => row.name)).toEqual(['001_plans', '002_features', 'tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy']);
 
     expect(await tenancy.migrate.shared()).toEqual({ tenantId: undefined, applied: [] });
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM "${sharedSchema}".plans`)).rows).toEqual([{ n: 1 }]);
@@ -62,7 +62,7 @@ describe('migrate.shared', () => {
 
   it('works in the default public schema', async () => {
     const tenancy = createTenancy({ pool: db.pool, schemaPrefix: 'pub_' });
-    expect((await tenancy.migrate.shared()).applied).toEqual(['tenantry:0001_registry', 'tenantry:0002_moving_status']);
+    expect((await tenancy.migrate.shared()).applied).toEqual(['tenantry:0001_registry', 'tenantry:0002_moving_status', 'tenantry:0003_tenant_strategy']);
     expect(await tableExists(db.pool, 'public', 'tenantry_tenants')).toBe(true);
     expect((await tenancy.migrate.shared()).applied).toEqual([]);
   });

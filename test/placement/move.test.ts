@@ -8,15 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { tenancyMiddleware } from '../../src/adapters/express.js';
 import { createTenancy, headerResolver, type Migration, type Tenancy, type TenancyOptions } from '../../src/index.js';
 import type { PostgresRegistry } from '../../src/registry/postgres-registry.js';
 import { tenantPool } from '../../src/pg/index.js';
 import { useTestDatabase } from '../helpers/database.js';
+import { expectMovingAnswers } from '../helpers/moving-answers.js';
 import { useSecondServer } from './second-server.js';
 import { moveWhileWriting, moveWriters } from './move-writers.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
@@ -118,20 +116,7 @@ describe('tenancy.move', () => {
       }
     });
 
-    const app = express();
-    app.use(tenancyMiddleware(tenancy));
-    app.all('/items', (_req, res) => void res.json({ ok: true }));
-    const server = app.listen(0);
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/items`;
-      const write = await fetch(url, { method: 'POST', headers: { 'x-tenant-id': 'acme' } });
-      expect(write.status).toBe(503);
-      expect(write.headers.get('retry-after')).toBe('5');
-      expect(await write.json()).toMatchObject({ code: 'TENANTRY_TENANT_MOVING', status: 503 });
-      expect((await fetch(url, { headers: { 'x-tenant-id': 'acme' } })).status).toBe(200);
-    } finally {
-      server.close();
-    }
+    await expectMovingAnswers(tenancy, 'acme');
     await tenancy.close();
   });
 

@@ -165,6 +165,8 @@ function printTenant(output: Output, tenant: Tenant, domains: readonly TenantDom
     ['name', tenant.name],
     ['status', tenant.status],
     ['schema', tenant.schema],
+    // A row-level tenant moved into a schema of its own.
+    ...(tenant.strategy === undefined || tenant.strategy === null ? [] : [['strategy', tenant.strategy]]),
     ['placement', tenant.placement],
     ['version', tenant.migrationVersion ?? '-'],
     ['domains', domains.length === 0 ? '-' : domains.map((d) => `${d.domain}${d.primary ? ' (primary)' : ''}`).join(', ')],
