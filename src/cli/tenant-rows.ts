@@ -72,9 +72,11 @@ type Row = RegistryRow & { behind: boolean };
 export async function readTenantRows(db: Queryable, sharedSchema: string, filter: TenantRowsFilter): Promise<TenantRowsPage> {
   const limit = filter.limit;
   const { rows } = await db.query<Row>(
+    // The strategy column comes with registry migration 0003: read through to_jsonb, so that
+    // `tenantry status` still reads a registry that lacks it (and says what to migrate).
     `SELECT id, name, schema_name, status, placement, metadata, migration_version, created_at, updated_at,
-            migration_digest IS DISTINCT FROM $3 AS behind
-       FROM ${quoteIdent(sharedSchema)}.${quoteIdent(TENANTS_TABLE)}
+            to_jsonb(t) ->> 'strategy' AS strategy, migration_digest IS DISTINCT FROM $3 AS behind
+       FROM ${quoteIdent(sharedSchema)}.${quoteIdent(TENANTS_TABLE)} t
       WHERE ($1::text IS NULL OR status = $1)
         AND ($2::text IS NULL OR id > $2 COLLATE "C")
         AND ($4::text IS NULL OR migration_digest IS DISTINCT FROM $4)

@@ -418,6 +418,7 @@ describe('tenancy.move(id, { strategy })', () => {
     expect(json(out)).toMatchObject({ tenant: { id: 'acme', strategy: 'schema' }, from: 'rls', to: 'schema', rows: 2, tables: [{ table: 'items', rows: 2 }] });
     expect((await db.pool.query(`SELECT label FROM "${schemaPrefix}acme".items ORDER BY id`)).rows).toEqual([{ label: 'a' }, { label: 'b' }]);
     expect((await run('tenants', 'show', 'acme')).stdout).toMatch(/\n +strategy +schema\n/);
+    expect(json<{ id: string; strategy: string | null }[]>(await run('tenants', 'list', '--json'))).toMatchObject([{ id: 'acme', strategy: 'schema' }]);
     const back = await run('tenants', 'move', 'acme', '--strategy', 'rls');
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toMatch(/^Moved tenant acme from schema \S+ to the shared tables: 2 rows; writes paused \d+ ms\n$/);
