@@ -117,6 +117,9 @@ export function lastRows<R>(result: QueryResultLike<R> | readonly QueryResultLik
   return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : (result as QueryResultLike<R>).rows;
 }
 
+/** Why a migration that ended the transaction it runs in fails. */
+export const ENDED_TRANSACTION = 'the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements';
+
 /** Where a migration run records what it applied. */
 export interface TrackingTarget {
   readonly table: string;
@@ -146,6 +149,6 @@ export async function recordApplied(client: Queryable, target: TrackingTarget, m
   );
   const first = Array.isArray(result) ? (result[0] as QueryResultLike<{ id: string }>).rows : result.rows;
   if (first[0]?.id !== target.transaction) {
-    throw new Error('the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements');
+    throw new Error(ENDED_TRANSACTION);
   }
 }
