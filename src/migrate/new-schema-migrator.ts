@@ -30,8 +30,9 @@ export interface MigrateNewSchemaOptions {
  * schema, the search_path, the tracking table and the transaction id in one, then each migration
  * and its tracking row. No advisory lock and no read of the tracking table: the schema is new in
  * this transaction, so no other transaction sees it before it commits (one that creates the same
- * name waits, then fails). The statements of .sql migrations (and their tracking rows) are queued
- * on the client without a wait between them, and pipelined when the client is a node-postgres one
+ * name waits, then fails). The statements of .sql migrations are queued on the client without a
+ * wait between them (the search_path put back before each file, their tracking rows written
+ * together after them, or before an `up` function), and pipelined when the client is a node-postgres one
  * (each stays its own query, as Citus needs; after a failure the server refuses the rest of the
  * transaction, so nothing after it applies); a migration with an `up` function waits for
  * everything before it. `CREATE SCHEMA` of a name that exists throws PostgreSQL's error (42P06) as
@@ -58,11 +59,19 @@ export async function migrateNewSchema(client: Queryable, options: MigrateNewSch
   await refuseEndingStatements(migrations, tenantId);
   const target = { table, searchPath, transaction: lastRows(opened)[0]!.id };
   const queue = new QueryQueue(client);
+  // The tracking rows of the .sql migrations queued since the last up function, written together.
+  let unrecorded: Migration[] = [];
+  const recordQueued = (): void => {
+    if (unrecorded.length === 0) return;
+    queue.add(unrecorded.at(-1)!.name, recordApplied(client, target, unrecorded));
+    unrecorded = [];
+  };
   let current: string | undefined;
   try {
     for (const migration of migrations) {
       current = migration.name;
       if (migration.script === undefined) {
+        recordQueued();
         await queue.settle();
         await migration.up(client);
         await recordApplied(client, target, migration);
@@ -71,12 +80,14 @@ export async function migrateNewSchema(client: Queryable, options: MigrateNewSch
       const { text, file } = migration.script;
       const statements = await splitSqlStatements(text);
       queue.pipeline();
+      if (unrecorded.length > 0) queue.add(migration.name, client.query(`SET LOCAL search_path TO ${searchPath}`));
       for (const statement of statements) {
         queue.add(migration.name, client.query(statement.text), (error) => locateSqlError(error, file, text, statement));
       }
-      queue.add(migration.name, recordApplied(client, target, migration));
+      unrecorded.push(migration);
     }
     current = undefined;
+    recordQueued();
     await queue.settle();
   } catch (error) {
     const failed = error instanceof QueuedQueryError ? error : undefined;

@@ -75,6 +75,13 @@ describe('pipelined provisioning', () => {
     expect(await leftOf(tenancy, 'umbrella', `${prefix}umbrella`)).toEqual([]);
   });
 
+  it("puts the search_path back after a file that changes it: the next file's tables land in the tenant's schema", async () => {
+    const { tenancy, prefix } = await tenancyWith('path', { '001_a.sql': 'CREATE TABLE a (id int);\nSET LOCAL search_path TO public;', '002_b.sql': 'CREATE TABLE b (id int);' });
+    await tenancy.registry.create({ id: 'hooli' });
+    const { rows } = await db.pool.query<{ schema: string }>("SELECT relnamespace::regnamespace::text AS schema FROM pg_class WHERE relname = 'b' AND relkind = 'r'");
+    expect(rows).toEqual([{ schema: `${prefix}hooli` }]);
+  });
+
   it.each([
     ['a COMMIT between statements', 'CREATE TABLE sneaky (id int);\nCOMMIT;\nCREATE TABLE after (id int);'],
     ['a lone END', 'END;'],
