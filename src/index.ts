@@ -82,7 +82,7 @@ export { MemoryRegistry } from './registry/memory-registry.js';
 export type { MemoryRegistryOptions } from './registry/memory-registry.js';
 export { folderMigrations } from './migrate/folder-source.js';
 export { createReferenceTables } from './migrate/reference-tables.js';
-export type { Migration, MigrationSource, MigrationsInput } from './migrate/migration.js';
+export type { Migration, MigrationSource, MigrationsInput, SqlScript } from './migrate/migration.js';
 export type {
   Migrator,
   MigrationResult,

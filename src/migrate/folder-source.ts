@@ -60,6 +60,7 @@ async function sqlMigration(path: string, file: string): Promise<Migration> {
     name: file.slice(0, -'.sql'.length),
     checksum: checksumOf(text),
     up: (client) => runSqlScript(client, text, file),
+    script: { text, file },
   };
 }
 

@@ -27,6 +27,24 @@ export interface Migration {
   readonly checksum: string;
   /** Applies the migration with `client`; it must not commit or roll back the transaction itself. */
   up(client: Queryable): Promise<unknown>;
+  /**
+   * The SQL text `up` runs statement by statement, when the migration is a .sql file: provisioning
+   * queues its statements on the client without a wait between them (see `migrateNewSchema`).
+   */
+  readonly script?: SqlScript;
+}
+
+/**
+ * A .sql migration's text and file name.
+ *
+ * @example
+ * ```ts
+ * const script: SqlScript = { text: 'CREATE TABLE t (id int);', file: '001_t.sql' };
+ * ```
+ */
+export interface SqlScript {
+  readonly text: string;
+  readonly file: string;
 }
 
 /**

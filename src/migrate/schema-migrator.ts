@@ -117,6 +117,9 @@ export function lastRows<R>(result: QueryResultLike<R> | readonly QueryResultLik
   return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : (result as QueryResultLike<R>).rows;
 }
 
+/** Why a migration that ended the transaction it runs in fails. */
+export const ENDED_TRANSACTION = 'the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements';
+
 /** Where a migration run records what it applied. */
 export interface TrackingTarget {
   readonly table: string;
@@ -126,9 +129,10 @@ export interface TrackingTarget {
 }
 
 /**
- * After a migration: checks that it left the run's transaction open, puts the search_path back and
- * records the migration, in one round trip. A migration that committed or rolled back the
- * transaction (a different transaction id now) records nothing and fails.
+ * After a migration (or several): checks that the run's transaction is still open, puts the
+ * search_path back and records the migrations, one row each, in one round trip. A migration that
+ * committed or rolled back the transaction (a different transaction id now) records nothing and
+ * fails.
  *
  * @example
  * ```ts
@@ -136,16 +140,18 @@ export interface TrackingTarget {
  * await recordApplied(client, { table: trackingTable('tenant_acme'), searchPath: searchPathOf('tenant_acme', 'public'), transaction: '7421' }, migration);
  * ```
  */
-export async function recordApplied(client: Queryable, target: TrackingTarget, migration: Migration): Promise<void> {
+export async function recordApplied(client: Queryable, target: TrackingTarget, migrations: Migration | readonly Migration[]): Promise<void> {
   if (!/^[0-9]+$/.test(target.transaction)) throw new Error(`not a transaction id: ${JSON.stringify(target.transaction)}`);
+  const rows = (Array.isArray(migrations) ? migrations : [migrations]) as readonly Migration[];
+  const values = rows.map((migration) => `(${quoteLiteral(migration.name)}, ${quoteLiteral(migration.checksum)})`).join(', ');
   const result = await client.query<{ id: string }>(
     `SELECT txid_current()::text AS id;
      SET LOCAL search_path TO ${target.searchPath};
      INSERT INTO ${target.table} (name, checksum)
-       SELECT ${quoteLiteral(migration.name)}, ${quoteLiteral(migration.checksum)} WHERE txid_current() = ${target.transaction}`,
+       SELECT name, checksum FROM (VALUES ${values}) AS applied (name, checksum) WHERE txid_current() = ${target.transaction}`,
   );
   const first = Array.isArray(result) ? (result[0] as QueryResultLike<{ id: string }>).rows : result.rows;
   if (first[0]?.id !== target.transaction) {
-    throw new Error('the migration ended the transaction it runs in (COMMIT, ROLLBACK or END); remove those statements');
+    throw new Error(ENDED_TRANSACTION);
   }
 }

@@ -12,12 +12,19 @@ export interface SqlStatement {
   readonly text: string;
   /** How many characters (code points, as PostgreSQL counts them) of the file come before it. */
   readonly offset: number;
+  /** Set on COMMIT, END, ROLLBACK, ABORT and PREPARE TRANSACTION: statements that end the transaction they run in. */
+  readonly endsTransaction?: true;
 }
 
 interface ParsedStatement {
   readonly stmt_location?: number;
   readonly stmt_len?: number;
+  readonly stmt?: { readonly TransactionStmt?: { readonly kind?: string } };
 }
+
+const ENDING_KINDS = new Set(['TRANS_STMT_COMMIT', 'TRANS_STMT_ROLLBACK', 'TRANS_STMT_PREPARE']);
+// Words one of those statements starts with: a one-statement text that has none needs no parser.
+const ENDING_WORD = /\b(?:commit|end|rollback|abort|prepare)\b/i;
 
 type Parse = (text: string) => { readonly stmts?: readonly ParsedStatement[] };
 
@@ -42,7 +49,7 @@ const splitCache = new LRUCache<string, readonly SqlStatement[]>({ max: 256 });
 export async function splitSqlStatements(text: string): Promise<readonly SqlStatement[]> {
   // Without a semicolon before its last character the text holds one statement at most: no parser needed.
   const semicolon = text.indexOf(';');
-  if (semicolon === -1 || semicolon === text.trimEnd().length - 1) return [{ text, offset: 0 }];
+  if ((semicolon === -1 || semicolon === text.trimEnd().length - 1) && !ENDING_WORD.test(text)) return [{ text, offset: 0 }];
   const cached = splitCache.get(text);
   if (cached !== undefined) return cached;
   const parse = await loadParser();
@@ -63,10 +70,11 @@ function statementsAt(text: string, parsed: readonly ParsedStatement[]): readonl
   const statements: SqlStatement[] = [];
   let counted = 0;
   let offset = 0;
-  for (const { stmt_location: start = 0, stmt_len: length = 0 } of parsed) {
+  for (const { stmt_location: start = 0, stmt_len: length = 0, stmt } of parsed) {
     offset += codePoints(bytes.subarray(counted, start));
     const end = length === 0 ? bytes.length : start + length;
-    statements.push({ text: bytes.subarray(start, end).toString('utf8'), offset });
+    const ends = ENDING_KINDS.has(stmt?.TransactionStmt?.kind ?? '');
+    statements.push({ text: bytes.subarray(start, end).toString('utf8'), offset, ...(ends ? { endsTransaction: true as const } : {}) });
     counted = start;
   }
   return statements;

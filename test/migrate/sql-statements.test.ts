@@ -73,6 +73,14 @@ describe('splitSqlStatements', () => {
     const broken = 'SELECT 1;\nSELEC 2;';
     expect(await splitSqlStatements(broken)).toEqual([{ text: broken, offset: 0 }]);
   });
+
+  it('marks the statements that end the transaction, also alone in a file, and no other', async () => {
+    const ending = async (text: string) => (await splitSqlStatements(text)).filter((statement) => statement.endsTransaction === true).map((statement) => statement.text.trim());
+    expect(await ending("CREATE TABLE a (id int);\nCOMMIT;\nEND;\nROLLBACK;\nABORT;\nPREPARE TRANSACTION 'x';")).toEqual(['COMMIT', 'END', 'ROLLBACK', 'ABORT', "PREPARE TRANSACTION 'x'"]);
+    expect(await ending('commit')).toEqual(['commit']);
+    expect(await ending('SAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nRELEASE s;\nBEGIN;\nSELECT 1 AS "end";')).toEqual([]);
+    expect(await splitSqlStatements("UPDATE t SET note = 'commit'")).toEqual([{ text: "UPDATE t SET note = 'commit'", offset: 0 }]);
+  });
 });
 
 describe('runSqlScript', () => {
