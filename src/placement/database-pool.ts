@@ -26,6 +26,8 @@ export interface Waiter {
   settled: boolean;
   /** Whether it stopped waiting for a connection of its database in use, and wants a slot of its own. */
   impatient: boolean;
+  /** When it was queued (performance.now()), once the budget could not serve it at once. */
+  queuedAt?: number;
   timer?: NodeJS.Timeout | undefined;
   patience?: NodeJS.Timeout | undefined;
 }
@@ -212,6 +214,7 @@ export class DatabasePool extends EventEmitter {
    * connection to open one, for up to `patienceMillis` (about what opening one takes).
    */
   enqueue(waiter: Waiter, patienceMillis: number): void {
+    waiter.queuedAt = performance.now();
     this.#waiting.push(waiter);
     if (this.busyCount > 0) {
       waiter.patience = setTimeout(() => {

@@ -205,6 +205,10 @@ export class DatabasePools {
   #mayReuse(pool: DatabasePool): boolean {
     const head = this.#next(true);
     if (head === undefined || head.pool === pool) return true;
+    // A request whose database has connections in use waits for them, as long as a connection
+    // must stay idle before it is closed for one (see #makeRoom): this connection's own waiters
+    // would otherwise open it again at once.
+    if (head.pool.busyCount > 0 && performance.now() - (head.queuedAt ?? 0) < this.#staleMillis()) return true;
     if (head.passedOver >= this.#max) return false;
     head.passedOver += 1;
     return true;

@@ -136,8 +136,10 @@ describe('DatabasePools', () => {
       await drive(60);
       const warm = opened;
       await drive(240);
-      // Once warm, the odd connection moves between databases (before: 60 to 76 opened here).
-      expect(opened - warm).toBeLessThanOrEqual(4);
+      // Once warm, the odd connection moves between databases: 0 to 2 on a quiet machine, more
+      // when a loaded one stretches the waits past the staleness (the pools opened 60 to 76 here
+      // when any wait longer than an opening closed another database's connection).
+      expect(opened - warm).toBeLessThanOrEqual(24);
     } finally {
       await pools.close();
     }
