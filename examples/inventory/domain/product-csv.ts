@@ -114,8 +114,7 @@ export async function importProductsCsv(inventory: Inventory, csv: string | Buff
         .values(rows)
         // Raw `excluded.…`: the table of the row that was refused, not one of the business's tables.
         .onConflict((conflict) =>
-          // By the constraint's name: under the row-level strategy it is UNIQUE (tenant_id, sku).
-          conflict.constraint('products_sku_key').doUpdateSet({
+          conflict.columns(skuKey(inventory)).doUpdateSet({
             name: sql`excluded.name`,
             unit_price_cents: sql`excluded.unit_price_cents`,
             category_id: sql`excluded.category_id`,
@@ -220,4 +219,13 @@ function guard(text: string): string {
 
 function unguard(text: string): string {
   return /^'[=+\-@'\t\r]/.test(text) ? text.slice(1) : text;
+}
+
+/**
+ * The columns of the products' unique key on the SKU: `sku` in a business's own schema, `tenant_id,
+ * sku` in the shared tables of the row-level strategy. Named by columns rather than by constraint:
+ * Citus routes a conflict target of columns to the worker unchanged.
+ */
+function skuKey(inventory: Inventory): ['sku'] {
+  return (inventory.tenancy.strategy === 'rls' ? ['tenant_id', 'sku'] : ['sku']) as ['sku'];
 }
