@@ -210,7 +210,7 @@ const CATALOG_PATH = 'SET LOCAL search_path TO pg_catalog';
 
 /**
  * The md5 signature of each of `schemas` that exists. The caller runs it in a transaction, after
- * {@link useCatalogPath}. Two queries in all: a cheap fingerprint of every schema from the
+ * {@link useCatalogPath}, with the server's `version` ({@link readServerVersion}). Two queries in all: a cheap fingerprint of every schema from the
  * catalog's columns, then the full description (PostgreSQL's deparsed definitions) of one schema
  * per distinct fingerprint, whose signature the others with that fingerprint share (equal
  * fingerprints mean equal descriptions). Over 1,000 tenants of 10 tables, the fingerprints take a
@@ -220,12 +220,11 @@ const CATALOG_PATH = 'SET LOCAL search_path TO pg_catalog';
  * ```ts
  * declare const client: import('../db.js').Queryable;
  * await useCatalogPath(client);
- * const signatures = await readSignatures(client, ['tenant_acme', 'tenant_globex']);
+ * const signatures = await readSignatures(client, ['tenant_acme', 'tenant_globex'], await readServerVersion(client));
  * ```
  */
-export async function readSignatures(db: Queryable, schemas: readonly string[]): Promise<SchemaSignature[]> {
-  const { rows: settings } = await db.query<{ version: string }>("SELECT current_setting('server_version_num') AS version");
-  const { rows: fingerprints } = await db.query<SchemaSignature>(`${fingerprintItems(Number(settings[0]!.version))} ${SUMMED}`, [schemas]);
+export async function readSignatures(db: Queryable, schemas: readonly string[], version: number): Promise<SchemaSignature[]> {
+  const { rows: fingerprints } = await db.query<SchemaSignature>(`${fingerprintItems(version)} ${SUMMED}`, [schemas]);
   const representatives = new Map<string, string>();
   for (const row of fingerprints) if (!representatives.has(row.signature)) representatives.set(row.signature, row.schema);
   const { rows: described } = await db.query<SchemaSignature>(`${ITEMS} ${SUMMED}`, [[...representatives.values()]]);
@@ -263,4 +262,19 @@ export async function readCatalogItems(db: Queryable, schemas: readonly string[]
  */
 export async function useCatalogPath(db: Queryable): Promise<void> {
   await db.query(CATALOG_PATH);
+}
+
+/**
+ * The server's version as `server_version_num` gives it (150004 for 15.4): which catalog columns
+ * {@link readSignatures} reads, and which reference a tenant schema is compared with.
+ *
+ * @example
+ * ```ts
+ * declare const client: import('../db.js').Queryable;
+ * const version = await readServerVersion(client); // 150004
+ * ```
+ */
+export async function readServerVersion(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`);
+  return rows[0]!.num;
 }

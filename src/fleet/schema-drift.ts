@@ -12,7 +12,7 @@ import { mapConcurrent } from '../migrate/map-concurrent.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
 import type { Tenant } from '../types.js';
 import type { CatalogItem, CatalogItemKind } from './schema-catalog.js';
-import { readCatalogItems, readSignatures, useCatalogPath } from './schema-catalog.js';
+import { readCatalogItems, readServerVersion, readSignatures, useCatalogPath } from './schema-catalog.js';
 
 /**
  * One way a tenant's schema differs from the reference.
@@ -209,14 +209,14 @@ async function readPool(
   try {
     await client.query('BEGIN READ ONLY');
     await useCatalogPath(client);
-    const { rows } = await client.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`);
+    const version = await readServerVersion(client);
     const signatures = new Map<string, string>();
     for (let start = 0; start < tenants.length; start += CHUNK) {
       const schemas = tenants.slice(start, start + CHUNK).map((tenant) => tenant.schema);
-      for (const row of await readSignatures(client, schemas)) signatures.set(row.schema, row.signature);
+      for (const row of await readSignatures(client, schemas, version)) signatures.set(row.schema, row.signature);
     }
     const items = new Map<string, CatalogItem[]>();
-    const schemas = await wanted(rows[0]!.num, signatures);
+    const schemas = await wanted(version, signatures);
     for (let start = 0; start < schemas.length; start += CHUNK) {
       for (const item of await readCatalogItems(client, schemas.slice(start, start + CHUNK))) {
         const list = items.get(item.schema) ?? [];
@@ -225,7 +225,7 @@ async function readPool(
       }
     }
     await client.query('COMMIT');
-    return { version: rows[0]!.num, signatures, items };
+    return { version, signatures, items };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     await client.query('ROLLBACK').catch(() => {});
@@ -246,9 +246,9 @@ async function buildReference(pool: PoolLike, sharedSchema: string, migrations: 
     await migrateSchema(client, { schema, sharedSchema, migrations, createSchema: true });
     await useCatalogPath(client);
     const items = await readCatalogItems(client, [schema]);
-    const [signature] = await readSignatures(client, [schema]);
-    const { rows } = await client.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`);
-    return { items, signature: signature!.signature, version: rows[0]!.num };
+    const version = await readServerVersion(client);
+    const [signature] = await readSignatures(client, [schema], version);
+    return { items, signature: signature!.signature, version };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     throw error;
