@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const database = await createTestDatabase({ serverUrl: server.url, prefix: 'tenantry_bench_rls' });
   const owner = new pg.Pool({ connectionString: database.url, max: POOL_MAX });
   let app: pg.Pool | undefined;
+  const tenancies: Tenancy[] = [];
   try {
     const admin = createTenancy({
       pool: owner,
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
         ],
       },
     });
+    tenancies.push(admin);
     await admin.migrate.shared();
     const started = performance.now();
     const tenants: Tenant[] = [];
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     appUrl.username = APP_ROLE;
     app = new pg.Pool({ connectionString: appUrl.toString(), max: POOL_MAX });
     const tenancy = createTenancy({ pool: app, strategy: 'rls' });
+    tenancies.push(tenancy);
     const db = tenantPool(tenancy, app);
     const version = (await owner.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
     console.log(`rls: ${TENANTS} tenants × ${ROWS} rows in one table, pool max ${POOL_MAX}, concurrency ${CONCURRENCY}, ${ROUNDS} rounds, PostgreSQL ${version} (${server.kind}), Node ${process.version}`);
@@ -118,6 +121,8 @@ async function main(): Promise<void> {
     console.log(`load average (1 min) after: ${loadavg()[0]!.toFixed(1)}\n`);
     printTable(['workload', '(a) raw, tenant in WHERE q/s', '(c) tenantPool under RLS q/s', '(c)/(a)', 'per round', 'target'], rows);
   } finally {
+    // The tenancies first: their registry listeners hold connections that the DROP below would kill.
+    for (const tenancy of tenancies) await tenancy.close();
     await app?.end();
     await owner.end();
     await database.drop();
