@@ -62,12 +62,9 @@ describe('pending detection', () => {
     const pool = countingPool(db.pool);
     const tenancy = createTenancy({ pool, ...NAMES, migrations: { tenant: [items] } });
     const progress: unknown[] = [];
-    const t0 = performance.now();
     const report = await tenancy.migrate.tenants({ onProgress: (p) => progress.push(p) });
-    const elapsed = performance.now() - t0;
     expect(report).toEqual({ total: 0, migrated: [], failed: [], retried: [], notStarted: [], interrupted: false });
     expect(progress).toEqual([]);
-    expect(elapsed).toBeLessThan(1000);
     expect(pool.queries).toHaveLength(1);
     expect(pool.queries[0]).toMatch(/FROM "pending_registry"\.tenantry_tenants/);
     expect(pool.connects).toBe(0);
