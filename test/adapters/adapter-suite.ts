@@ -28,6 +28,12 @@ interface Served {
 }
 
 const PROBLEM = 'application/problem+json';
+/**
+ * How soon another process must see a registry change: far below its cache's TTL (30 s), so only
+ * the notification can explain it. About 50 ms on a quiet machine (the README says within a
+ * second); the bound leaves room for a loaded CI machine.
+ */
+const NOTIFIED_WITHIN_MS = 5_000;
 
 /** Asserts an RFC 9457 problem response with tenantry's code. */
 function expectProblem(response: Incoming, status: number, code: string): void {
@@ -603,11 +609,11 @@ export function adapterSuite(harness: Harness, db: { readonly pool: pg.Pool; rea
           throw new Error('the child process never listened for registry changes');
         }
 
-        /** Polls the child until it answers `status` (or 3 s pass); the last response and the time it took. */
+        /** Polls the child until it answers `status` (or 10 s pass); the last response and the time it took. */
         async function pollUntil(status: number): Promise<{ response: Incoming; elapsed: number }> {
           const start = performance.now();
           let response = await whoami();
-          while (response.status !== status && performance.now() - start < 3_000) {
+          while (response.status !== status && performance.now() - start < 10_000) {
             await sleep(10);
             response = await whoami();
           }
@@ -623,12 +629,12 @@ export function adapterSuite(harness: Harness, db: { readonly pool: pg.Pool; rea
           await tenancy.registry.suspend(TENANTS.remote);
           const suspended = await pollUntil(403);
           expectProblem(suspended.response, 403, 'TENANTRY_TENANT_SUSPENDED');
-          expect(suspended.elapsed).toBeLessThan(1_000);
+          expect(suspended.elapsed).toBeLessThan(NOTIFIED_WITHIN_MS);
 
           await tenancy.registry.resume(TENANTS.remote);
           const resumed = await pollUntil(200);
           expectTenant(resumed.response, 'remote');
-          expect(resumed.elapsed).toBeLessThan(1_000);
+          expect(resumed.elapsed).toBeLessThan(NOTIFIED_WITHIN_MS);
         });
 
         it('another process whose listening connection was killed forgets its cache when it reconnects', async () => {
@@ -640,7 +646,7 @@ export function adapterSuite(harness: Harness, db: { readonly pool: pg.Pool; rea
           try {
             const suspended = await pollUntil(403);
             expectProblem(suspended.response, 403, 'TENANTRY_TENANT_SUSPENDED');
-            expect(suspended.elapsed).toBeLessThan(1_000);
+            expect(suspended.elapsed).toBeLessThan(NOTIFIED_WITHIN_MS);
             expect(await listeningBackend()).not.toBe(backend);
           } finally {
             await tenancy.registry.resume(TENANTS.remote);

@@ -195,7 +195,8 @@ describe('tenantPool under faults', () => {
   });
 
   it('statement_timeout: the statement fails with 57014 and the SET sent with it is not trusted', async () => {
-    const scoped = tenantPool(tenancy, newPool({ statement_timeout: 500 }));
+    // Every other statement here must finish within it on a loaded machine; pg_sleep(5) must not.
+    const scoped = tenantPool(tenancy, newPool({ statement_timeout: 2_000 }));
     await everyTenantSeesItsOwn(scoped);
     // On one checked-out client, on the connection tenant-0 left: tenant-1's scope travels with a
     // statement that times out, so the implicit transaction that held the SET is rolled back.
@@ -282,7 +283,8 @@ describe('tenantPool under faults', () => {
   });
 
   it('pool exhaustion with connectionTimeoutMillis: a clear error, then the pool recovers', async () => {
-    const pool = newPool({ connectionTimeoutMillis: 300 });
+    // Long enough for the first connection to open on a loaded machine: the same timeout bounds it.
+    const pool = newPool({ connectionTimeoutMillis: 1_000 });
     const scoped = tenantPool(tenancy, pool);
     const held = await tenancy.run('tenant-0', () => scoped.connect());
     await expect(tenancy.run('tenant-1', () => scoped.query('SELECT owner FROM items'))).rejects.toThrow(/timeout exceeded when trying to connect/);

@@ -229,7 +229,7 @@ describe('tenantPool conforms to pg.Pool', () => {
   it('times out a checkout after connectionTimeoutMillis, in both forms', async () => {
     await sameOutcome(async (subject) => {
       // Long enough for a new connection on a loaded machine, which the same timeout also bounds.
-      const pool = subject.make({ max: 1, connectionTimeoutMillis: 400 });
+      const pool = subject.make({ max: 1, connectionTimeoutMillis: 1_000 });
       const outcome = await subject.within(async () => {
         const held = await pool.connect();
         const promised = await pool.query('SELECT 1').then(

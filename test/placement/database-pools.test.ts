@@ -174,7 +174,8 @@ describe('DatabasePools', () => {
   });
 
   it('fails a request that waited connectionTimeoutMillis, and one on an ended pool', async () => {
-    const pools = new DatabasePools({ settings: { connectionString: serverUrl(), connectionTimeoutMillis: 100 }, maxConnections: 1 });
+    // Long enough for the first connection to open on a loaded machine: the same timeout bounds it.
+    const pools = new DatabasePools({ settings: { connectionString: serverUrl(), connectionTimeoutMillis: 1_000 }, maxConnections: 1 });
     const held = await pools.pool(names[0]!).connect();
     await expect(pools.pool(names[1]!).query('SELECT 1')).rejects.toThrow(/timeout/);
     expect(pools.waitingCount).toBe(0);
