@@ -9,8 +9,9 @@ import type { EventEmitter } from 'node:events';
 import { InvalidConfigError } from '../errors.js';
 import { cleanBeforeRawUse } from './raw-use-cleanup.js';
 import type { ScopeSetting } from './scope-setting.js';
-import { rolePrefixOfOwner } from './scope-setting.js';
+import { sameRolePrefix } from './scope-setting.js';
 import { samePath } from './search-path.js';
+import { DROPS_PREPARED_TRAIT, LEAVES_STATE_TRAIT, MAY_UNDO_TRAIT, TOUCHES_PATH_TRAIT, traitsOf } from './statement-traits.js';
 
 /** The transaction status of ReadyForQuery: idle, in a transaction block, in a failed one. */
 export type TransactionStatus = 'I' | 'T' | 'E';
@@ -81,26 +82,6 @@ export interface RawClient extends EventEmitter {
   release(error?: Error | boolean): void;
 }
 
-const PATH_CHANGING =
-  /search_path|set_config|tenantry\.tenant_id|\bschema\b|\bset\s+((session|local)\s+)?schema\b|\bdiscard\b|\breset\b|\bset\s+(session\s+)?role\b|\bset\s+session\s+authorization\b/i;
-
-/**
- * Statements that may leave session state another tenant must not inherit: SET or RESET of a
- * setting for the session (not SET LOCAL), set_config, LISTEN, a WITH HOLD cursor, a temporary
- * table (also one named pg_temp.x), a session advisory lock, SET SESSION AUTHORIZATION, DISCARD,
- * LOAD, and DO and CALL (whose bodies may do any of these). A statement that matches by mistake
- * (a multi-line UPDATE whose SET starts a line) only costs a cleanup.
- */
-const LEAVES_STATE =
-  /(?:^|[;\n]|\*\/)\s*(?:set|reset)\b(?!\s+local\b)|(?:^|;)\s*(?:do|call)\b|set_config|\bpg_temp\s*\.|\blisten\b|\bwith\s+hold\b|\b(?:temp|temporary)\s+(?:table|view|sequence)\b|\binto\s+(?:temp|temporary)\b|\bpg_(?:try_)?advisory_lock(?:_shared)?\s*\(|\bsession\s+authorization\b|\bdiscard\b|\bload\b/i;
-
-const LEAVES_STATE_TRAIT = 1;
-const TOUCHES_PATH_TRAIT = 2;
-const MAY_UNDO_TRAIT = 4;
-const DROPS_PREPARED_TRAIT = 8;
-
-/** Statements that drop prepared statements on the server (pg's client still believes them parsed). */
-const DROPS_PREPARED = /\bdeallocate\b|\bdiscard\s+all\b/i;
 const DROPS_ALL_PREPARED = /\bdiscard\s+all\b|\bdeallocate\s+(?:prepare\s+)?all\b/i;
 const DEALLOCATED_NAME = /\bdeallocate\s+(?:prepare\s+)?("(?:[^"]|"")+"|[\p{L}_][\p{L}\p{N}_$]*)/giu;
 
@@ -112,40 +93,12 @@ function droppedBy(text: string): PreparedDrop {
   if (DROPS_ALL_PREPARED.test(text)) return 'all';
   return [...text.matchAll(DEALLOCATED_NAME)].map(([, name]) => (name!.startsWith('"') ? name!.slice(1, -1).replaceAll('""', '"') : name!.toLowerCase()));
 }
-/** How many statement texts `traitsOf` remembers before it starts over (apps run a few texts many times). */
-const REMEMBERED_TEXTS = 2000;
-/** Longer texts (a bulk insert with its values inlined) are read each time, not kept. */
-const REMEMBERED_TEXT_LENGTH = 4096;
-const traitsOfText = new Map<string, number>();
-
-/** What LEAVES_STATE, PATH_CHANGING and MAY_UNDO say of `text`, remembered per text. */
-function traitsOf(text: string): number {
-  let traits = traitsOfText.get(text);
-  if (traits === undefined) {
-    traits =
-      (LEAVES_STATE.test(text) ? LEAVES_STATE_TRAIT : 0) |
-      (PATH_CHANGING.test(text) ? TOUCHES_PATH_TRAIT : 0) |
-      (MAY_UNDO.test(text) ? MAY_UNDO_TRAIT : 0) |
-      (DROPS_PREPARED.test(text) ? DROPS_PREPARED_TRAIT : 0);
-    if (text.length > REMEMBERED_TEXT_LENGTH) return traits;
-    if (traitsOfText.size >= REMEMBERED_TEXTS) traitsOfText.clear();
-    traitsOfText.set(text, traits);
-  }
-  return traits;
-}
 
 /** Parameters the server reports after our own scope changes: they say nothing of other state. */
 const SCOPE_REPORTS = new Set(['search_path', 'is_superuser']);
 
 /** The owner of a session whose state came from somewhere tenantPool cannot see (plain pool use, a broken exchange). */
 const UNKNOWN_OWNER = '*';
-
-/**
- * Statements that can undo a SET made earlier in their transaction block: ROLLBACK (also `TO
- * SAVEPOINT` and `AND CHAIN`) and ABORT; PREPARE TRANSACTION; any `AND CHAIN` (a chained block
- * drops a SET LOCAL); CALL (a procedure may ROLLBACK the block the SET was pipelined into).
- */
-const MAY_UNDO = /\brollback\b|\babort\b|\bprepare\s+transaction\b|\band\s+chain\b|\bcall\b/i;
 
 /**
  * The state of one physical connection. `known` is the scope setting (search_path, role) the
@@ -204,7 +157,7 @@ export class ConnectionState {
     if (this.#stateOf !== undefined && this.#stateOf !== owner) return true;
     // Last served through a tenancy with other tenant roles (or none): the role it set stays on the
     // session unless cleaned, and this owner's own statements may not set a role at all.
-    if (this.#lastOwner !== undefined && rolePrefixOfOwner(this.#lastOwner) !== rolePrefixOfOwner(owner)) return true;
+    if (this.#lastOwner !== undefined && this.#lastOwner !== owner && !sameRolePrefix(this.#lastOwner, owner)) return true;
     return when === 'always' && this.#lastOwner !== undefined && this.#lastOwner !== owner;
   }
 

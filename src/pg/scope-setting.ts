@@ -126,17 +126,25 @@ export function scopeSettingOf(tenancy: Tenancy, scope: TenantScope, text: strin
 }
 
 /**
- * The tenant-role prefix an owner was made with (`''` without tenant roles): the part of the
- * owner before its first NUL.
+ * Whether two owners were made with the same tenant-role prefix (`''` without tenant roles): the
+ * part of each before its first NUL. Compared in place, with no substring made per query.
  *
  * @example
  * ```ts
- * rolePrefixOfOwner('app_\0acme\0tenant_acme'); // 'app_'
+ * sameRolePrefix('app_\0acme\0tenant_acme', 'app_\0globex\0tenant_globex'); // true
+ * sameRolePrefix('app_\0acme\0tenant_acme', '\0acme\0tenant_acme');           // false
  * ```
  */
-export function rolePrefixOfOwner(owner: string): string {
+export function sameRolePrefix(a: string, b: string): boolean {
+  const end = prefixEnd(a);
+  if (prefixEnd(b) !== end) return false;
+  for (let index = 0; index < end; index++) if (a.charCodeAt(index) !== b.charCodeAt(index)) return false;
+  return true;
+}
+
+function prefixEnd(owner: string): number {
   const end = owner.indexOf('\0');
-  return end === -1 ? owner : owner.slice(0, end);
+  return end === -1 ? owner.length : end;
 }
 
 /**

@@ -7,15 +7,14 @@
 import { type QueryScopedEvent, queryScopedChannel } from '../diagnostics.js';
 import type { ConnectionState } from './connection-state.js';
 import type { ScopeSetting } from './scope-setting.js';
+import { prefixMessagesOf } from './prefix-messages.js';
 import { prefixOf, statementsOf } from './scope-setting.js';
+import { NEEDS_OWN_TRANSACTION_TRAIT, RUNS_ALONE_TRAIT, traitsOf } from './statement-traits.js';
 
 /** The pg Connection methods a submittable writes with. */
 interface Connection {
-  stream: { cork?: () => void; uncork?: () => void; destroy?: (error?: Error) => void };
+  stream: { writable?: boolean; write(chunk: Buffer): boolean; cork?: () => void; uncork?: () => void; destroy?: (error?: Error) => void };
   parsedStatements: Record<string, string>;
-  parse(config: { text: string; name?: string; types?: unknown[] }): void;
-  bind(config: { portal?: string; statement?: string; values?: unknown[]; valueMapper?: unknown }): void;
-  execute(config: { portal?: string; rows?: number }): void;
   query(text: string): void;
   sync(): void;
   submittedNamedStatements: Record<string, string>;
@@ -38,33 +37,28 @@ export interface Submittable {
   handleError?(error: Error, connection: unknown): void;
   /** Called by pg's client when the server is ready for the next query. */
   handleReadyForQuery?(connection: unknown): void;
+  /** Called by pg's client for each message of the query's answer. */
+  handleRowDescription?(message: unknown): void;
+  handleDataRow?(message: unknown): void;
+  handleCommandComplete?(message: unknown, connection: unknown): void;
+  handleEmptyQuery?(connection: unknown): void;
+  handlePortalSuspended?(connection: unknown): void;
+  handleCopyInResponse?(connection: unknown): void;
+  handleCopyData?(message: unknown, connection: unknown): void;
   [handler: string]: unknown;
 }
 
 /** How the scope is set: for the session (`SET`), or for the current transaction only (`SET LOCAL`). */
 export type ScopeLifetime = 'session' | 'transaction';
 
-const PREFIX_MESSAGES = new Set(['handleRowDescription', 'handleDataRow', 'handleCommandComplete', 'handleEmptyQuery']);
-
-/** Statements PostgreSQL refuses inside a transaction block: they cannot share an implicit one with a SET. */
-const NEEDS_OWN_TRANSACTION =
-  /^\s*(vacuum\b|create\s+database\b|drop\s+database\b|create\s+tablespace\b|drop\s+tablespace\b|alter\s+system\b|reindex\b.*\bconcurrently\b|create\s+(unique\s+)?index\s+concurrently\b|drop\s+index\s+concurrently\b|alter\s+database\b.*\bset\s+tablespace\b|cluster\b(?!.*\busing\b)|discard\s+all\b|reindex\s+(\([^)]*\)\s*)?(database|system)\b|create\s+subscription\b|drop\s+subscription\b|alter\s+subscription\b.*\brefresh\b)/is;
-
 /** Whether `text` is a statement that cannot be pipelined with a SET under one Sync. */
 export function needsOwnTransaction(text: string | undefined): boolean {
-  return text !== undefined && NEEDS_OWN_TRANSACTION.test(text);
+  return text !== undefined && (traitsOf(text) & NEEDS_OWN_TRANSACTION_TRAIT) !== 0;
 }
-
-/**
- * CALL and DO may COMMIT or ROLLBACK, but only when nothing else shares their transaction: a SET
- * pipelined with them would make them atomic ("invalid transaction termination") exactly when
- * the connection had to switch scope, and a ROLLBACK in them could undo that SET.
- */
-const RUNS_ALONE = /^\s*(call|do)\b/i;
 
 /** Whether `text` should run in an exchange of its own once the scope is set (session mode). */
 export function runsAlone(text: string | undefined): boolean {
-  return text !== undefined && RUNS_ALONE.test(text);
+  return text !== undefined && (traitsOf(text) & RUNS_ALONE_TRAIT) !== 0;
 }
 
 /** The checks pg.Query#submit makes before writing anything, made before we write our statement. */
@@ -142,32 +136,55 @@ export class ScopedQuery {
     this.#isPgQuery = isPgQuery;
   }
 
-  handleRowDescription(...args: unknown[]): unknown {
-    return this.#deliver('handleRowDescription', args);
+  // One method per message, each with pg's arguments: no array and no lookup by name per message.
+  handleRowDescription(message: unknown): unknown {
+    if (this.#swallowing > 0) return undefined;
+    const inner = this.#inner;
+    return typeof inner.handleRowDescription === 'function' ? inner.handleRowDescription(message) : undefined;
   }
-  handleDataRow(...args: unknown[]): unknown {
-    return this.#deliver('handleDataRow', args);
+  handleDataRow(message: unknown): unknown {
+    if (this.#swallowing > 0) return undefined;
+    const inner = this.#inner;
+    return typeof inner.handleDataRow === 'function' ? inner.handleDataRow(message) : undefined;
   }
-  handleCommandComplete(...args: unknown[]): unknown {
-    return this.#deliver('handleCommandComplete', args);
+  handleCommandComplete(message: unknown, connection: unknown): unknown {
+    if (this.#swallowing > 0) {
+      this.#swallowing -= 1;
+      return undefined;
+    }
+    const inner = this.#inner;
+    return typeof inner.handleCommandComplete === 'function' ? inner.handleCommandComplete(message, connection) : undefined;
   }
-  handleEmptyQuery(...args: unknown[]): unknown {
-    return this.#deliver('handleEmptyQuery', args);
+  handleEmptyQuery(connection: unknown): unknown {
+    if (this.#swallowing > 0) return undefined;
+    const inner = this.#inner;
+    return typeof inner.handleEmptyQuery === 'function' ? inner.handleEmptyQuery(connection) : undefined;
   }
-  handlePortalSuspended(...args: unknown[]): unknown {
-    return this.#deliver('handlePortalSuspended', args);
+  handlePortalSuspended(connection: unknown): unknown {
+    const inner = this.#inner;
+    return typeof inner.handlePortalSuspended === 'function' ? inner.handlePortalSuspended(connection) : undefined;
   }
-  handleError(...args: unknown[]): unknown {
-    return this.#deliver('handleError', args);
+  handleError(error: Error, connection: unknown): unknown {
+    // An error of the query's own text points into it, not into the statements sent ahead.
+    if (this.#swallowing === 0) positionInOwnText(error, this.#prefixLength);
+    this.#swallowing = 0;
+    const inner = this.#inner;
+    const name = inner.name;
+    const statements = (connection as Connection | undefined)?.submittedNamedStatements;
+    if (name !== undefined && statements) delete statements[name];
+    return typeof inner.handleError === 'function' ? inner.handleError(error, connection) : undefined;
   }
-  handleReadyForQuery(...args: unknown[]): unknown {
-    return this.#deliver('handleReadyForQuery', args);
+  handleReadyForQuery(connection: unknown): unknown {
+    const inner = this.#inner;
+    return typeof inner.handleReadyForQuery === 'function' ? inner.handleReadyForQuery(connection) : undefined;
   }
-  handleCopyInResponse(...args: unknown[]): unknown {
-    return this.#deliver('handleCopyInResponse', args);
+  handleCopyInResponse(connection: unknown): unknown {
+    const inner = this.#inner;
+    return typeof inner.handleCopyInResponse === 'function' ? inner.handleCopyInResponse(connection) : undefined;
   }
-  handleCopyData(...args: unknown[]): unknown {
-    return this.#deliver('handleCopyData', args);
+  handleCopyData(message: unknown, connection: unknown): unknown {
+    const inner = this.#inner;
+    return typeof inner.handleCopyData === 'function' ? inner.handleCopyData(message, connection) : undefined;
   }
 
   get callback(): Submittable['callback'] {
@@ -224,11 +241,7 @@ export class ScopedQuery {
     }
     connection.stream.cork?.();
     try {
-      for (const statement of statements) {
-        connection.parse({ text: statement });
-        connection.bind({});
-        connection.execute({});
-      }
+      if (connection.stream.writable !== false) connection.stream.write(prefixMessagesOf(statements));
       const error = this.#inner.submit(connection);
       if (error) {
         // Our statements are written without their Sync: the connection cannot be trusted again.
@@ -239,23 +252,6 @@ export class ScopedQuery {
     } finally {
       connection.stream.uncork?.();
     }
-  }
-
-  #deliver(handler: string, args: unknown[]): unknown {
-    if (this.#swallowing > 0 && PREFIX_MESSAGES.has(handler)) {
-      if (handler === 'handleCommandComplete') this.#swallowing -= 1;
-      return undefined;
-    }
-    if (handler === 'handleError') {
-      // An error of the query's own text points into it, not into the statements sent ahead.
-      if (this.#swallowing === 0) positionInOwnText(args[0], this.#prefixLength);
-      this.#swallowing = 0;
-      const connection = args[1] as Connection | undefined;
-      const name = this.#inner.name;
-      if (name !== undefined && connection?.submittedNamedStatements) delete connection.submittedNamedStatements[name];
-    }
-    const method = this.#inner[handler];
-    return typeof method === 'function' ? (method as (...a: unknown[]) => unknown).apply(this.#inner, args) : undefined;
   }
 }
 

@@ -102,6 +102,8 @@ const WAITER_WINDOW = 32;
 /** How many times a waiter may be passed over for one whose home is idle. */
 const MAX_SKIPS = 16;
 const DEFAULT_MAX_TENANTS = 2000;
+/** How many tenants' wants a pool's affinity remembers before it starts over. */
+const REMEMBERED_WANTS = 20_000;
 
 /**
  * The affinity of one pg.Pool, shared by every tenantPool wrapping it.
@@ -110,7 +112,7 @@ const DEFAULT_MAX_TENANTS = 2000;
  * ```ts
  * declare const callback: (error: Error | undefined, client: unknown, done: () => void) => void;
  * const affinity = PoolAffinity.of(pool, { maxTenantsPerConnection: 400 });
- * affinity?.connecting(PoolAffinity.want('tenant_acme'), () => pool.connect((error, client, release) => release()));
+ * affinity?.connecting(affinity.want('tenant_acme'), () => pool.connect((error, client, release) => release()));
  * ```
  */
 export class PoolAffinity {
@@ -122,6 +124,8 @@ export class PoolAffinity {
   #connecting: Want | undefined;
   /** The want of the waiter pg-pool shifted last: the idle connection it pops goes to it. */
   #shifted: Want | undefined;
+  /** The wants made so far, by tenant key: their hash and home are computed once, not per checkout. */
+  readonly #wants = new Map<string, Want>();
   #home = 0;
   #borrowed = 0;
   #retired = 0;
@@ -163,11 +167,18 @@ export class PoolAffinity {
   }
 
   /**
-   * What a checkout of `key`'s tenant wants: its home. Made once per checkout and handed to
-   * {@link PoolAffinity.connecting} and {@link PoolAffinity.checkedOut}, which reuse its hash and home.
+   * What a checkout of `key`'s tenant wants: its home. The same object for every checkout of the
+   * tenant (a home computed once per epoch serves them all), handed to
+   * {@link PoolAffinity.connecting} and {@link PoolAffinity.checkedOut}.
    */
-  static want(key: string): Want {
-    return { key, hash: hashOf(key), home: undefined, runnerUp: undefined, epoch: -1 };
+  want(key: string): Want {
+    let want = this.#wants.get(key);
+    if (want === undefined) {
+      if (this.#wants.size >= REMEMBERED_WANTS) this.#wants.clear();
+      want = { key, hash: hashOf(key), home: undefined, runnerUp: undefined, epoch: -1 };
+      this.#wants.set(key, want);
+    }
+    return want;
   }
 
   /** Calls `connect` (which calls `pool.connect`) with the waiter it queues wanting `want`'s home. */

@@ -408,7 +408,7 @@ export class TenantPool extends EventEmitter {
       return;
     }
     const affinity = scope.kind === 'tenant' ? lane.affinity : undefined;
-    const want = affinity !== undefined && scope.kind === 'tenant' ? PoolAffinity.want(scope.tenant.schema) : undefined;
+    const want = affinity !== undefined && scope.kind === 'tenant' ? affinity.want(scope.tenant.schema) : undefined;
     const connected = (error: Error | undefined, raw: pg.PoolClient | undefined): void => {
       if (error || raw === undefined) {
         done(error ?? new Error('pg-pool gave no client'));
