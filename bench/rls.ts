@@ -15,14 +15,16 @@
  * a request's 5 in one `tenancy.run`, as a request handler does.
  * BENCH_QUERIES (40,000) per variant and workload, in BENCH_ROUNDS (8) rounds taking turns.
  * Every result is checked (one row, of the intended tenant). Targets: (c)/(a) >= 0.85 in W1,
- * >= 0.95 in W2. The EXPLAIN of (c)'s query, as the app runs it, is printed.
+ * >= 0.95 in W2. The EXPLAIN of (c)'s query, as the app runs it, is printed. Measures the built
+ * package (run `npm run build` first), or src/ through tsx with BENCH_SOURCE=src (see library.ts).
  */
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { createTenancy, type Tenancy, type Tenant } from '../src/index.js';
-import { tenantPool } from '../src/pg/index.js';
+import type { Tenancy, Tenant } from '../src/index.js';
+import type { TenantPool } from '../src/pg/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { positiveInt, printTable, randomInt } from './bench-utils.js';
+import { measuredSource, tenantry } from './library.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
 const QUERIES = positiveInt(process.env.BENCH_QUERIES, 40_000);
@@ -45,6 +47,9 @@ async function main(): Promise<void> {
   let app: pg.Pool | undefined;
   const tenancies: Tenancy[] = [];
   try {
+    const source = await measuredSource();
+    const { createTenancy } = await tenantry.core();
+    const { tenantPool } = await tenantry.pg();
     const admin = createTenancy({
       pool: owner,
       strategy: 'rls',
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
     tenancies.push(tenancy);
     const db = tenantPool(tenancy, app);
     const version = (await owner.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
-    console.log(`rls: ${TENANTS} tenants × ${ROWS} rows in one table, pool max ${POOL_MAX}, concurrency ${CONCURRENCY}, ${ROUNDS} rounds, PostgreSQL ${version} (${server.kind}), Node ${process.version}`);
+    console.log(`rls: ${TENANTS} tenants × ${ROWS} rows in one table, pool max ${POOL_MAX}, concurrency ${CONCURRENCY}, ${ROUNDS} rounds, PostgreSQL ${version} (${server.kind}), Node ${process.version}, tenantry from ${source}`);
     console.log(`registry.create under rls: ${createMs.toFixed(2)} ms per tenant (one registry row, no DDL), ${TENANTS} in a row`);
     await explain(tenancy, db, tenants[0]!);
 
@@ -135,7 +140,7 @@ async function main(): Promise<void> {
 }
 
 /** Prints the plan of (c)'s query as the app runs it: the policy's condition in the index scan. */
-async function explain(tenancy: Tenancy, db: ReturnType<typeof tenantPool>, tenant: Tenant): Promise<void> {
+async function explain(tenancy: Tenancy, db: TenantPool, tenant: Tenant): Promise<void> {
   const plan = await tenancy.run(tenant, () => db.query<{ 'QUERY PLAN': string }>('explain select id, owner from items where id = 7'));
   console.log(`EXPLAIN (c) under tenant ${tenant.id}:\n${plan.rows.map((row) => `  ${row['QUERY PLAN']}`).join('\n')}`);
 }
