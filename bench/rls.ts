@@ -97,23 +97,33 @@ async function main(): Promise<void> {
     for (const variant of ['a', 'c'] as const) await drive(lookups[variant], requests[variant], tenants, 2000, 1); // warm-up: every backend reads the table
     console.log(`load average (1 min) before: ${loadavg()[0]!.toFixed(1)}`);
     const rows: string[][] = [];
+    const cpuRows: string[][] = [];
     for (const [name, perRequest, target] of [
       ['W1 random tenant per query', 1, 0.85],
       ['W2 requests of 5 queries, one tenant', REQUEST_QUERIES, 0.95],
     ] as const) {
       const ms: Record<Variant, number> = { a: 0, c: 0 };
+      /** This process's CPU time (user + system), µs: steadier than q/s on a busy machine. */
+      const cpu: Record<Variant, number> = { a: 0, c: 0 };
       const perRound = Math.ceil(QUERIES / ROUNDS);
       const ratios: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const order: Variant[] = round % 2 === 0 ? ['a', 'c'] : ['c', 'a'];
         const took: Record<Variant, number> = { a: 0, c: 0 };
-        for (const variant of order) took[variant] = await drive(lookups[variant], requests[variant], tenants, perRound, perRequest);
+        for (const variant of order) {
+          const before = process.cpuUsage();
+          took[variant] = await drive(lookups[variant], requests[variant], tenants, perRound, perRequest);
+          const used = process.cpuUsage(before);
+          cpu[variant] += used.user + used.system;
+        }
         ms.a += took.a;
         ms.c += took.c;
         ratios.push(took.a / took.c);
       }
       const rate = (variant: Variant) => (perRound * ROUNDS * 1000) / ms[variant];
       const ratio = rate('c') / rate('a');
+      const perQuery = (variant: Variant) => cpu[variant] / (perRound * ROUNDS);
+      cpuRows.push([name, perQuery('a').toFixed(1), perQuery('c').toFixed(1), (perQuery('c') - perQuery('a')).toFixed(1)]);
       rows.push([
         name,
         Math.round(rate('a')).toLocaleString('en-US'),
@@ -125,6 +135,8 @@ async function main(): Promise<void> {
     }
     console.log(`load average (1 min) after: ${loadavg()[0]!.toFixed(1)}\n`);
     printTable(['workload', '(a) raw, tenant in WHERE q/s', '(c) tenantPool under RLS q/s', '(c)/(a)', 'per round', 'target'], rows);
+    console.log('\nClient CPU time per query, µs (this process: pg, tenantry, the bench):');
+    printTable(['workload', '(a)', '(c)', '(c) − (a)'], cpuRows);
   } finally {
     // The tenancies first: their registry listeners hold connections that the DROP below would kill.
     for (const tenancy of tenancies) await tenancy.close();
