@@ -263,14 +263,31 @@ export class ConnectionState {
   }
 }
 
-const states = new WeakMap<object, ConnectionState>();
+/**
+ * Where a client keeps its state: a property (not enumerable) read at every checkout, cheaper
+ * than a WeakMap lookup, and of the same shape on every client.
+ */
+const STATE = Symbol('tenantry.connectionState');
+
+/**
+ * The state of a raw pg client, if tenantPool has used it before.
+ *
+ * @example
+ * ```ts
+ * declare const raw: RawClient;
+ * if (knownConnectionState(raw) === undefined) console.log('first use');
+ * ```
+ */
+export function knownConnectionState(client: RawClient): ConnectionState | undefined {
+  return (client as unknown as { [STATE]?: ConnectionState })[STATE];
+}
 
 /**
  * The state of a raw pg client, created (and its listeners attached, ahead of pg's own so the
  * state is current before pg submits the next queued query) on first use.
  */
 export function connectionState(client: RawClient): ConnectionState {
-  const existing = states.get(client);
+  const existing = knownConnectionState(client);
   if (existing !== undefined) return existing;
   const connection = client.connection;
   if (connection === undefined || typeof connection.prependListener !== 'function') {
@@ -292,7 +309,7 @@ export function connectionState(client: RawClient): ConnectionState {
   connection.prependListener('parameterStatus', (message: { parameterName: string; parameterValue: string }) =>
     created.onParameterStatus(message.parameterName, message.parameterValue),
   );
-  states.set(client, created);
+  Object.defineProperty(client, STATE, { value: created });
   cleanBeforeRawUse(client, created);
   return created;
 }

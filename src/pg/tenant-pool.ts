@@ -9,8 +9,8 @@ import type { TenantScope } from '../context.js';
 import { sqlState } from '../db.js';
 import { InvalidConfigError, NoTenantError } from '../errors.js';
 import type { Tenancy } from '../tenancy.js';
-import type { ConnectionState, RawClient } from './connection-state.js';
-import { connectionState } from './connection-state.js';
+import type { RawClient } from './connection-state.js';
+import { connectionState, knownConnectionState } from './connection-state.js';
 import { type Connection, HeldConnections } from './held-connections.js';
 import { releaseConnection } from './release.js';
 import { type AffinityOptions, type AffinityStatistics, PoolAffinity } from './tenant-affinity.js';
@@ -414,15 +414,18 @@ export class TenantPool extends EventEmitter {
         done(error ?? new Error('pg-pool gave no client'));
         return;
       }
-      guardClient(raw);
       if (want !== undefined && scope.kind === 'tenant') affinity!.checkedOut(raw as unknown as RawClient, want, scope.tenant.id);
-      let state: ConnectionState;
-      try {
-        state = connectionState(raw as unknown as RawClient);
-      } catch (refused) {
-        raw.release(refused as Error);
-        done(refused as Error);
-        return;
+      let state = knownConnectionState(raw as unknown as RawClient);
+      if (state === undefined) {
+        // First use through tenantPool (a client opened before this wrapper listened to the pool).
+        guardClient(raw);
+        try {
+          state = connectionState(raw as unknown as RawClient);
+        } catch (refused) {
+          raw.release(refused as Error);
+          done(refused as Error);
+          return;
+        }
       }
       done(undefined, { raw: raw as unknown as RawClient, state });
     };
