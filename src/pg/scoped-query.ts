@@ -7,14 +7,13 @@
 import { type QueryScopedEvent, queryScopedChannel } from '../diagnostics.js';
 import type { ConnectionState } from './connection-state.js';
 import type { ScopeSetting } from './scope-setting.js';
-import { submitInOneWrite, type WritableStream } from './one-write.js';
 import { prefixMessagesOf } from './prefix-messages.js';
 import { prefixOf, statementsOf } from './scope-setting.js';
 import { NEEDS_OWN_TRANSACTION_TRAIT, RUNS_ALONE_TRAIT, traitsOf } from './statement-traits.js';
 
 /** The pg Connection methods a submittable writes with. */
 interface Connection {
-  stream: WritableStream;
+  stream: { writable?: boolean; write(chunk: Buffer): boolean; cork?: () => void; uncork?: () => void; destroy?: (error?: Error) => void };
   parsedStatements: Record<string, string>;
   query(text: string): void;
   sync(): void;
@@ -227,7 +226,7 @@ export class ScopedQuery {
     if (comment === true && name === undefined && typeof this.#inner.text === 'string') this.#inner.text += setting.comment;
     if (!mustSet || state.status === 'E') {
       state.begin(undefined, text, false, setting.owner);
-      return this.#isPgQuery && usesExtendedProtocol(this.#inner) ? submitInOneWrite(this.#inner, connection, undefined) : this.#inner.submit(connection);
+      return this.#inner.submit(connection);
     }
     const invalid = this.#isPgQuery ? invalidQuery(this.#inner, connection) : undefined;
     if (invalid !== undefined) return invalid;
@@ -239,15 +238,6 @@ export class ScopedQuery {
       this.#prefixLength = prefix.length;
       connection.query(prefix + (this.#inner.text ?? ''));
       return null;
-    }
-    if (this.#isPgQuery) {
-      const error = submitInOneWrite(this.#inner, connection, prefixMessagesOf(statements));
-      // Nothing was written, but the exchange began: the connection is not trusted again.
-      if (error) {
-        state.reset();
-        connection.stream.destroy?.(error);
-      }
-      return error;
     }
     connection.stream.cork?.();
     try {
