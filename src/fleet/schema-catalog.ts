@@ -50,9 +50,8 @@ export interface SchemaSignature {
 }
 
 // Triggers, functions and enum types, as both ITEMS and fingerprintItems describe them: deparsed
-// (they are few in a tenant schema).
+// (they are few in a tenant schema). Columns: schema, kind, name, definition.
 const RARE_ITEMS = `
-  UNION ALL
   SELECT ns.nspname, 'trigger', c.relname || '.' || t.tgname, replace(pg_get_triggerdef(t.oid), ns.q, '')
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
    WHERE NOT t.tgisinternal
@@ -102,34 +101,35 @@ WITH ns AS (
   SELECT ns.nspname, 'constraint', c.relname || '.' || co.conname, replace(pg_get_constraintdef(co.oid), ns.q, '')
     FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON c.relnamespace = ns.oid
    WHERE co.contype <> 'n'
+  UNION ALL
 ${RARE_ITEMS}
 )`;
 
-// Fields joined so that no two lists of values join alike (a NULL is `NULL`, text is quoted).
-const FIELDS = (...fields: string[]) => fields.map((field) => `quote_nullable((${field})::text)`).join(" || ' ' || ");
+// One item of a fingerprint: a 64-bit hash of its fields (the kind first, then the name's parts),
+// each hashed by its type's own hash function: no text is built.
+const HASHED = (...fields: string[]) => `hash_record_extended(ROW(${fields.join(', ')}), 0)`;
 
 // A relation as a fingerprint names it: by name when it is in the schema read (its oid differs
 // from tenant to tenant), by oid elsewhere (the same relation for every tenant).
 const RELATION = (alias: string) => `CASE WHEN ${alias}.oid IS NULL THEN NULL WHEN ${alias}.relnamespace = ns.oid THEN 'own ' || ${alias}.relname ELSE ${alias}.oid::text END`;
 
-// A column default: its node tree, which names objects by oid; or deparsed, when the tree holds a
-// regclass constant (a serial column's sequence: its oid differs from tenant to tenant).
-const DEFAULT_TREE = `CASE
-  WHEN strpos(d.adbin::text, ':consttype 2205 ') = 0 THEN d.adbin::text
-  ELSE replace(pg_get_expr(d.adbin, d.adrelid), ns.q, '')
-END`;
+// A column default as ITEMS prints it. A plain default holds no column reference, so it is
+// deparsed without its table (pg_get_expr with a table builds the table's relation cache entry:
+// 30 µs and more a default, against 1 to 2 µs without). A generated column's expression names
+// columns: its node tree, whose column numbers the columns' own items pin.
+const DEFAULT_TEXT = `CASE WHEN a.attgenerated = '' THEN replace(pg_get_expr(d.adbin, 0), ns.q, '') ELSE d.adbin::text END`;
 
 /**
- * A cheap stand-in for ITEMS, for servers of `version` (server_version_num) and later: the same
- * items, described by the catalog's own columns instead of PostgreSQL's deparsing functions
- * (pg_get_indexdef and pg_get_constraintdef cost 35 to 80 µs an item: seconds over a fleet). Two
- * schemas with equal fingerprints have equal ITEMS: it keeps every input of those functions that
- * can differ between schemas of one server, with each oid that differs between tenants' schemas
- * (their own relations and types) put as a name, and column numbers pinned by the columns' own
- * items. Schemas it tells apart may still describe alike (a column dropped and added again moves
- * its number; a statement written differently moves the `:location` fields of node trees):
- * readSignatures settles those with ITEMS. Views, functions, triggers and enum types, rare in
- * tenant schemas, are described as in ITEMS.
+ * A cheap stand-in for ITEMS, for servers of `version` (server_version_num) and later: one 64-bit
+ * hash per item (column `hash`), of the catalog's own columns instead of PostgreSQL's deparsing
+ * functions (pg_get_indexdef and pg_get_constraintdef cost 35 to 80 µs an item: seconds over a
+ * fleet). Two schemas with equal fingerprints have equal ITEMS: it keeps every input of those
+ * functions that can differ between schemas of one server, with each oid that differs between
+ * tenants' schemas (their own relations and types) put as a name, and column numbers pinned by
+ * the columns' own items. Schemas it tells apart may still describe alike (a column dropped and
+ * added again moves its number; a statement written differently moves the `:location` fields of
+ * node trees): readSignatures settles those with ITEMS. Views, functions, triggers and enum
+ * types, rare in tenant schemas, are described as in ITEMS.
  */
 function fingerprintItems(version: number): string {
   const since = (minimum: number, field: string) => (version >= minimum ? [field] : []);
@@ -137,21 +137,23 @@ function fingerprintItems(version: number): string {
 WITH ns AS (
   SELECT n.oid, n.nspname, quote_ident(n.nspname) || '.' AS q FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
 ), items AS (
-  SELECT ns.nspname AS schema, 'table' AS kind, c.relname::text AS name,
-         ${FIELDS('c.relkind', 'c.relpersistence', 'c.relrowsecurity', "CASE WHEN c.relkind IN ('v', 'm') THEN replace(pg_get_viewdef(c.oid), ns.q, '') END")} AS definition
+  SELECT ns.nspname AS schema,
+         ${HASHED("'table'::text", 'c.relname', 'c.relkind', 'c.relpersistence', 'c.relrowsecurity', "CASE WHEN c.relkind IN ('v', 'm') THEN replace(pg_get_viewdef(c.oid), ns.q, '') END")} AS hash
     FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
   UNION ALL
-  SELECT ns.nspname, 'column', c.relname || '.' || a.attname,
-         ${FIELDS('a.attnum', "replace(format_type(a.atttypid, a.atttypmod), ns.q, '')", 'a.attnotnull', 'a.attidentity', 'a.attgenerated', DEFAULT_TREE)}
+  SELECT ns.nspname,
+         ${HASHED("'column'::text", 'c.relname', 'a.attname', 'a.attnum', "replace(format_type(a.atttypid, a.atttypmod), ns.q, '')", 'a.attnotnull', 'a.attidentity', 'a.attgenerated', DEFAULT_TEXT)}
     FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid
     JOIN ns ON c.relnamespace = ns.oid
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL
-  SELECT ns.nspname, 'index', ic.relname::text,
-         ${FIELDS(
+  SELECT ns.nspname,
+         ${HASHED(
+           "'index'::text",
+           'ic.relname',
            'c.relname',
            'c.relkind',
            'ic.relam',
@@ -167,13 +169,16 @@ WITH ns AS (
            'i.indclass',
            'i.indoption',
            ...since(150000, 'i.indnullsnotdistinct'),
-           'i.indexprs',
-           'i.indpred',
+           'i.indexprs::text',
+           'i.indpred::text',
          )}
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid JOIN ns ON ic.relnamespace = ns.oid
   UNION ALL
-  SELECT ns.nspname, 'constraint', c.relname || '.' || co.conname,
-         ${FIELDS(
+  SELECT ns.nspname,
+         ${HASHED(
+           "'constraint'::text",
+           'c.relname',
+           'co.conname',
            'co.contype',
            'co.condeferrable',
            'co.condeferred',
@@ -190,20 +195,28 @@ WITH ns AS (
            ...since(180000, 'co.conenforced'),
            RELATION('fr'),
            RELATION('ix'),
-           'co.conbin',
+           'co.conbin::text',
          )}
     FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON c.relnamespace = ns.oid
     LEFT JOIN pg_class fr ON fr.oid = co.confrelid
     LEFT JOIN pg_class ix ON ix.oid = co.conindid
    WHERE co.contype <> 'n'
-${RARE_ITEMS}
+  UNION ALL
+  SELECT schema, ${HASHED('kind', 'name', 'definition')} FROM (${RARE_ITEMS}) AS rare (schema, kind, name, definition)
 )`;
 }
 
-/** Sums each schema's items up in one md5 (of ITEMS or fingerprintItems). */
+/** Sums each schema's ITEMS up in one md5. */
 const SUMMED = `SELECT schema, md5(string_agg(kind || ' ' || name || ' ' || COALESCE(definition, ''), E'\\n' ORDER BY kind COLLATE "C", name COLLATE "C")) AS signature,
             count(*)::int AS items
        FROM items GROUP BY schema`;
+
+/**
+ * Sums each schema's fingerprintItems up: the items' hashes combined whatever their order (no
+ * sort), and their count. Items are unique by kind and name within a schema, so none cancels
+ * another out.
+ */
+const FINGERPRINTED = `SELECT schema, bit_xor(hash)::text || ' ' || count(*) AS signature FROM items GROUP BY schema`;
 
 /** Keeps a statement's catalog reads in the one backend and with names printed alike. */
 const CATALOG_PATH = 'SET LOCAL search_path TO pg_catalog';
@@ -224,7 +237,7 @@ const CATALOG_PATH = 'SET LOCAL search_path TO pg_catalog';
  * ```
  */
 export async function readSignatures(db: Queryable, schemas: readonly string[], version: number): Promise<SchemaSignature[]> {
-  const { rows: fingerprints } = await db.query<SchemaSignature>(`${fingerprintItems(version)} ${SUMMED}`, [schemas]);
+  const { rows: fingerprints } = await db.query<Omit<SchemaSignature, 'items'>>(`${fingerprintItems(version)} ${FINGERPRINTED}`, [schemas]);
   const representatives = new Map<string, string>();
   for (const row of fingerprints) if (!representatives.has(row.signature)) representatives.set(row.signature, row.schema);
   const { rows: described } = await db.query<SchemaSignature>(`${ITEMS} ${SUMMED}`, [[...representatives.values()]]);
