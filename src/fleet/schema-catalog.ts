@@ -70,6 +70,7 @@ const FUNCTIONS_AND_TYPES = `
 // `q` is the schema's qualified prefix (`tenant_acme.`, quoted when it needs quotes), taken out
 // of definitions so that every tenant's schema describes alike. Run with search_path =
 // pg_catalog, so that every other schema's names print qualified the same way everywhere.
+// $2, when not null, keeps only the items of those relations (no functions or types).
 // ITEMS reads a few schemas (the reference, one per distinct fingerprint): `rel` lists their
 // relations once, so that their columns, indexes, constraints and triggers are looked up in the
 // catalogs' indexes by relation instead of scanned for over the whole fleet (1.3 s for one schema
@@ -78,7 +79,8 @@ const ITEMS = `
 WITH ns AS (
   SELECT n.oid, n.nspname, quote_ident(n.nspname) || '.' AS q FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
 ), rel AS (
-  SELECT array_agg(c.oid) AS oids FROM pg_class c JOIN ns ON c.relnamespace = ns.oid WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+  SELECT array_agg(c.oid) AS oids FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND ($2::oid[] IS NULL OR c.oid = ANY ($2::oid[]))
 ), items AS (
   SELECT ns.nspname AS schema,
          CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
@@ -115,7 +117,7 @@ WITH ns AS (
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
    WHERE t.tgrelid = ANY ((SELECT oids FROM rel)::oid[]) AND NOT t.tgisinternal
   UNION ALL
-${FUNCTIONS_AND_TYPES}
+  SELECT * FROM (${FUNCTIONS_AND_TYPES}) AS schema_level (schema, kind, name, definition) WHERE $2::oid[] IS NULL
 )`;
 
 // One item of a fingerprint: a 64-bit hash of its fields (the kind first, then the name's parts),
@@ -310,8 +312,9 @@ export function signatureOf(items: readonly CatalogItem[]): string {
 }
 
 /**
- * Every item of `schemas`, in one query. The caller runs it in a transaction, after
- * {@link useCatalogSettings}.
+ * Every item of `schemas`, in one query; with `relations` (oids), only the items of those
+ * relations: their own rows, columns, indexes, constraints and triggers. The caller runs it in a
+ * transaction, after {@link useCatalogSettings}.
  *
  * @example
  * ```ts
@@ -321,8 +324,8 @@ export function signatureOf(items: readonly CatalogItem[]): string {
  * items.filter((item) => item.kind === 'index').map((item) => item.name);
  * ```
  */
-export async function readCatalogItems(db: Queryable, schemas: readonly string[]): Promise<CatalogItem[]> {
-  const { rows } = await db.query<CatalogItem>(`${ITEMS} SELECT schema, kind, name, definition FROM items`, [schemas]);
+export async function readCatalogItems(db: Queryable, schemas: readonly string[], relations?: readonly number[]): Promise<CatalogItem[]> {
+  const { rows } = await db.query<CatalogItem>(`${ITEMS} SELECT schema, kind, name, definition FROM items`, [schemas, relations ?? null]);
   return rows;
 }
 
