@@ -143,7 +143,8 @@ const DEFAULT_TEXT = `CASE WHEN a.attgenerated = '' THEN replace(pg_get_expr(d.a
  * A cheap stand-in for ITEMS, for servers of `version` (server_version_num) and later: one 64-bit
  * hash per item (column `hash`), of the catalog's own columns instead of PostgreSQL's deparsing
  * functions (pg_get_indexdef and pg_get_constraintdef cost 35 to 80 µs an item: seconds over a
- * fleet). Two schemas with equal fingerprints have equal ITEMS: it keeps every input of those
+ * fleet). Two schemas with equal fingerprints have equal ITEMS (but for a collision of the
+ * 64-bit sums, odds of about 1 in 2^64 for two schemas that differ): it keeps every input of those
  * functions that can differ between schemas of one server, with each oid that differs between
  * tenants' schemas (their own relations and types) put as a name, and column numbers pinned by
  * the columns' own items. Schemas it tells apart may still describe alike (a column dropped and
@@ -256,7 +257,7 @@ const CHUNK = 50_000;
  * The signature of each of `schemas` that exists, and the items behind each signature. The
  * caller runs it in a transaction, after {@link useCatalogSettings}, with the server's `version`
  * ({@link readServerVersion}). A cheap fingerprint of every schema from the catalog's columns
- * (one query per 5,000 schemas), then the full description (PostgreSQL's deparsed definitions)
+ * (one query per 50,000 schemas), then the full description (PostgreSQL's deparsed definitions)
  * of one schema per distinct fingerprint, whose signature the others with that fingerprint share
  * (equal fingerprints mean equal descriptions): over a fleet built by the same migrations, two
  * queries.
