@@ -11,8 +11,8 @@ import type { Migration } from '../migrate/migration.js';
 import { mapConcurrent } from '../migrate/map-concurrent.js';
 import { migrateSchema } from '../migrate/schema-migrator.js';
 import type { Tenant } from '../types.js';
-import type { CatalogItem, CatalogItemKind } from './schema-catalog.js';
-import { readCatalogItems, readServerVersion, readSignatures, useCatalogPath } from './schema-catalog.js';
+import type { CatalogItem, CatalogItemKind, CatalogReading } from './schema-catalog.js';
+import { readCatalogItems, readServerVersion, readSignatures, signatureOf, useCatalogSettings } from './schema-catalog.js';
 
 /**
  * One way a tenant's schema differs from the reference.
@@ -103,9 +103,6 @@ export interface DetectDriftInput {
   readonly poolOf?: ((tenant: Tenant) => Promise<PoolLike>) | undefined;
 }
 
-/** Schemas per catalog query: keeps each statement's parameter and result sizes moderate. */
-const CHUNK = 5_000;
-
 /** Pools read at once when tenants are spread over servers or databases. */
 const POOLS_AT_ONCE = 4;
 
@@ -116,11 +113,9 @@ interface Reference {
 }
 
 /** What one pool's catalog said of its tenants' schemas. */
-interface PoolReading {
+interface PoolReading extends CatalogReading {
   /** The server's version (`server_version_num`): its schemas are compared with a reference built on a server of that version. */
   readonly version: number;
-  readonly signatures: ReadonlyMap<string, string>;
-  readonly items: ReadonlyMap<string, CatalogItem[]>;
 }
 
 /**
@@ -155,23 +150,12 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
     if (reference === undefined) references.set(version, (reference = buildReference(where, input.sharedSchema, input.migrations)));
     return reference;
   };
-  /** A schema whose structure is described by its first reader, per server version and signature. */
-  const representatives = new Map<string, { readonly schema: string; differences?: readonly SchemaDifference[] }>();
+  /** The differences of each drifted structure, per server version and signature. */
+  const variants = new Map<string, readonly SchemaDifference[]>();
   const drifted: TenantDrift[] = [];
   await mapConcurrent([...groups], POOLS_AT_ONCE, async ([where, group]) => {
-    let reference: Reference = home;
-    const reading = await readPool(where, group, async (version, signatures) => {
-      reference = await referenceOn(where, version);
-      const wanted: string[] = [];
-      for (const tenant of group) {
-        const signature = signatures.get(tenant.schema);
-        const key = `${version}:${signature ?? ''}`;
-        if (signature === undefined || signature === reference.signature || representatives.has(key)) continue;
-        representatives.set(key, { schema: tenant.schema });
-        wanted.push(tenant.schema);
-      }
-      return wanted;
-    });
+    const reading = await readPool(where, group);
+    const reference = await referenceOn(where, reading.version);
     for (const tenant of group) {
       const signature = reading.signatures.get(tenant.schema);
       if (signature === reference.signature) continue;
@@ -181,9 +165,10 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
         drifted.push({ ...base, differences: [{ kind: 'schema', name: tenant.schema, change: 'missing' }] });
         continue;
       }
-      const representative = representatives.get(`${reading.version}:${signature}`)!;
-      representative.differences ??= compareItems(reference.items, reading.items.get(representative.schema) ?? []);
-      drifted.push({ ...base, differences: representative.differences });
+      const key = `${reading.version}:${signature}`;
+      let differences = variants.get(key);
+      if (differences === undefined) variants.set(key, (differences = compareItems(reference.items, reading.descriptions.get(signature) ?? [])));
+      drifted.push({ ...base, differences });
     }
   });
   drifted.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
@@ -191,41 +176,28 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
     checked: tenants.length,
     reference: { version: input.migrations.at(-1)?.name ?? null, signature: home.signature, items: home.items.length },
     drifted,
-    variants: representatives.size + (drifted.some((tenant) => tenant.differences[0]?.kind === 'schema') ? 1 : 0),
+    variants: variants.size + (drifted.some((tenant) => tenant.differences[0]?.kind === 'schema') ? 1 : 0),
   };
 }
 
 /**
- * Reads the signatures of `tenants`' schemas on one pool, then the items of the schemas
- * `wanted` picks from them (told the server's version), in one read-only transaction on a connection closed afterwards.
+ * Reads the signatures of `tenants`' schemas on one pool, and the items behind each, in one
+ * read-only transaction on a connection closed afterwards.
  */
-async function readPool(
-  pool: PoolLike,
-  tenants: readonly Tenant[],
-  wanted: (version: number, signatures: ReadonlyMap<string, string>) => Promise<readonly string[]>,
-): Promise<PoolReading> {
+async function readPool(pool: PoolLike, tenants: readonly Tenant[]): Promise<PoolReading> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN READ ONLY');
-    await useCatalogPath(client);
+    await useCatalogSettings(client);
     const version = await readServerVersion(client);
-    const signatures = new Map<string, string>();
-    for (let start = 0; start < tenants.length; start += CHUNK) {
-      const schemas = tenants.slice(start, start + CHUNK).map((tenant) => tenant.schema);
-      for (const row of await readSignatures(client, schemas, version)) signatures.set(row.schema, row.signature);
-    }
-    const items = new Map<string, CatalogItem[]>();
-    const schemas = await wanted(version, signatures);
-    for (let start = 0; start < schemas.length; start += CHUNK) {
-      for (const item of await readCatalogItems(client, schemas.slice(start, start + CHUNK))) {
-        const list = items.get(item.schema) ?? [];
-        list.push(item);
-        items.set(item.schema, list);
-      }
-    }
+    const reading = await readSignatures(
+      client,
+      tenants.map((tenant) => tenant.schema),
+      version,
+    );
     await client.query('COMMIT');
-    return { version, signatures, items };
+    return { ...reading, version };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     await client.query('ROLLBACK').catch(() => {});
@@ -244,11 +216,9 @@ async function buildReference(pool: PoolLike, sharedSchema: string, migrations: 
   try {
     await client.query('BEGIN');
     await migrateSchema(client, { schema, sharedSchema, migrations, createSchema: true });
-    await useCatalogPath(client);
+    await useCatalogSettings(client);
     const items = await readCatalogItems(client, [schema]);
-    const version = await readServerVersion(client);
-    const [signature] = await readSignatures(client, [schema], version);
-    return { items, signature: signature!.signature, version };
+    return { items, signature: signatureOf(items), version: await readServerVersion(client) };
   } catch (error) {
     broken = error instanceof Error ? error : new Error(String(error));
     throw error;

@@ -10,12 +10,15 @@
 import type { Queryable } from '../db.js';
 import { SchemaPlacedTenantsError } from '../errors.js';
 import { quoteIdent } from '../identifiers.js';
+import { readCatalogItems, signatureOf, useCatalogSettings } from '../fleet/schema-catalog.js';
 import { TENANTS_TABLE } from '../registry/registry-migrations.js';
 import { TENANT_TABLES_TABLE } from './row-level.js';
 
 /**
  * A fingerprint of the tenant-scoped tables of the shared schema (which tables; their columns,
- * defaults, constraints, indexes and triggers), or `undefined` before the row-level migration.
+ * defaults, constraints, indexes and triggers, as drift detection describes them), or
+ * `undefined` before the row-level migration. Leaves the transaction's search_path and jit
+ * setting as it found them.
  *
  * @example
  * ```ts
@@ -27,25 +30,19 @@ export async function tenantTablesShape(client: Queryable, sharedSchema: string)
   const shared = quoteIdent(sharedSchema);
   const { rows: found } = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${shared}.${TENANT_TABLES_TABLE}`]);
   if (found[0]?.found !== true) return undefined;
-  // The catalog's text qualifies names by the search_path: the same one for both fingerprints.
-  await client.query(`SET LOCAL search_path TO ${shared}`);
-  const { rows } = await client.query<{ shape: string }>(
-    `WITH tables AS (SELECT c.oid, c.relname FROM ${shared}.${TENANT_TABLES_TABLE} t JOIN pg_class c ON c.oid = t.table_oid)
-     SELECT md5(coalesce(string_agg(part, E'\\n' ORDER BY part), '')) AS shape FROM (
-       SELECT relname::text AS part FROM tables
-       UNION ALL
-       SELECT concat_ws(':', t.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attgenerated, a.attidentity, pg_get_expr(d.adbin, d.adrelid))
-         FROM tables t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
-         LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum
-       UNION ALL
-       SELECT concat_ws(':', t.relname, k.conname, pg_get_constraintdef(k.oid)) FROM tables t JOIN pg_constraint k ON k.conrelid = t.oid
-       UNION ALL
-       SELECT concat_ws(':', t.relname, pg_get_indexdef(i.indexrelid)) FROM tables t JOIN pg_index i ON i.indrelid = t.oid
-       UNION ALL
-       SELECT concat_ws(':', t.relname, pg_get_triggerdef(g.oid)) FROM tables t JOIN pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal
-     ) parts`,
+  const { rows: tables } = await client.query<{ oid: number; schema: string }>(
+    `SELECT c.oid, n.nspname AS schema FROM ${shared}.${TENANT_TABLES_TABLE} t JOIN pg_class c ON c.oid = t.table_oid JOIN pg_namespace n ON n.oid = c.relnamespace`,
   );
-  return rows[0]?.shape;
+  const { rows: settings } = await client.query<{ path: string; jit: string }>(`SELECT current_setting('search_path') AS path, current_setting('jit') AS jit`);
+  await useCatalogSettings(client);
+  const schemas = [...new Set(tables.map((table) => table.schema))];
+  const items = await readCatalogItems(
+    client,
+    schemas,
+    tables.map((table) => table.oid),
+  );
+  await client.query(`SELECT set_config('search_path', $1, true), set_config('jit', $2, true)`, [settings[0]!.path, settings[0]!.jit]);
+  return signatureOf(items);
 }
 
 /**

@@ -26,8 +26,9 @@ async function setup(ids: readonly string[], migrations: Record<string, string> 
 }
 
 /** Counts the statements the pool runs during `fn` (on the pool and on the clients it checks out). */
-async function countQueries<R>(fn: () => Promise<R>): Promise<{ result: R; queries: number }> {
+async function countQueries<R>(fn: () => Promise<R>): Promise<{ result: R; queries: number; calls: { text: string; values: unknown }[] }> {
   let queries = 0;
+  const calls: { text: string; values: unknown }[] = [];
   const pool = db.pool as unknown as { query: (...args: unknown[]) => unknown; connect: (...args: unknown[]) => Promise<Client> };
   type Client = { query: (...args: unknown[]) => unknown; release: (...args: unknown[]) => unknown };
   const originalQuery = pool.query;
@@ -38,7 +39,7 @@ async function countQueries<R>(fn: () => Promise<R>): Promise<{ result: R; queri
     if (args.length > 0) return originalConnect.apply(db.pool, args);
     const client = await originalConnect.apply(db.pool);
     const { query, release } = client;
-    client.query = (...args) => ((queries += 1), query.apply(client, args));
+    client.query = (...args) => ((queries += 1), calls.push({ text: String(args[0]), values: args[1] }), query.apply(client, args));
     client.release = (...args) => {
       client.query = query;
       client.release = release;
@@ -47,7 +48,7 @@ async function countQueries<R>(fn: () => Promise<R>): Promise<{ result: R; queri
     return client;
   };
   try {
-    return { result: await fn(), queries };
+    return { result: await fn(), queries, calls };
   } finally {
     pool.query = originalQuery;
     pool.connect = originalConnect;
@@ -131,6 +132,31 @@ CREATE UNIQUE INDEX items_name_key ON items (name) WHERE qty > 0;`,
     });
   });
 
+  it('describes defaults and keys that name the schema\'s own objects alike in every tenant, and reports one changed by hand', async () => {
+    const migrations = {
+      '001_items.sql': `CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
+CREATE TABLE items (id serial PRIMARY KEY, mood mood NOT NULL DEFAULT 'ok', code text DEFAULT next_code(), name text NOT NULL, CONSTRAINT items_name_key UNIQUE (name) INCLUDE (mood));`,
+    };
+    const { tenancy, schemaOf } = await setup(['a', 'b', 'c', 'd'], migrations);
+    const clean = await countQueries(() => tenancy.migrate.drift());
+    expect(clean.result.drifted).toEqual([]);
+    // The clean tenants share one fingerprint (their enum default and function default name
+    // objects of their own schema): the full description is read for one of them only.
+    const described = clean.calls.filter((call) => call.text.includes('pg_get_indexdef'));
+    expect(described.map((call) => (call.values as string[][])[0]!.length)).toEqual([1, 1]);
+
+    await db.pool.query(`ALTER TABLE "${schemaOf('b')}".items ALTER COLUMN mood SET DEFAULT 'sad'`);
+    await db.pool.query(`ALTER TABLE "${schemaOf('c')}".items DROP CONSTRAINT items_name_key, ADD CONSTRAINT items_name_key UNIQUE (name)`);
+    const report = await tenancy.migrate.drift();
+    const changed = Object.fromEntries(report.drifted.map((tenant) => [tenant.tenantId, tenant.differences.map((difference) => `${difference.change} ${difference.kind} ${difference.name}`)]));
+    expect(changed).toEqual({
+      b: ['changed column items.mood'],
+      c: ['changed constraint items.items_name_key', 'changed index items_name_key'],
+    });
+    expect(report.drifted.find((tenant) => tenant.tenantId === 'b')!.differences[0]).toMatchObject({ expected: "mood NOT NULL DEFAULT 'ok'::mood", actual: "mood NOT NULL DEFAULT 'sad'::mood" });
+  });
+
   it('does not call columns made in another order drift', async () => {
     const migrations = { '001_items.sql': 'CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0);\nCREATE INDEX items_qty ON items (qty);' };
     const { tenancy, schemaOf } = await setup(['plain', 'reordered'], migrations);
@@ -153,8 +179,8 @@ CREATE UNIQUE INDEX items_name_key ON items (name) WHERE qty > 0;`,
     expect(result.checked).toBe(300);
     expect(result.drifted.map((tenant) => tenant.tenantId)).toEqual(['t010', 't150', 't200']);
     expect(result.variants).toBe(2);
-    // Building the reference is about 15 statements (the migration's own); the fleet is read in 5
-    // (BEGIN, search_path, signatures, details of 2 variants, COMMIT) plus 2 registry reads.
+    // Building the reference is about 15 statements (the migration's own); the fleet is read in 6
+    // (BEGIN, settings, version, fingerprints, details of the 3 distinct ones, COMMIT) plus 2 registry reads.
     expect(queries).toBeLessThanOrEqual(25);
   });
 });
