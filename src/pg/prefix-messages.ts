@@ -20,6 +20,7 @@ const encoded = new WeakMap<readonly string[], Buffer>();
  *
  * @example
  * ```ts
+ * declare const connection: { stream: { write(chunk: Buffer): boolean } };
  * connection.stream.write(prefixMessagesOf(['SET search_path TO "tenant_acme", "public", pg_temp']));
  * ```
  */

@@ -37,13 +37,19 @@ export interface Submittable {
   handleError?(error: Error, connection: unknown): void;
   /** Called by pg's client when the server is ready for the next query. */
   handleReadyForQuery?(connection: unknown): void;
-  /** Called by pg's client for each message of the query's answer. */
+  /** Called by pg's client when the answer's columns are described. */
   handleRowDescription?(message: unknown): void;
+  /** Called by pg's client for each row of the answer. */
   handleDataRow?(message: unknown): void;
+  /** Called by pg's client when a statement of the query completes. */
   handleCommandComplete?(message: unknown, connection: unknown): void;
+  /** Called by pg's client when the query's text held no statement. */
   handleEmptyQuery?(connection: unknown): void;
+  /** Called by pg's client when a portal stops after the rows it was asked for (cursors). */
   handlePortalSuspended?(connection: unknown): void;
+  /** Called by pg's client when the server waits for COPY data. */
   handleCopyInResponse?(connection: unknown): void;
+  /** Called by pg's client for each chunk of COPY data from the server. */
   handleCopyData?(message: unknown, connection: unknown): void;
   [handler: string]: unknown;
 }
