@@ -31,7 +31,8 @@ export type TenancyErrorCode =
   | 'TENANTRY_BACKUP_MIGRATIONS'
   | 'TENANTRY_UNKNOWN_SERVER'
   | 'TENANTRY_TENANT_MOVING'
-  | 'TENANTRY_SCHEMA_PLACED_TENANTS';
+  | 'TENANTRY_SCHEMA_PLACED_TENANTS'
+  | 'TENANTRY_SHARED_NAME_COLLISION';
 
 /**
  * The base class of every error tenantry throws on purpose.
@@ -520,6 +521,38 @@ export class SchemaPlacedTenantsError extends TenancyError {
     );
     this.tenantIds = Object.freeze([...ids]);
     this.migrations = Object.freeze([...names]);
+  }
+}
+
+/**
+ * A tenant move was refused: the tenant's schema has tables (or functions) whose names the
+ * shared schema has too. While a tenant moves, a query that reaches the server where its schema
+ * is gone (in the moment between the fence and the registry's switch, or from a process that has
+ * not heard of the move) resolves unqualified names in the shared schema next, so it would read
+ * the shared table of the same name. Nothing was changed. HTTP 409.
+ *
+ * @example
+ * ```ts
+ * await tenancy.move('acme', 'eu');
+ * // rejects with SharedNameCollisionError: Tenant "acme" was not moved: its schema "tenant_acme"
+ * // and the shared schema "public" both have users: …
+ * ```
+ */
+export class SharedNameCollisionError extends TenancyError {
+  override name = 'SharedNameCollisionError';
+  readonly tenantId: string;
+  /** The names both schemas have: relations as they are, functions followed by `()`. */
+  readonly names: readonly string[];
+  constructor(tenantId: string, schema: string, sharedSchema: string, names: readonly string[]) {
+    const list = Array.isArray(names) ? names : [];
+    super(
+      'TENANTRY_SHARED_NAME_COLLISION',
+      409,
+      `Tenant ${describe(tenantId)} was not moved: its schema ${describe(schema)} and the shared schema ${describe(sharedSchema)} both have ${list.join(', ')}: ` +
+        'a query that reached the tenant while its schema was gone from a server would read the shared ones; rename them apart (docs/scaling.md), then move it',
+    );
+    this.tenantId = tenantId;
+    this.names = Object.freeze([...list]);
   }
 }
 

@@ -53,6 +53,7 @@ export {
   TenantsFailedError,
   RowSecurityBypassedError,
   SchemaPlacedTenantsError,
+  SharedNameCollisionError,
   BackupArchiveError,
   BackupMigrationsError,
   UnknownServerError,

@@ -15,12 +15,16 @@
  * A failure before 4 renames the source back, drops the target's copy and restores the status:
  * the tenant stays where it was. A crashed move is finished off by the next `move` of the tenant.
  *
+ * Before all that, a tenant whose schema shares a table or function name with the shared schema
+ * is refused (`SharedNameCollisionError`): once its schema is gone from the source, a query that
+ * still reaches the source would find the shared object of that name instead of failing.
+ *
  * @module
  */
 import { createHash } from 'node:crypto';
 import type { PoolLike, Queryable } from '../db.js';
 import { withTransaction } from '../db.js';
-import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
+import { InvalidConfigError, SharedNameCollisionError, TenantNotFoundError } from '../errors.js';
 import { lockMove, moveLockTimeout } from './move-lock.js';
 import { assertTenantId, quoteIdent } from '../identifiers.js';
 import { markSchema } from '../placement/placed-provisioner.js';
@@ -36,6 +40,7 @@ import { migrationsAtBackup } from '../backup/restore-migrations.js';
 import { restoreSchema } from '../backup/restore-tenant.js';
 import type { DetachedProvisioner } from '../placement/detached-provisioner.js';
 import type { MigrationMark } from './provisioner.js';
+import { sharedNameCollisions } from './shared-name-collisions.js';
 
 /**
  * Options of `tenancy.move`.
@@ -115,6 +120,11 @@ export async function moveTenant(context: MoveContext, id: string, to: string, o
     }
     const retired = retiredName(tenant.schema);
     if (tenant.status === 'moving') await renameBack(source, retired, tenant.schema);
+    if (!context.databases) {
+      const { sharedSchema } = context.backups;
+      const names = await sharedNameCollisions(source, tenant.schema, sharedSchema);
+      if (names.length > 0) throw new SharedNameCollisionError(id, tenant.schema, sharedSchema, names);
+    }
     const status: TenantStatus = tenant.status === 'moving' ? 'active' : tenant.status;
     tenant = await registry.setStatus(id, 'moving');
     const paused = performance.now();

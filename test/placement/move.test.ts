@@ -138,6 +138,33 @@ describe('tenancy.move', () => {
     await tenancy.close();
   });
 
+  it('refuses to move a tenant whose table shares its name with a shared table, which a query would reach once the schema is gone', async () => {
+    const { tenancy, pool } = await setup();
+    const acme = await tenancy.registry.create({ id: 'acme' });
+    await tenancy.run('acme', () => pool.query(`INSERT INTO items (label) VALUES ('acme-row')`));
+    const shared = `"${tenancy.sharedSchema}"`;
+    await db.pool.query(`CREATE TABLE ${shared}.items (id bigint, label text); INSERT INTO ${shared}.items VALUES (1, 'shared-row')`);
+    await db.pool.query(`CREATE FUNCTION ${shared}.item_count() RETURNS bigint LANGUAGE sql AS 'SELECT 0::bigint'`);
+    await db.pool.query(`CREATE FUNCTION "${acme.schema}".item_count() RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint'`);
+
+    // What the refusal prevents: with the tenant's schema gone from the server a query reaches
+    // (renamed here, as a move's fence does), its unqualified names resolve in the shared schema.
+    await db.pool.query(`ALTER SCHEMA "${acme.schema}" RENAME TO "${acme.schema}_away"`);
+    const { rows: fallen } = await tenancy.run('acme', () => pool.query<{ label: string }>('SELECT label FROM items'));
+    expect(fallen.map((row) => row.label)).toEqual(['shared-row']);
+    await db.pool.query(`ALTER SCHEMA "${acme.schema}_away" RENAME TO "${acme.schema}"`);
+
+    const refused = await tenancy.move('acme', 'eu').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'TENANTRY_SHARED_NAME_COLLISION', httpStatus: 409, tenantId: 'acme', names: ['item_count()', 'items'] });
+    expect(await tenancy.registry.get('acme')).toMatchObject({ placement: 'default', status: 'active' });
+    expect(await schemasLike(second.pool, acme.schema)).toEqual([]);
+    expect(await labelsOn(db.pool, acme.schema)).toEqual(['acme-row']);
+
+    await db.pool.query(`DROP TABLE ${shared}.items; DROP FUNCTION ${shared}.item_count()`);
+    await expect(tenancy.move('acme', 'eu')).resolves.toMatchObject({ to: 'eu', rows: 1 });
+    await tenancy.close();
+  });
+
   it('finishes off a crashed move: the retired source gets its name back, the target’s unfinished copy is redone', async () => {
     const { tenancy } = await setup();
     const acme = await tenancy.registry.create({ id: 'acme' });
