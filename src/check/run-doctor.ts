@@ -13,6 +13,7 @@ import { loginRoleCheck } from './login-role-check.js';
 import { poolerCheck } from './pooler-check.js';
 import { registryCheck } from './registry-check.js';
 import { scaleCheck } from './scale-check.js';
+import { sharedNamesInTenants } from '../provision/shared-name-collisions.js';
 import { serverVersionCheck } from './server-version-check.js';
 import { sharedMigrationsCheck } from './shared-migrations-check.js';
 import type { CheckContext, CheckResult } from './startup-check.js';
@@ -69,6 +70,7 @@ export async function runDoctor({ tenancy, pool, mode }: DoctorInput): Promise<D
   }
   findings.push(...fromCheck(await sharedMigrationsCheck(context)), ...fromCheck(await tenantMigrationsCheck(context)));
   findings.push(await driftCheck(tenancy));
+  if (tenancy.strategy === 'schema') findings.push(await sharedNamesCheck(pool, tenancy.sharedSchema));
   findings.push(...(await scaleCheck(pool)));
   findings.push(...(await leakProbe(tenancy, pool, mode)));
   return findings;
@@ -100,6 +102,23 @@ async function createRoleCheck(pool: pg.Pool, tenancy: Tenancy): Promise<DoctorF
       `ALTER ROLE "${login.name}" CREATEROLE, or provision tenants (tenantry tenants create) as a role that has it`,
     ),
   ];
+}
+
+/**
+ * Under the schema strategy a tenant's unqualified names fall through to the shared schema when
+ * its schema is missing (a request still running for a deleted tenant), so the two should not
+ * share names; `tenancy.move` refuses a tenant that does.
+ */
+async function sharedNamesCheck(pool: pg.Pool, sharedSchema: string): Promise<DoctorFinding> {
+  const shared = await sharedNamesInTenants(pool, sharedSchema);
+  if (shared.length === 0) return finding('shared names', 'ok', `No tenant table has the name of a table in schema "${sharedSchema}"`);
+  return finding(
+    'shared names',
+    'warn',
+    `Tenant schemas use names of tables in schema "${sharedSchema}": ${listSome(shared.map(({ name, schemas }) => `${name} (${schemas} tenant${schemas === 1 ? '' : 's'})`))}; ` +
+      'a query for a tenant whose schema is gone would read the shared table, and tenancy.move refuses these tenants',
+    'rename the shared tables or the tenant tables apart (docs/scaling.md, "Tenant and shared names must differ")',
+  );
 }
 
 async function driftCheck(tenancy: Tenancy): Promise<DoctorFinding> {

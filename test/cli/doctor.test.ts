@@ -45,7 +45,7 @@ async function deployment(label: string, ids: readonly string[], setup = true) {
     const result = await cli(['doctor', '--json', ...flags], { cwd, databaseUrl: url });
     return { code: result.code, report: json<DoctorReport>(result), stderr: result.stderr };
   };
-  return { cwd, doctor, schemaOf: (id: string) => `${schemas.schemaPrefix}${id}` };
+  return { cwd, doctor, sharedSchema: schemas.sharedSchema, schemaOf: (id: string) => `${schemas.schemaPrefix}${id}` };
 }
 
 const problems = (report: DoctorReport) => report.findings.filter((f) => f.severity === 'warn' || f.severity === 'error');
@@ -58,7 +58,7 @@ describe('tenantry doctor', () => {
     expect(code).toBe(0);
     expect(report.ok).toBe(true);
     const checks = report.findings.map((f) => f.check);
-    for (const check of ['server', 'pooler', 'login role', 'registry', 'tenant migrations', 'drift', 'schemas', 'relations', 'leak probe']) expect(checks).toContain(check);
+    for (const check of ['server', 'pooler', 'login role', 'registry', 'tenant migrations', 'drift', 'shared names', 'schemas', 'relations', 'leak probe']) expect(checks).toContain(check);
     expect(report.findings.find((f) => f.check === 'server')?.message).toMatch(/^PostgreSQL \d+/);
     expect(report.findings.find((f) => f.check === 'pooler')).toMatchObject({ severity: 'ok', message: 'No transaction pooler: session mode fits' });
     expect(report.findings.find((f) => f.check === 'leak probe')).toMatchObject({ severity: 'ok', message: expect.stringContaining('tenants acme and globex') });
@@ -103,6 +103,24 @@ describe('tenantry doctor', () => {
         severity: 'error',
         message: '1 tenant schema differs from the migrations: globex (globex: missing index items_name_idx)',
         fix: expect.stringContaining('tenantry status --drift'),
+      },
+    ]);
+  });
+
+  it('warns about a shared table with the name of a tenant table (exit 1)', async () => {
+    const d = await deployment('names', ['acme', 'globex']);
+    const owner = new pg.Client({ connectionString: appUrl });
+    await owner.connect();
+    await owner.query(`CREATE TABLE "${d.sharedSchema}".items (id int)`);
+    await owner.end();
+    const { code, report } = await d.doctor();
+    expect(code).toBe(1);
+    expect(problems(report)).toEqual([
+      {
+        check: 'shared names',
+        severity: 'warn',
+        message: expect.stringContaining(`Tenant schemas use names of tables in schema "${d.sharedSchema}": items (2 tenants)`),
+        fix: expect.stringContaining('rename'),
       },
     ]);
   });
