@@ -28,8 +28,8 @@ export interface AffinityOptions {
   /**
    * A connection that has served this many distinct tenants is closed after its current use,
    * and the pool opens a fresh one when it needs it (default 2,000). A backend keeps the catalog
-   * entries of every table it has read, with its indexes, for good (about 45 KB per tenant that
-   * read two tables with eight indexes on PostgreSQL 15): this bounds its memory.
+   * entries of every table it has read, with its indexes, for good (about 51 KB per tenant that
+   * read two tables with seven indexes on PostgreSQL 15, `bench/backend-memory.ts`): this bounds its memory.
    */
   readonly maxTenantsPerConnection?: number;
 }
