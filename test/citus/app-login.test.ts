@@ -2,14 +2,16 @@
  * An app login that is not a superuser, on Citus: with CREATE on the shared schema `public`
  * without owning it, it migrates it (Citus refuses `CREATE SCHEMA IF NOT EXISTS public` from such
  * a login, so tenantry sends it only for a missing schema) and provisions tenants whose tables
- * use identity columns; and, a Citus limitation docs/scaling.md describes, it cannot provision a
- * tenant whose migrations make a serial column.
+ * use identity columns; with tenant roles, it deletes a tenant and its schema (dropping the role
+ * at once, not by DROP OWNED under the tenant's role, which Citus reports as a distributed
+ * deadlock); and, a Citus limitation docs/scaling.md describes, it cannot provision a tenant whose
+ * migrations make a serial column.
  */
 import pg from 'pg';
 import { beforeAll, expect, it } from 'vitest';
 import { createTenancy, MigrationFailedError } from '../../src/index.js';
 import { migrationFolder } from '../migrate/migration-folder.js';
-import { describeCitus, useCitusDatabase } from './citus-database.js';
+import { describeCitus, nodeUrl, query, useCitusDatabase } from './citus-database.js';
 
 const IDENTITY_ITEMS = `CREATE TYPE mood AS ENUM ('ok', 'sad');
 CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0, mood mood);
@@ -23,7 +25,7 @@ describeCitus('a login that is not a superuser, on Citus', () => {
   let app: pg.Pool;
   beforeAll(async () => {
     const role = `${db.rolePrefix}app`;
-    await db.pool.query(`CREATE ROLE "${role}" LOGIN`);
+    await db.pool.query(`CREATE ROLE "${role}" LOGIN CREATEROLE`);
     await db.pool.query(`GRANT CREATE ON DATABASE "${db.database.name}" TO "${role}"`);
     await db.pool.query(`GRANT CREATE ON SCHEMA public TO "${role}"`);
     const url = new URL(db.url);
@@ -52,5 +54,18 @@ describeCitus('a login that is not a superuser, on Citus', () => {
     expect(failed).toBeInstanceOf(MigrationFailedError);
     expect((failed as Error).cause).toMatchObject({ code: '3F000', message: expect.stringMatching(/^schema "ser_\w+" does not exist/) });
     expect(await tenancy.registry.get('ser-acme')).toBeUndefined();
+  });
+
+  it('deletes a tenant with its schema and its role (tenant roles)', async () => {
+    const folder = await migrationFolder({ '001_items.sql': IDENTITY_ITEMS });
+    const prefix = `${db.rolePrefix}t_`;
+    const tenancy = createTenancy({ pool: app, schemaPrefix: 'del_', tenantRoles: { prefix, login: true }, migrations: { tenant: folder.path } });
+    await tenancy.migrate.shared();
+    const acme = await tenancy.registry.create({ id: 'del-acme' });
+    await tenancy.registry.delete('del-acme', { dropSchema: true });
+    const left = 'SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = $1)::int AS schemas, (SELECT count(*) FROM pg_roles WHERE rolname = $2)::int AS roles';
+    for (const url of [db.url, ...db.workers.map((worker) => nodeUrl(worker, db.database.name))]) {
+      expect(await query(url, left, [acme.schema, `${prefix}del-acme`]), url).toEqual([{ schemas: 0, roles: 0 }]);
+    }
   });
 });
