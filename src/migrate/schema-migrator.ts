@@ -65,8 +65,14 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
   const searchPath = searchPathOf(schema, sharedSchema);
   let current: string | undefined;
   try {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [LOCK_NAMESPACE, schema]);
-    if (createSchema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const locked = await client.query<{ present: boolean }>(
+      'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2)), EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2) AS present',
+      [LOCK_NAMESPACE, schema],
+    );
+    // Only a missing schema is created: on Citus, CREATE SCHEMA IF NOT EXISTS of an existing schema
+    // the login does not own (public, owned by pg_database_owner) fails on the workers with "must be
+    // owner of schema", where PostgreSQL skips it.
+    if (createSchema && locked.rows[0]?.present !== true) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     const lockTimeout = lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)};\n       `;
     const opened = await client.query<{ id: string }>(
       `${lockTimeout}SET LOCAL search_path TO ${searchPath};

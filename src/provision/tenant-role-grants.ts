@@ -189,9 +189,10 @@ async function sequencesOf(client: Queryable, schema: string, tables: readonly s
 
 /**
  * Removes a tenant's (or a spare's) role and everything it holds in this database: with the
- * schema dropped, `DROP OWNED` drops what the role owns (large objects, say) and its default
- * privileges; with the schema kept, what it owns goes to the current user first (`REASSIGN
- * OWNED`). Then the role is dropped. A role that another database still grants something to
+ * schema dropped, the role is dropped at once when nothing else depends on it, else `DROP OWNED`
+ * drops what the role owns (large objects, say) and its default privileges first; with the
+ * schema kept, what it owns goes to the current user first (`REASSIGN OWNED`). Then the role is
+ * dropped. A role that another database still grants something to
  * (same prefix, same tenant id, another database on the server) is left in place, with nothing
  * left in this database.
  *
@@ -220,9 +221,21 @@ export async function dropTenantRole(
   EXCEPTION WHEN insufficient_privilege THEN NULL;
   END;
   `;
+  // With the schema dropped the role usually holds nothing more: dropping it at once spares a
+  // login that is not a superuser the DROP OWNED under SET ROLE, which Citus sends to the workers
+  // over connections of the tenant's role that wait on the schema drop's locks (a distributed
+  // deadlock).
+  const dropFirst = schemaDropped
+    ? `BEGIN
+    EXECUTE format('DROP ROLE %I', ${name});
+    RETURN;
+  EXCEPTION WHEN dependent_objects_still_exist THEN NULL;
+  END;
+  `
+    : '';
   await client.query(`DO $tenantry$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${name}) THEN RETURN; END IF;
-  ${reassign}BEGIN
+  ${dropFirst}${reassign}BEGIN
     EXECUTE format('DROP OWNED BY %I', ${name});
   EXCEPTION WHEN insufficient_privilege THEN
     EXECUTE format('SET LOCAL ROLE %I', ${name});

@@ -79,15 +79,23 @@ export function useCitusDatabase(poolOptions: pg.PoolConfig = {}): CitusDatabase
   afterAll(async () => {
     await handle.pool?.end();
     await handle.database?.drop();
-    if (handle.workers !== undefined) await dropRoles(rolePrefix);
+    if (handle.workers !== undefined) await dropRoles(rolePrefix, handle.workers);
   });
   return handle;
 }
 
-/** Drops the roles (on the coordinator; Citus drops them on the workers) whose names start with `prefix`. */
-async function dropRoles(prefix: string): Promise<void> {
-  const rows = await query<{ name: string }>(CITUS_URL!, 'SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]);
-  for (const { name } of rows) await query(CITUS_URL!, `DROP ROLE IF EXISTS "${name}"`).catch(() => undefined);
+/**
+ * Drops the roles whose names start with `prefix` on the coordinator and on each worker, in their
+ * `postgres` database: Citus propagated them from the test database, whose record of them
+ * (pg_dist_object) went with it, so a DROP ROLE on the coordinator alone leaves them on the workers.
+ */
+async function dropRoles(prefix: string, workers: readonly CitusNode[]): Promise<void> {
+  const coordinator = new URL(CITUS_URL!);
+  for (const node of [{ host: coordinator.hostname, port: Number(coordinator.port || 5432) }, ...workers]) {
+    const url = nodeUrl(node, 'postgres');
+    const rows = await query<{ name: string }>(url, 'SELECT rolname AS name FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]);
+    for (const { name } of rows) await query(url, `DROP ROLE IF EXISTS "${name}"`).catch(() => undefined);
+  }
 }
 
 /** The URL of `database` on `node`, with the coordinator URL's user and password. */

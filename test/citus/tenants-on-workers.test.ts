@@ -2,8 +2,9 @@
  * On Citus with schema-based sharding: provisioning makes each tenant schema a distributed schema
  * placed on one worker, the tenants spread over the workers, and a storm of random-tenant
  * operations through tenantPool (reads, writes, transactions committed and rolled back, clients
- * from connect()) never sees a row of another tenant. `TENANTRY_CITUS_OPERATIONS` changes the
- * number of operations (default 3,000), `TENANTRY_SEED` replays a plan.
+ * from connect()), in session and in transaction mode, never sees a row of another tenant.
+ * `TENANTRY_CITUS_OPERATIONS` changes the number of operations of each mode (default 3,000),
+ * `TENANTRY_SEED` replays a plan.
  */
 import { randomInt } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
@@ -21,6 +22,8 @@ describeCitus('tenants on Citus workers', () => {
   const db = useCitusDatabase({ max: 10 });
   let tenancy: Tenancy;
   let tenants: Tenant[];
+  /** Writes committed per tenant, over every storm of the file. */
+  const committed = new Map<string, number>();
 
   beforeAll(async () => {
     tenancy = createTenancy({
@@ -42,6 +45,7 @@ describeCitus('tenants on Citus workers', () => {
       const tenant = await tenancy.registry.create({ id: `t-${index}` });
       await db.pool.query(`INSERT INTO "${tenant.schema}".items (owner) SELECT $1 FROM generate_series(1, $2)`, [tenant.id, 1 + (index % 3)]);
       tenants.push(tenant);
+      committed.set(tenant.id, 0);
     }
   });
 
@@ -62,11 +66,12 @@ describeCitus('tenants on Citus workers', () => {
     console.log(`citus: ${TENANTS} tenants per worker port: ${JSON.stringify(Object.fromEntries(perWorker))}`);
   });
 
-  it(`runs ${OPERATIONS} random-tenant operations without a row of another tenant`, async () => {
+  // Transaction mode (SET LOCAL in each transaction) is what a PgBouncer in transaction mode in
+  // front of the coordinator needs (docs/scaling.md).
+  it.each(['session', 'transaction'] as const)(`runs ${OPERATIONS} random-tenant operations without a row of another tenant (%s mode)`, async (mode) => {
     console.log(`citus storm seed: ${SEED} (TENANTRY_SEED replays it)`);
-    const random = seededRandom(SEED);
-    const pool = tenantPool(tenancy, db.pool);
-    const committed = new Map<string, number>(tenants.map((tenant) => [tenant.id, 0]));
+    const random = seededRandom(SEED + (mode === 'session' ? 0 : 1));
+    const pool = tenantPool(tenancy, db.pool, { mode });
     const foreign: string[] = [];
     let done = 0;
     const plan = Array.from({ length: OPERATIONS }, () => ({ tenant: tenants[Math.floor(random() * TENANTS)]!, kind: Math.floor(random() * 5) }));
@@ -107,7 +112,7 @@ describeCitus('tenants on Citus workers', () => {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const seconds = (performance.now() - started) / 1000;
-    console.log(`citus storm: ${OPERATIONS} operations over ${TENANTS} tenants, ${CONCURRENCY} concurrent, in ${seconds.toFixed(1)} s (${Math.round(OPERATIONS / seconds)}/s)`);
+    console.log(`citus storm (${mode} mode): ${OPERATIONS} operations over ${TENANTS} tenants, ${CONCURRENCY} concurrent, in ${seconds.toFixed(1)} s (${Math.round(OPERATIONS / seconds)}/s)`);
 
     expect(foreign).toEqual([]);
     for (const [index, tenant] of tenants.entries()) {
