@@ -191,8 +191,9 @@ async function sequencesOf(client: Queryable, schema: string, tables: readonly s
  * Removes a tenant's (or a spare's) role and everything it holds in this database: with the
  * schema dropped, the role is dropped at once when nothing else depends on it, else `DROP OWNED`
  * drops what the role owns (large objects, say) and its default privileges first; with the
- * schema kept, what it owns goes to the current user first (`REASSIGN OWNED`). Then the role is
- * dropped. A role that another database still grants something to
+ * schema kept, what it owns goes to the current user first (`REASSIGN OWNED`), and the current
+ * user revokes what was granted to it on the schema and its tables, sequences and routines. Then
+ * the role is dropped. A role that another database still grants something to
  * (same prefix, same tenant id, another database on the server) is left in place, with nothing
  * left in this database.
  *
@@ -214,12 +215,21 @@ export async function dropTenantRole(
   // DROP OWNED and REASSIGN OWNED need the role's privileges, which a login group member does not
   // inherit (NOINHERIT): without them, DROP OWNED runs as the role itself (SET ROLE works through
   // the membership).
+  // With the schema kept, its grants to the role are revoked by their grantor, the current user:
+  // DROP OWNED run as the role itself (below) revokes nothing it did not grant, and the role could
+  // not be dropped while they remain.
   const reassign = schemaDropped
     ? ''
     : `BEGIN
     EXECUTE format('REASSIGN OWNED BY %I TO CURRENT_USER', ${name});
   EXCEPTION WHEN insufficient_privilege THEN NULL;
   END;
+  FOREACH revoke IN ARRAY ARRAY['SCHEMA %I', 'ALL TABLES IN SCHEMA %I', 'ALL SEQUENCES IN SCHEMA %I', 'ALL ROUTINES IN SCHEMA %I'] LOOP
+    BEGIN
+      EXECUTE format('REVOKE ALL ON ' || revoke || ' FROM %I', ${quoteLiteral(tenant.schema)}, ${name});
+    EXCEPTION WHEN insufficient_privilege OR invalid_schema_name THEN NULL;
+    END;
+  END LOOP;
   `;
   // With the schema dropped the role usually holds nothing more: dropping it at once spares a
   // login that is not a superuser the DROP OWNED under SET ROLE, which Citus sends to the workers
@@ -233,7 +243,7 @@ export async function dropTenantRole(
   END;
   `
     : '';
-  await client.query(`DO $tenantry$ BEGIN
+  await client.query(`DO $tenantry$ DECLARE revoke text; BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${name}) THEN RETURN; END IF;
   ${dropFirst}${reassign}BEGIN
     EXECUTE format('DROP OWNED BY %I', ${name});
