@@ -143,9 +143,13 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
     group.push(tenant);
     groups.set(where, group);
   }
-  const home = await buildReference(pool, input.sharedSchema, input.migrations);
-  const references = new Map<number, Promise<Reference>>([[home.version, Promise.resolve(home)]]);
-  const referenceOn = (where: PoolLike, version: number): Promise<Reference> => {
+  // The reference is built on a connection of its own while the fleet's catalogs are read.
+  const home = buildReference(pool, input.sharedSchema, input.migrations);
+  home.catch(() => {});
+  const references = new Map<number, Promise<Reference>>();
+  const referenceOn = async (where: PoolLike, version: number): Promise<Reference> => {
+    const built = await home;
+    if (built.version === version) return built;
     let reference = references.get(version);
     if (reference === undefined) references.set(version, (reference = buildReference(where, input.sharedSchema, input.migrations)));
     return reference;
@@ -172,9 +176,10 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
     }
   });
   drifted.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  const { signature, items } = await home;
   return {
     checked: tenants.length,
-    reference: { version: input.migrations.at(-1)?.name ?? null, signature: home.signature, items: home.items.length },
+    reference: { version: input.migrations.at(-1)?.name ?? null, signature, items: items.length },
     drifted,
     variants: variants.size + (drifted.some((tenant) => tenant.differences[0]?.kind === 'schema') ? 1 : 0),
   };
