@@ -265,10 +265,10 @@ const CHUNK = 50_000;
  * The signature of each of `schemas` that exists, and the items behind each signature. The
  * caller runs it in a transaction, after {@link useCatalogSettings}, with the server's `version`
  * ({@link readServerVersion}). A cheap fingerprint of every schema from the catalog's columns
- * (one query per 50,000 schemas), then the full description (PostgreSQL's deparsed definitions)
- * of one schema per distinct fingerprint, whose signature the others with that fingerprint share
- * (equal fingerprints mean equal descriptions): over a fleet built by the same migrations, two
- * queries.
+ * (per 50,000 schemas, one query for their namespaces and one per kind of item, six), then the
+ * full description (PostgreSQL's deparsed definitions) of one schema per distinct fingerprint,
+ * whose signature the others with that fingerprint share (equal fingerprints mean equal
+ * descriptions): over a fleet built by the same migrations, eight queries.
  *
  * @example
  * ```ts

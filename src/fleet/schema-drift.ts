@@ -119,10 +119,11 @@ interface PoolReading extends CatalogReading {
 }
 
 /**
- * Builds the reference (a scratch schema migrated in a transaction that is rolled back),
- * reads every tenant schema's signature in one catalog query per 5,000 schemas on each server
- * (or tenant database) that holds tenants, and reads the details of one schema per distinct
- * differing signature: a handful of queries per server whatever the number of tenants. The
+ * Builds the reference (a scratch schema migrated in a transaction that is rolled back) while it
+ * reads every tenant schema's signature on each server (or tenant database) that holds tenants
+ * (one catalog query per kind of item, per 50,000 schemas), and reads the details of one schema
+ * per distinct differing signature: a handful of queries per server whatever the number of
+ * tenants. The
  * catalog reads run on connections of their own, closed afterwards, so the catalog entries they
  * load do not stay in a pooled backend's memory. A server of another PostgreSQL version than
  * the registry's gets a reference of its own, built there.
