@@ -55,7 +55,7 @@ export interface CatalogReading {
   readonly descriptions: ReadonlyMap<string, readonly CatalogItem[]>;
 }
 
-// Functions and enum types, as both ITEMS and fingerprintItems describe them: deparsed (they are
+// Functions and enum types, as both ITEMS and fingerprintParts describe them: deparsed (they are
 // few in a tenant schema). Columns: schema, kind, name, definition.
 const FUNCTIONS_AND_TYPES = `
   SELECT ns.nspname, 'function', p.proname || '(' || replace(pg_get_function_identity_arguments(p.oid), ns.q, '') || ')',
@@ -153,27 +153,25 @@ const DEFAULT_TEXT = `CASE WHEN a.attgenerated = '' THEN replace(pg_get_expr(d.a
  * types, rare in tenant schemas, are described as in ITEMS. Indexes and constraints are joined
  * to tables (and indexes) alone, the only relations that have them, which keeps the hash tables
  * of that join small (7 % less CPU over 10,000 tenants).
+ *
+ * One query per kind of item, each `SELECT schema, hash` over the namespaces `ns` (oid, nspname,
+ * q) that {@link FINGERPRINTED} provides.
  */
-function fingerprintItems(version: number): string {
+function fingerprintParts(version: number): readonly string[] {
   const since = (minimum: number, field: string) => (version >= minimum ? [field] : []);
-  return `
-WITH ns AS (
-  SELECT n.oid, n.nspname, quote_ident(n.nspname) || '.' AS q FROM pg_namespace n WHERE n.nspname = ANY($1::text[])
-), items AS (
-  SELECT ns.nspname AS schema,
+  return [
+    `SELECT ns.nspname,
          ${HASHED("'table'::text", 'c.relname', 'c.relkind', 'c.relpersistence', 'c.relrowsecurity', "CASE WHEN c.relkind IN ('v', 'm') THEN replace(pg_get_viewdef(c.oid), ns.q, '') END")} AS hash
     FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
-   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
-  UNION ALL
-  SELECT ns.nspname,
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')`,
+    `SELECT ns.nspname,
          ${HASHED("'column'::text", 'c.relname', 'a.attname', 'a.attnum', "replace(format_type(a.atttypid, a.atttypmod), ns.q, '')", 'a.attnotnull', 'a.attidentity', 'a.attgenerated', DEFAULT_TEXT)}
     FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid
     JOIN ns ON c.relnamespace = ns.oid
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL
-  SELECT ns.nspname,
+   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped`,
+    `SELECT ns.nspname,
          ${HASHED(
            "'index'::text",
            'ic.relname',
@@ -196,9 +194,8 @@ WITH ns AS (
            'i.indpred::text',
          )}
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid JOIN ns ON ic.relnamespace = ns.oid
-   WHERE ic.relkind IN ('i', 'I') AND c.relkind IN ('r', 'p', 'm')
-  UNION ALL
-  SELECT ns.nspname,
+   WHERE ic.relkind IN ('i', 'I') AND c.relkind IN ('r', 'p', 'm')`,
+    `SELECT ns.nspname,
          ${HASHED(
            "'constraint'::text",
            'c.relname',
@@ -221,22 +218,33 @@ WITH ns AS (
            'co.conbin::text',
          )}
     FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid JOIN ns ON c.relnamespace = ns.oid
-   WHERE co.contype <> 'n' AND c.relkind IN ('r', 'p', 'f')
-  UNION ALL
-  SELECT ns.nspname, ${HASHED("'trigger'::text", 'c.relname', 't.tgname', "replace(pg_get_triggerdef(t.oid), ns.q, '')")}
+   WHERE co.contype <> 'n' AND c.relkind IN ('r', 'p', 'f')`,
+    `SELECT ns.nspname, ${HASHED("'trigger'::text", 'c.relname', 't.tgname', "replace(pg_get_triggerdef(t.oid), ns.q, '')")}
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON c.relnamespace = ns.oid
-   WHERE NOT t.tgisinternal
-  UNION ALL
-  SELECT schema, ${HASHED('kind', 'name', 'definition')} FROM (${FUNCTIONS_AND_TYPES}) AS rare (schema, kind, name, definition)
-)`;
+   WHERE NOT t.tgisinternal`,
+    `SELECT schema, ${HASHED('kind', 'name', 'definition')} FROM (${FUNCTIONS_AND_TYPES}) AS rare (schema, kind, name, definition)`,
+  ];
 }
 
 /**
- * Sums each schema's fingerprintItems up: the items' hashes combined whatever their order (no
- * sort), and their count. Items are unique by kind and name within a schema, so none cancels
- * another out.
+ * Sums one kind of item up per schema: the items' hashes combined whatever their order (no sort),
+ * and their count; readSignatures combines the kinds alike (xor, sum). Items are unique by kind and
+ * name within a schema, so none cancels another out. The schemas come as arrays of their oids,
+ * names and qualified prefixes ($1, $2, $3), resolved beforehand by {@link NAMESPACES}: a set of
+ * known size (DISTINCT ON tells the planner each oid is there once, so that it does not expect
+ * millions of rows from the join and split its hash tables into batches on disk), which the
+ * planner joins by hash in each parallel worker instead of looking each relation's namespace up by
+ * name (0.4 ms a namespace). One query per kind rather than one for
+ * all: each gets its own parallel scans and partial aggregation, where the kinds in one UNION ALL
+ * were summed up in one process (over 10,000 tenants, 6.0 to 6.2 s for the six against 8.4 to
+ * 9.6 s for the one, load average 5.5 to 5.8).
  */
-const FINGERPRINTED = `SELECT schema, bit_xor(hash)::text || ' ' || count(*) AS fingerprint FROM items GROUP BY schema`;
+const FINGERPRINTED = (part: string): string => `WITH ns AS (SELECT DISTINCT ON (oid) * FROM unnest($1::oid[], $2::text[], $3::text[]) AS ns (oid, nspname, q))
+SELECT schema, bit_xor(hash)::text AS hash, count(*)::int AS items FROM (${part}) AS part (schema, hash) GROUP BY schema`;
+
+/** The namespaces of a set of schema names, as FINGERPRINTED takes them. */
+const NAMESPACES = `SELECT array_agg(n.oid) AS oids, array_agg(n.nspname::text) AS names, array_agg(quote_ident(n.nspname) || '.') AS qs
+  FROM pg_namespace n WHERE n.nspname = ANY($1::text[])`;
 
 /**
  * Names printed alike (every schema but pg_catalog qualified), and no JIT compilation: the fleet's
@@ -257,10 +265,10 @@ const CHUNK = 50_000;
  * The signature of each of `schemas` that exists, and the items behind each signature. The
  * caller runs it in a transaction, after {@link useCatalogSettings}, with the server's `version`
  * ({@link readServerVersion}). A cheap fingerprint of every schema from the catalog's columns
- * (one query per 50,000 schemas), then the full description (PostgreSQL's deparsed definitions)
- * of one schema per distinct fingerprint, whose signature the others with that fingerprint share
- * (equal fingerprints mean equal descriptions): over a fleet built by the same migrations, two
- * queries.
+ * (per 50,000 schemas, one query for their namespaces and one per kind of item, six), then the
+ * full description (PostgreSQL's deparsed definitions) of one schema per distinct fingerprint,
+ * whose signature the others with that fingerprint share (equal fingerprints mean equal
+ * descriptions): over a fleet built by the same migrations, eight queries.
  *
  * @example
  * ```ts
@@ -271,9 +279,20 @@ const CHUNK = 50_000;
  */
 export async function readSignatures(db: Queryable, schemas: readonly string[], version: number): Promise<CatalogReading> {
   const fingerprints = new Map<string, string>();
+  const parts = fingerprintParts(version);
   for (let start = 0; start < schemas.length; start += CHUNK) {
-    const { rows } = await db.query<{ schema: string; fingerprint: string }>(`${fingerprintItems(version)} ${FINGERPRINTED}`, [schemas.slice(start, start + CHUNK)]);
-    for (const row of rows) fingerprints.set(row.schema, row.fingerprint);
+    const { rows: found } = await db.query<{ oids: number[] | null; names: string[] | null; qs: string[] | null }>(NAMESPACES, [schemas.slice(start, start + CHUNK)]);
+    const { oids, names, qs } = found[0]!;
+    if (oids === null) continue;
+    const sums = new Map<string, { hash: bigint; items: number }>();
+    for (const part of parts) {
+      const { rows } = await db.query<{ schema: string; hash: string; items: number }>(FINGERPRINTED(part), [oids, names, qs]);
+      for (const row of rows) {
+        const sum = sums.get(row.schema);
+        sums.set(row.schema, sum === undefined ? { hash: BigInt(row.hash), items: row.items } : { hash: sum.hash ^ BigInt(row.hash), items: sum.items + row.items });
+      }
+    }
+    for (const [schema, sum] of sums) fingerprints.set(schema, `${BigInt.asIntN(64, sum.hash)} ${sum.items}`);
   }
   const representatives = new Map<string, string>();
   for (const [schema, fingerprint] of fingerprints) if (!representatives.has(fingerprint)) representatives.set(fingerprint, schema);

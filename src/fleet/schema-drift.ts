@@ -119,10 +119,11 @@ interface PoolReading extends CatalogReading {
 }
 
 /**
- * Builds the reference (a scratch schema migrated in a transaction that is rolled back),
- * reads every tenant schema's signature in one catalog query per 5,000 schemas on each server
- * (or tenant database) that holds tenants, and reads the details of one schema per distinct
- * differing signature: a handful of queries per server whatever the number of tenants. The
+ * Builds the reference (a scratch schema migrated in a transaction that is rolled back) while it
+ * reads every tenant schema's signature on each server (or tenant database) that holds tenants
+ * (one catalog query per kind of item, per 50,000 schemas), and reads the details of one schema
+ * per distinct differing signature: a handful of queries per server whatever the number of
+ * tenants. The
  * catalog reads run on connections of their own, closed afterwards, so the catalog entries they
  * load do not stay in a pooled backend's memory. A server of another PostgreSQL version than
  * the registry's gets a reference of its own, built there.
@@ -143,9 +144,13 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
     group.push(tenant);
     groups.set(where, group);
   }
-  const home = await buildReference(pool, input.sharedSchema, input.migrations);
-  const references = new Map<number, Promise<Reference>>([[home.version, Promise.resolve(home)]]);
-  const referenceOn = (where: PoolLike, version: number): Promise<Reference> => {
+  // The reference is built on a connection of its own while the fleet's catalogs are read.
+  const home = buildReference(pool, input.sharedSchema, input.migrations);
+  home.catch(() => {});
+  const references = new Map<number, Promise<Reference>>();
+  const referenceOn = async (where: PoolLike, version: number): Promise<Reference> => {
+    const built = await home;
+    if (built.version === version) return built;
     let reference = references.get(version);
     if (reference === undefined) references.set(version, (reference = buildReference(where, input.sharedSchema, input.migrations)));
     return reference;
@@ -172,9 +177,10 @@ export async function detectDrift(input: DetectDriftInput): Promise<DriftReport>
     }
   });
   drifted.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+  const { signature, items } = await home;
   return {
     checked: tenants.length,
-    reference: { version: input.migrations.at(-1)?.name ?? null, signature: home.signature, items: home.items.length },
+    reference: { version: input.migrations.at(-1)?.name ?? null, signature, items: items.length },
     drifted,
     variants: variants.size + (drifted.some((tenant) => tenant.differences[0]?.kind === 'schema') ? 1 : 0),
   };
