@@ -11,14 +11,7 @@ import pg from 'pg';
 import { beforeAll, expect, it } from 'vitest';
 import { createTenancy, MigrationFailedError } from '../../src/index.js';
 import { migrationFolder } from '../migrate/migration-folder.js';
-import { describeCitus, nodeUrl, query, useCitusDatabase } from './citus-database.js';
-
-const IDENTITY_ITEMS = `CREATE TYPE mood AS ENUM ('ok', 'sad');
-CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0, mood mood);
-CREATE INDEX items_name_idx ON items (name);
-CREATE TABLE moves (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item_id bigint NOT NULL REFERENCES items (id), delta int NOT NULL CONSTRAINT moves_delta_check CHECK (delta <> 0));
-CREATE VIEW stock AS SELECT i.id, sum(m.delta) AS qty FROM items i JOIN moves m ON m.item_id = i.id GROUP BY i.id;
-`;
+import { describeCitus, IDENTITY_ITEMS, nodeUrl, query, useCitusDatabase } from './citus-database.js';
 
 describeCitus('a login that is not a superuser, on Citus', () => {
   const db = useCitusDatabase();

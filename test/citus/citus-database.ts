@@ -10,6 +10,14 @@ import type { TestDatabase } from '../../src/testing/index.js';
 /** The coordinator's URL, or `undefined` when the suite does not run. */
 export const CITUS_URL = process.env.CITUS_URL || undefined;
 
+/** A tenant migration whose keys are identity columns (a non-superuser can provision them on Citus; serial columns it cannot), with an enum type, an index, a foreign key, a check and a view. */
+export const IDENTITY_ITEMS = `CREATE TYPE mood AS ENUM ('ok', 'sad');
+CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0, mood mood);
+CREATE INDEX items_name_idx ON items (name);
+CREATE TABLE moves (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item_id bigint NOT NULL REFERENCES items (id), delta int NOT NULL CONSTRAINT moves_delta_check CHECK (delta <> 0));
+CREATE VIEW stock AS SELECT i.id, sum(m.delta) AS qty FROM items i JOIN moves m ON m.item_id = i.id GROUP BY i.id;
+`;
+
 let told = false;
 
 /**

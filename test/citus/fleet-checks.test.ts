@@ -7,14 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/check/run-doctor.js';
 import { createTenancy } from '../../src/index.js';
 import { migrationFolder } from '../migrate/migration-folder.js';
-import { describeCitus, useCitusDatabase } from './citus-database.js';
-
-const IDENTITY_ITEMS = `CREATE TYPE mood AS ENUM ('ok', 'sad');
-CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, qty int NOT NULL DEFAULT 0, mood mood);
-CREATE INDEX items_name_idx ON items (name);
-CREATE TABLE moves (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item_id bigint NOT NULL REFERENCES items (id), delta int NOT NULL CONSTRAINT moves_delta_check CHECK (delta <> 0));
-CREATE VIEW stock AS SELECT i.id, sum(m.delta) AS qty FROM items i JOIN moves m ON m.item_id = i.id GROUP BY i.id;
-`;
+import { describeCitus, IDENTITY_ITEMS, useCitusDatabase } from './citus-database.js';
 
 describeCitus('fleet checks on Citus', () => {
   const db = useCitusDatabase();
