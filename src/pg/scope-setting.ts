@@ -56,13 +56,15 @@ export interface ScopeSetting {
  * ```
  */
 export const SESSION_CLEANUP: readonly string[] = Object.freeze([
+  // First, so that the previous owner's statement_timeout, lock_timeout or search_path does not
+  // govern the statements after it (a 1 ms statement_timeout cancelled the next tenant's query).
+  'RESET ALL',
   'CLOSE ALL',
   'UNLISTEN *',
   'SET SESSION AUTHORIZATION DEFAULT',
-  'RESET ALL',
   'DISCARD TEMP',
   'DISCARD SEQUENCES',
-  'SELECT pg_advisory_unlock_all()',
+  'SELECT pg_catalog.pg_advisory_unlock_all()',
 ]);
 
 interface CachedSettings {

@@ -48,7 +48,7 @@ describe.each([
     await as(acme, () => scoped.query("SET app.user_id = '42'"));
     await as(acme, () => scoped.query("SELECT set_config('app.role', 'admin', false)"));
     await as(acme, () => scoped.query('SET default_transaction_read_only = on'));
-    await as(acme, () => scoped.query("SET statement_timeout = '1ms'"));
+    await as(acme, () => scoped.query("SET statement_timeout = '10min'"));
     // The tenant that made them keeps them.
     expect(await value(acme, "SELECT current_setting('app.user_id', true)")).toBe('42');
     expect(await value(globex, "SELECT coalesce(current_setting('app.user_id', true), '')")).toBe('');
@@ -56,6 +56,27 @@ describe.each([
     expect(await value(globex, 'SHOW default_transaction_read_only')).toBe('off');
     expect(await value(globex, 'SHOW statement_timeout')).toBe('0');
     await as(globex, () => scoped.query("INSERT INTO items (owner, note) VALUES ($1, 'written')", [globex.id]));
+  });
+
+  it("the last tenant's statement_timeout does not govern the cleanup before the next tenant's query", async () => {
+    // Closing 10,000 held cursors takes longer than 20 ms; the server noticed the timeout only
+    // in the statement after CLOSE ALL, and the next tenant's query failed with "canceling
+    // statement due to user request" while RESET ALL still came after it.
+    await as(acme, async () => {
+      const client = await scoped.connect();
+      try {
+        await client.query('BEGIN');
+        for (let batch = 0; batch < 10; batch += 1) {
+          await client.query(Array.from({ length: 1000 }, (_, n) => `DECLARE held_${batch}_${n} CURSOR WITH HOLD FOR SELECT ${n}`).join(';'));
+        }
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    });
+    await as(acme, () => scoped.query("SET statement_timeout = '20ms'"));
+    expect(await value(globex, 'SELECT DISTINCT owner FROM items')).toBe(globex.id);
+    expect(await value(globex, 'SELECT count(*)::int FROM pg_cursors')).toBe(0);
   });
 
   it('LISTEN registrations', async () => {
