@@ -47,12 +47,15 @@ export interface ScopeSetting {
  * registrations, settings changed with SET or set_config (back to the connection's own
  * defaults), a switched session user, temporary tables, sequence values seen with currval, and
  * session advisory locks. Prepared statements stay: pg caches their names, and PostgreSQL plans
- * them again for the new search_path and checks privileges when they run. Each is allowed
- * inside a transaction block, so they share the exchange of the query they precede.
+ * them again for the new search_path and checks privileges when they run. They share the
+ * exchange of the query they precede (sent only outside a transaction block), and end with
+ * `BEGIN; COMMIT`: the transaction they ran in began with the previous owner's transaction
+ * defaults (`default_transaction_read_only`, `default_transaction_isolation`), which the
+ * statements after them must not inherit.
  *
  * @example
  * ```ts
- * SESSION_CLEANUP.length; // 7
+ * SESSION_CLEANUP.length; // 9
  * ```
  */
 export const SESSION_CLEANUP: readonly string[] = Object.freeze([
@@ -65,6 +68,8 @@ export const SESSION_CLEANUP: readonly string[] = Object.freeze([
   'DISCARD TEMP',
   'DISCARD SEQUENCES',
   'SELECT pg_catalog.pg_advisory_unlock_all()',
+  'BEGIN',
+  'COMMIT',
 ]);
 
 interface CachedSettings {

@@ -79,6 +79,22 @@ describe.each([
     expect(await value(globex, 'SELECT count(*)::int FROM pg_cursors')).toBe(0);
   });
 
+  it("the next tenant's first statement runs in a transaction of the connection's defaults, not the last tenant's", async () => {
+    const carried = ['SET default_transaction_read_only = on', "SET default_transaction_isolation = 'serializable'"];
+    // Both protocols: the cleanup used to share the implicit transaction of the statements after
+    // it, which began read-only and serializable before RESET ALL ran.
+    for (const write of [
+      () => scoped.query(`INSERT INTO items (owner, note) VALUES ('${globex.id}', 'simple')`),
+      () => scoped.query("INSERT INTO items (owner, note) VALUES ($1, 'extended')", [globex.id]),
+    ]) {
+      for (const statement of carried) await as(acme, () => scoped.query(statement));
+      await as(globex, write);
+    }
+    for (const statement of carried) await as(acme, () => scoped.query(statement));
+    expect(await value(globex, "SELECT current_setting('transaction_isolation') || ' ' || current_setting('transaction_read_only')")).toBe('read committed off');
+    expect(await value(globex, "SELECT count(*)::int FROM items WHERE note IN ('simple', 'extended')")).toBe(2);
+  });
+
   it('LISTEN registrations', async () => {
     await as(acme, () => scoped.query('LISTEN acme_events'));
     expect(await value(acme, 'SELECT count(*)::int FROM pg_listening_channels()')).toBe(1);
