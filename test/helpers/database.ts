@@ -13,12 +13,15 @@ let roleFiles = 0;
  * Gives a test file its own freshly created database and a pool on it, dropped after the file.
  * Read `.pool` and `.url` inside tests or hooks (they are set in beforeAll). `rolePrefix` is a
  * tenant-roles prefix of the file's own (role names are cluster-wide); roles that start with it
- * are dropped after the database.
+ * are dropped after the database. A file whose tenant roles use another prefix names it with
+ * `dropRolesAfter(prefix)`: such roles hold grants in this database (its shared schema), so
+ * DROP ROLE fails until the database is gone, and a file's own afterAll runs before this one.
  */
-export function useTestDatabase(poolOptions: pg.PoolConfig = {}): { pool: pg.Pool; url: string; database: TestDatabase; rolePrefix: string } {
+export function useTestDatabase(poolOptions: pg.PoolConfig = {}): TestDatabaseHandle {
   roleFiles += 1;
   const rolePrefix = `t${process.pid.toString(36)}${Math.random().toString(36).slice(2, 7)}${roleFiles}_`;
-  const handle = { rolePrefix } as { pool: pg.Pool; url: string; database: TestDatabase; rolePrefix: string };
+  const prefixes = [rolePrefix];
+  const handle = { rolePrefix, dropRolesAfter: (prefix: string) => void prefixes.push(prefix) } as TestDatabaseHandle;
   beforeAll(async () => {
     handle.database = await createTestDatabase({ serverUrl: serverUrl() });
     handle.url = handle.database.url;
@@ -29,9 +32,18 @@ export function useTestDatabase(poolOptions: pg.PoolConfig = {}): { pool: pg.Poo
   afterAll(async () => {
     await handle.pool?.end();
     await handle.database?.drop();
-    await dropRoles(rolePrefix);
+    for (const prefix of prefixes) await dropRoles(prefix);
   });
   return handle;
+}
+
+export interface TestDatabaseHandle {
+  pool: pg.Pool;
+  url: string;
+  database: TestDatabase;
+  rolePrefix: string;
+  /** Drops the roles that start with `prefix` too, after the database (see useTestDatabase). */
+  dropRolesAfter(prefix: string): void;
 }
 
 /** Drops the roles whose names start with `prefix` (the test databases that used them are gone). */

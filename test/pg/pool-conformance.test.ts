@@ -358,7 +358,9 @@ describe('tenantPool conforms to pg.Pool', () => {
         client.on('error', (error) => clientErrors.push(error.message));
         const pid = (client as unknown as { processID: number }).processID;
         await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
-        await sleep(100);
+        // The server's error, then the end of the connection, reach the client a moment later
+        // (100 ms was not always enough): release it once it has seen both, as before.
+        for (const deadline = Date.now() + 5000; !clientErrors.includes('Connection terminated unexpectedly') && Date.now() < deadline; ) await sleep(20);
         client.release();
         await sleep(50);
         const next = await pool.query<{ one: number }>('SELECT 1 AS one');

@@ -24,6 +24,8 @@ toleratePoolTeardown(db);
 const second = useSecondServer(4);
 /** Tenant databases are named after their schemas: this file's own prefix, dropped after it on the test server. */
 const PREFIX = `tdbm${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+// A tenant-roles prefix too: its tenant_group holds grants in db's database until that is dropped.
+db.dropRolesAfter(PREFIX);
 let files = 0;
 const clients = new Set<pg.Pool>();
 
@@ -38,6 +40,7 @@ afterAll(async () => {
   for (const { datname } of await serverQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [PREFIX])) {
     await serverQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   }
+  // The tenant roles; the tenant_group goes after db's database (dropRolesAfter above).
   await dropRoles(PREFIX);
 });
 

@@ -2,7 +2,7 @@
  * Writers that insert into a tenant's `items` while it moves, and keep what was acknowledged
  * and what was refused (by error code): the evidence that a move loses no acknowledged write.
  */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { MoveSummary, Tenancy, Tenant } from '../../src/index.js';
 import type { TenantPool } from '../../src/pg/index.js';
 
@@ -67,8 +67,8 @@ export function moveWriters(tenancy: Tenancy, pool: TenantPool, id: string): Mov
 
 /**
  * Moves tenant `id` to `to` while `writers` run (from 100 ms before the move to 150 ms after,
- * then stops them), and checks what every such move must show: it switched, it copied the
- * seeded rows, and writes went on after it.
+ * and until a write after it is acknowledged, then stops them), and checks what every such move
+ * must show: it switched, it copied the seeded rows, and writes went on after it.
  *
  * @example
  * ```ts
@@ -80,6 +80,9 @@ export async function moveWhileWriting(tenancy: Tenancy, writers: MoveWriters, i
   const moved = await tenancy.move(id, to);
   const writtenBefore = writers.acknowledged.length;
   await new Promise((resolve) => setTimeout(resolve, 150));
+  // The first write after the move opens a connection on the new server: on a loaded machine
+  // that can take longer than the pause, so wait for it (writes resumed) before stopping them.
+  await vi.waitFor(() => expect(writers.acknowledged.length).toBeGreaterThan(writtenBefore), { timeout: 10_000, interval: 20 });
   await writers.stop();
   expect(moved).toMatchObject({ from: 'default', to, leftovers: [] });
   expect(moved.tenant).toMatchObject({ id, placement: to, status: 'active' });

@@ -20,6 +20,8 @@ const db = useTestDatabase();
 toleratePoolTeardown(db);
 /** Tenant databases are named after their schemas: this file's own prefix, dropped after it. */
 const PREFIX = `tdbk${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}_`;
+// A tenant-roles prefix too: its tenant_group holds grants in db's database until that is dropped.
+db.dropRolesAfter(PREFIX);
 const pools = new Map<string, pg.Pool>();
 const folders: string[] = [];
 
@@ -43,6 +45,7 @@ async function databases(): Promise<string[]> {
 afterAll(async () => {
   await Promise.all([...pools.values()].map((pool) => pool.end()));
   for (const name of await databases()) await serverQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  // The tenant roles; the tenant_group goes after db's database (dropRolesAfter above).
   await dropRoles(PREFIX);
   await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
 });
