@@ -361,6 +361,28 @@ describe('with tenant roles', () => {
 
   // FINDING (metadata): catalogs are readable by every role: a tenant lists every tenant id (schema
   // and role names) and their row counts, although the registry is "granted to no tenant".
+  it.fails("FINDING: NOTIFY channels are database-wide: a tenant listening on a channel name hears another tenant's payloads", async () => {
+    const listenerPool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const listening = tenantPool(s.tenancy, listenerPool);
+    const heard: string[] = [];
+    try {
+      await s.tenancy.runTenant(s.acme, async () => {
+        const client = await listening.connect();
+        try {
+          client.on('notification', (message: pg.Notification) => heard.push(message.payload ?? ''));
+          await client.query('LISTEN orders');
+          await q(s.globex, "NOTIFY orders, 'globex order 42'");
+          for (const deadline = Date.now() + 2000; heard.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+        } finally {
+          client.release();
+        }
+      });
+    } finally {
+      await listenerPool.end();
+    }
+    expect(heard).toEqual([]);
+  });
+
   it.fails('FINDING: a tenant enumerates the other tenants (pg_namespace, pg_roles) and their row counts', async () => {
     await db.pool.query(`ANALYZE "${s.globex.schema}".items`);
     const schemas = await owners(s.acme, 'SELECT nspname FROM pg_namespace');
