@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenancy, type Migration, type Tenancy, type Tenant } from '../../src/index.js';
 import { tenantPool, type TenantPool } from '../../src/pg/index.js';
 import { useTestDatabase } from '../helpers/database.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const db = useTestDatabase();
 
@@ -359,8 +360,6 @@ describe('with tenant roles', () => {
     await expect(q(s.acme, 'CREATE TRIGGER grab AFTER UPDATE ON items FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.grab()')).rejects.toMatchObject({ code: '42501' });
   });
 
-  // FINDING (metadata): catalogs are readable by every role: a tenant lists every tenant id (schema
-  // and role names) and their row counts, although the registry is "granted to no tenant".
   it.fails("FINDING: NOTIFY channels are database-wide: a tenant listening on a channel name hears another tenant's payloads", async () => {
     const listenerPool = new pg.Pool({ connectionString: db.url, max: 1 });
     const listening = tenantPool(s.tenancy, listenerPool);
@@ -372,7 +371,7 @@ describe('with tenant roles', () => {
           client.on('notification', (message: pg.Notification) => heard.push(message.payload ?? ''));
           await client.query('LISTEN orders');
           await q(s.globex, "NOTIFY orders, 'globex order 42'");
-          for (const deadline = Date.now() + 2000; heard.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+          await waitUntil(() => heard.length > 0, 2000);
         } finally {
           client.release();
         }
@@ -383,6 +382,8 @@ describe('with tenant roles', () => {
     expect(heard).toEqual([]);
   });
 
+  // FINDING (metadata): catalogs are readable by every role: a tenant lists every tenant id (schema
+  // and role names) and their row counts, although the registry is "granted to no tenant".
   it.fails('FINDING: a tenant enumerates the other tenants (pg_namespace, pg_roles) and their row counts', async () => {
     await db.pool.query(`ANALYZE "${s.globex.schema}".items`);
     const schemas = await owners(s.acme, 'SELECT nspname FROM pg_namespace');

@@ -12,6 +12,7 @@ import { tenantPool } from '../../src/pg/index.js';
 import { freePort } from '../../src/testing/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { tenantsWithMarkers } from './fixtures.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const db = useTestDatabase();
 
@@ -221,7 +222,7 @@ describe('tenantPool conforms to pg.Pool', () => {
       const before = pool.totalCount;
       // pg.Pool drops an idle client from totalCount at once but emits 'remove' only once the
       // client has ended, a moment later: wait for both.
-      for (const deadline = Date.now() + 5000; (pool.totalCount > 0 || removed < before) && Date.now() < deadline; ) await sleep(20);
+      await waitUntil(() => pool.totalCount === 0 && removed >= before);
       const outcome = { before, after: pool.totalCount, removed };
       await pool.end();
       return outcome;
@@ -360,7 +361,7 @@ describe('tenantPool conforms to pg.Pool', () => {
         await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
         // The server's error, then the end of the connection, reach the client a moment later
         // (100 ms was not always enough): release it once it has seen both, as before.
-        for (const deadline = Date.now() + 5000; !clientErrors.includes('Connection terminated unexpectedly') && Date.now() < deadline; ) await sleep(20);
+        await waitUntil(() => clientErrors.includes('Connection terminated unexpectedly'));
         client.release();
         await sleep(50);
         const next = await pool.query<{ one: number }>('SELECT 1 AS one');

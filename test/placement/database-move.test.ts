@@ -12,7 +12,7 @@ import { createTenancy, type Migration, type Tenancy, type TenancyOptions } from
 import type { PostgresRegistry } from '../../src/registry/postgres-registry.js';
 import { tenantPool } from '../../src/pg/index.js';
 import { runDoctor } from '../../src/check/run-doctor.js';
-import { dropRoles, serverQuery, useTestDatabase } from '../helpers/database.js';
+import { serverQuery, useTestDatabase } from '../helpers/database.js';
 import { useSecondServer } from './second-server.js';
 import { moveWhileWriting, moveWriters } from './move-writers.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
@@ -24,7 +24,7 @@ toleratePoolTeardown(db);
 const second = useSecondServer(4);
 /** Tenant databases are named after their schemas: this file's own prefix, dropped after it on the test server. */
 const PREFIX = `tdbm${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-// A tenant-roles prefix too: its tenant_group holds grants in db's database until that is dropped.
+// A tenant-roles prefix too, its roles dropped after db's database (its tenant_group holds grants there until then).
 db.dropRolesAfter(PREFIX);
 let files = 0;
 const clients = new Set<pg.Pool>();
@@ -40,8 +40,6 @@ afterAll(async () => {
   for (const { datname } of await serverQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [PREFIX])) {
     await serverQuery(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   }
-  // The tenant roles; the tenant_group goes after db's database (dropRolesAfter above).
-  await dropRoles(PREFIX);
 });
 
 async function setup(extra: Partial<TenancyOptions> = {}): Promise<{ tenancy: Tenancy; pool: ReturnType<typeof tenantPool>; schemaOf: (id: string) => string }> {

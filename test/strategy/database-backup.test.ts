@@ -11,8 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupArchiveError, createTenancy, type Tenancy, TenantExistsError } from '../../src/index.js';
 import { tenantPool } from '../../src/pg/index.js';
-import { dropRoles, serverQuery } from '../helpers/database.js';
-import { useTestDatabase } from '../helpers/database.js';
+import { serverQuery, useTestDatabase } from '../helpers/database.js';
 import { toleratePoolTeardown, uniqueNames } from '../migrate/migration-folder.js';
 import { CATALOG, SEED, catalogOf, collector, fillTenant, sourceOf, tableDigests } from '../backup/backup-fixture.js';
 
@@ -20,7 +19,7 @@ const db = useTestDatabase();
 toleratePoolTeardown(db);
 /** Tenant databases are named after their schemas: this file's own prefix, dropped after it. */
 const PREFIX = `tdbk${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}_`;
-// A tenant-roles prefix too: its tenant_group holds grants in db's database until that is dropped.
+// A tenant-roles prefix too, its roles dropped after db's database (its tenant_group holds grants there until then).
 db.dropRolesAfter(PREFIX);
 const pools = new Map<string, pg.Pool>();
 const folders: string[] = [];
@@ -45,8 +44,6 @@ async function databases(): Promise<string[]> {
 afterAll(async () => {
   await Promise.all([...pools.values()].map((pool) => pool.end()));
   for (const name of await databases()) await serverQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  // The tenant roles; the tenant_group goes after db's database (dropRolesAfter above).
-  await dropRoles(PREFIX);
   await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
 });
 
