@@ -76,6 +76,7 @@ export type {
   UpdateTenantInput,
   ListTenantsInput,
   TenantPage,
+  MigrationRecord,
 } from './registry/registry.js';
 export { PostgresRegistry } from './registry/postgres-registry.js';
 export type { PostgresRegistryOptions } from './registry/postgres-registry.js';

@@ -7,11 +7,11 @@ import { type TenantMigrationEvent, provisioningChannel, tenantMigrationChannel 
 import type { PoolLike } from '../db.js';
 import { databaseUnavailable } from '../connection-problem.js';
 import { withTransaction } from '../db.js';
-import type { MigrationFailedError } from '../errors.js';
-import { InvalidConfigError, TenantNotFoundError } from '../errors.js';
+import { InvalidConfigError, MigrationFailedError, TenantNotFoundError } from '../errors.js';
 import { assertTenantId } from '../identifiers.js';
 import type { TenantRegistry } from '../registry/registry.js';
 import type { Tenant } from '../types.js';
+import { FleetRecords } from './fleet-records.js';
 import { migrateFleet } from './migrate-fleet.js';
 import type { DriftOptions, DriftReport } from '../fleet/schema-drift.js';
 import { detectDrift } from '../fleet/schema-drift.js';
@@ -108,7 +108,10 @@ export interface MigrateTenantsOptions {
 
 /**
  * What `migrate.tenants` did. A failed tenant does not stop the others; its transaction was
- * rolled back, and a re-run resumes it.
+ * rolled back, and a re-run resumes it. (One whose migration committed but whose registry record
+ * could not be written fails too, with the registry's error: a re-run finds it behind and records it.)
+ * Each tenant's transaction commits without waiting for the disk; the run flushes the WAL before
+ * it records a batch of tenants in the registry and before it returns, so what it reports is durable.
  */
 export interface MigrateTenantsReport {
   /** Tenants that had work to do (the others were already up to date). */
@@ -215,17 +218,11 @@ export function createMigrator(options: MigratorOptions): Migrator {
     return options.pool;
   };
 
-  const migrateTenant = async (
-    tenant: Tenant,
-    migrations: readonly Migration[],
-    digest: string,
-    allowChanged: boolean,
-    lockTimeoutMs: number | undefined,
-  ): Promise<MigrationResult> => {
+  const migrateTenant = async (tenant: Tenant, run: TenantRun): Promise<MigrationResult> => {
     const started = performance.now();
     if (tenantMigrationChannel.hasSubscribers) tenantMigrationChannel.publish({ phase: 'start', tenantId: tenant.id } satisfies TenantMigrationEvent);
     try {
-      const result = await migrateTenantNow(tenant, migrations, digest, allowChanged, lockTimeoutMs);
+      const result = await migrateTenantNow(tenant, run);
       if (tenantMigrationChannel.hasSubscribers) {
         tenantMigrationChannel.publish({ phase: 'done', tenantId: tenant.id, applied: result.applied, durationMs: performance.now() - started } satisfies TenantMigrationEvent);
       }
@@ -238,13 +235,8 @@ export function createMigrator(options: MigratorOptions): Migrator {
     }
   };
 
-  const migrateTenantNow = async (
-    tenant: Tenant,
-    migrations: readonly Migration[],
-    digest: string,
-    allowChanged: boolean,
-    lockTimeoutMs: number | undefined,
-  ): Promise<MigrationResult> => {
+  const migrateTenantNow = async (tenant: Tenant, run: TenantRun): Promise<MigrationResult> => {
+    const { migrations, digest, allowChanged, lockTimeoutMs, records } = run;
     const pool = options.placement === undefined ? requirePool() : await options.placement.poolOf(tenant);
     const state = await withTransaction(pool, (client) =>
       migrateSchema(client, {
@@ -253,11 +245,14 @@ export function createMigrator(options: MigratorOptions): Migrator {
         migrations,
         allowChanged,
         tenantId: tenant.id,
+        asyncCommit: records !== undefined,
         ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
         ...(roles === undefined ? {} : { afterApply: (migrated) => grantTenantRole(migrated, roles, tenant) }),
       }),
     );
-    await registry.recordMigration(tenant.id, { version: state.version, digest });
+    const record = { id: tenant.id, version: state.version, digest };
+    if (records === undefined) await registry.recordMigration(tenant.id, record);
+    else await records.add(pool, record);
     return { tenantId: tenant.id, applied: state.applied };
   };
 
@@ -304,7 +299,7 @@ export function createMigrator(options: MigratorOptions): Migrator {
       const tenant = await registry.get(id);
       if (tenant === undefined) throw new TenantNotFoundError(id);
       const migrations = await tenantMigrations.load();
-      return migrateTenant(tenant, migrations, digestOf(migrations), allowChanged, lockTimeout);
+      return migrateTenant(tenant, { migrations, digest: digestOf(migrations), allowChanged, lockTimeoutMs: lockTimeout });
     },
 
     async tenants({ concurrency, onProgress, onStart, signal, only, allowChanged = false, lockTimeout = 5_000, lockRetries = 2 } = {}) {
@@ -321,16 +316,25 @@ export function createMigrator(options: MigratorOptions): Migrator {
       const digest = digestOf(migrations);
       const stale = await registry.listStale(digest, only === undefined ? {} : { only });
       const effective = Math.min(concurrency ?? defaultConcurrency(poolMax), poolMax ?? Number.MAX_SAFE_INTEGER);
-      const report = await migrateFleet({
-        tenants: stale,
-        concurrency: effective,
-        lockRetries,
-        lockTimeoutMs: lockTimeout,
-        signal,
-        onStart,
-        onProgress,
-        migrate: (tenant) => migrateTenant(tenant, migrations, digest, allowChanged, lockTimeout),
-      });
+      const records = new FleetRecords(registry);
+      const run: TenantRun = { migrations, digest, allowChanged, lockTimeoutMs: lockTimeout, records };
+      let report: MigrateTenantsReport | undefined;
+      let unrecorded: ReadonlyMap<string, unknown>;
+      try {
+        report = await migrateFleet({
+          tenants: stale,
+          concurrency: effective,
+          lockRetries,
+          lockTimeoutMs: lockTimeout,
+          signal,
+          onStart,
+          onProgress,
+          migrate: (tenant) => migrateTenant(tenant, run),
+        });
+      } finally {
+        unrecorded = await records.finish();
+      }
+      report = withUnrecorded(report, unrecorded);
       if (spares !== undefined && only === undefined && signal?.aborted !== true) {
         const started = performance.now();
         await spares.migrate({ migrations, version: migrations.at(-1)?.name ?? null, digest }, effective).catch((error: unknown) => {
@@ -339,6 +343,25 @@ export function createMigrator(options: MigratorOptions): Migrator {
       }
       return report;
     },
+  };
+}
+
+/** What a run applies to each tenant, and where it records it (a fleet run's batches, or the registry at once). */
+interface TenantRun {
+  readonly migrations: readonly Migration[];
+  readonly digest: string;
+  readonly allowChanged: boolean;
+  readonly lockTimeoutMs: number | undefined;
+  readonly records?: FleetRecords;
+}
+
+/** The report, with the tenants whose registry record failed moved from migrated to failed. */
+function withUnrecorded(report: MigrateTenantsReport, unrecorded: ReadonlyMap<string, unknown>): MigrateTenantsReport {
+  if (unrecorded.size === 0) return report;
+  return {
+    ...report,
+    migrated: report.migrated.filter((result) => !unrecorded.has(result.tenantId!)),
+    failed: [...report.failed, ...[...unrecorded].map(([id, cause]) => new MigrationFailedError(id, undefined, { cause }))],
   };
 }
 

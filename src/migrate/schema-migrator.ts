@@ -39,6 +39,13 @@ export interface MigrateSchemaOptions {
    * behind it). Omitted: the session's setting.
    */
   readonly lockTimeoutMs?: number;
+  /**
+   * Commit the transaction without waiting for its WAL to reach disk (`SET LOCAL
+   * synchronous_commit = off`). A crash right after can lose the commit, but never half of it:
+   * the changes and their tracking rows go together. For fleet runs, which make the run durable
+   * once at the end (see {@link flushCommits}); a lone migration keeps the server's setting.
+   */
+  readonly asyncCommit?: boolean;
   /** Runs in the same transaction after a run that applied at least one migration (tenant role grants). */
   readonly afterApply?: (client: Queryable) => Promise<void>;
 }
@@ -60,27 +67,38 @@ const LOCK_NAMESPACE = 'tenantry.migrate';
  * ```
  */
 export async function migrateSchema(client: Queryable, options: MigrateSchemaOptions): Promise<SchemaMigrationState> {
-  const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId, afterApply, lockTimeoutMs } = options;
+  const { schema, sharedSchema, migrations, allowChanged = false, createSchema = false, tenantId, afterApply, lockTimeoutMs, asyncCommit = false } = options;
   const table = trackingTable(schema);
   const searchPath = searchPathOf(schema, sharedSchema);
   let current: string | undefined;
   try {
-    const locked = await client.query<{ present: boolean }>(
-      'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2)), EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2) AS present',
-      [LOCK_NAMESPACE, schema],
+    // The lock first: lock_timeout, set after it, bounds the migrations' table locks, not the wait
+    // for another process migrating this schema.
+    const lock = `SELECT pg_advisory_xact_lock(hashtext(${quoteLiteral(LOCK_NAMESPACE)}), hashtext(${quoteLiteral(schema)}))`;
+    if (createSchema) {
+      const { rows: found } = await client.query<{ present: boolean }>(`${lock}, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS present`, [schema]);
+      // Only a missing schema is created: on Citus, CREATE SCHEMA IF NOT EXISTS of an existing schema
+      // the login does not own (public, owned by pg_database_owner) fails on the workers with "must be
+      // owner of schema", where PostgreSQL skips it.
+      if (found[0]?.present !== true) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    }
+    // One exchange: the lock (unless taken above), the transaction's settings, the tracking table,
+    // the transaction's id and what the schema has recorded.
+    const opened = await client.query<{ id?: string; name?: string; checksum?: string }>(
+      [
+        ...(createSchema ? [] : [lock]),
+        ...(lockTimeoutMs === undefined ? [] : [`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`]),
+        ...(asyncCommit ? ['SET LOCAL synchronous_commit = off'] : []),
+        `SET LOCAL search_path TO ${searchPath}`,
+        `CREATE TABLE IF NOT EXISTS ${table} ${TRACKING_COLUMNS}`,
+        'SELECT txid_current()::text AS id',
+        `SELECT name, checksum FROM ${table}`,
+      ].join(';\n'),
     );
-    // Only a missing schema is created: on Citus, CREATE SCHEMA IF NOT EXISTS of an existing schema
-    // the login does not own (public, owned by pg_database_owner) fails on the workers with "must be
-    // owner of schema", where PostgreSQL skips it.
-    if (createSchema && locked.rows[0]?.present !== true) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    const lockTimeout = lockTimeoutMs === undefined ? '' : `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)};\n       `;
-    const opened = await client.query<{ id: string }>(
-      `${lockTimeout}SET LOCAL search_path TO ${searchPath};
-       CREATE TABLE IF NOT EXISTS ${table} ${TRACKING_COLUMNS};
-       SELECT txid_current()::text AS id`,
-    );
-    const transaction = lastRows(opened)[0]!.id;
-    const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${table}`);
+    const results = Array.isArray(opened) ? (opened as readonly QueryResultLike<{ id?: string; name?: string; checksum?: string }>[]) : [opened];
+    const transaction = results.at(-2)?.rows[0]?.id;
+    if (transaction === undefined) throw new Error('the driver returned one result for several statements; tenantry needs node-postgres');
+    const rows = results.at(-1)!.rows as { name: string; checksum: string }[];
     const recorded = new Map(rows.map((row) => [row.name, row.checksum]));
     const applied: string[] = [];
     for (const migration of migrations) {

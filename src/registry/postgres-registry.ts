@@ -14,7 +14,7 @@ import type { MigrationMark, Provisioner } from '../provision/provisioner.js';
 import type { SparePool } from '../provision/spare-pool.js';
 import type { Tenant, TenantDomain, TenantStatus } from '../types.js';
 import { type MoveGuard, takeMoveLock } from '../provision/move-lock.js';
-import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
+import type { CreateTenantInput, ListTenantsInput, MigrationRecord, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
 import type { Migration } from '../migrate/migration.js';
 import { announceChange, changeNotice } from './change-channel.js';
 import { DOMAINS_TABLE, registryMigrations, TENANTS_TABLE } from './registry-migrations.js';
@@ -353,6 +353,17 @@ export class PostgresRegistry implements TenantRegistry {
     await this.#query(
       `UPDATE ${this.#tenants} SET migration_version = $2, migration_digest = $3, updated_at = now() WHERE id = $1`,
       [id, state.version, state.digest],
+    );
+  }
+
+  async recordMigrations(records: readonly MigrationRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.#query(
+      `UPDATE ${this.#tenants} AS tenant
+       SET migration_version = record.version, migration_digest = record.digest, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS record (id, version, digest)
+       WHERE tenant.id = record.id`,
+      [records.map((record) => record.id), records.map((record) => record.version), records.map((record) => record.digest)],
     );
   }
 

@@ -68,6 +68,22 @@ export interface TenantPage {
 }
 
 /**
+ * Where one tenant's schema stands after a migration run, as a fleet run records it.
+ *
+ * @example
+ * ```ts
+ * const record: MigrationRecord = { id: 'acme', version: '011_products_note.sql', digest: 'e3b0c442…' };
+ * ```
+ */
+export interface MigrationRecord {
+  readonly id: string;
+  /** The last migration of the set, `null` for an empty set. */
+  readonly version: string | null;
+  /** The fingerprint of the migration set the schema is at. */
+  readonly digest: string;
+}
+
+/**
  * The tenant registry: tenants, their domains and status. `create` provisions the tenant's
  * schema and runs the tenant migrations in the same transaction.
  *
@@ -122,6 +138,11 @@ export interface TenantRegistry {
   listStale(digest: string, options?: { only?: readonly string[] }): Promise<readonly Tenant[]>;
   /** Records where a tenant's schema stands after a migration run. */
   recordMigration(id: string, state: { version: string | null; digest: string }): Promise<void>;
+  /**
+   * Records where several tenants' schemas stand, in one write (a fleet run's batch). A registry
+   * without it gets one {@link TenantRegistry.recordMigration} call per tenant.
+   */
+  recordMigrations?(records: readonly MigrationRecord[]): Promise<void>;
   /** Tables the registry keeps in the shared schema, created by `tenancy.migrate.shared()` first. */
   sharedMigrations?(): readonly Migration[];
 }
