@@ -24,6 +24,7 @@ import type { Tenancy, Tenant } from '../src/index.js';
 import type { TenantPool } from '../src/pg/index.js';
 import { createTestDatabase, startTestServer } from '../src/testing/index.js';
 import { positiveInt, printTable, randomInt } from './bench-utils.js';
+import { backendCpuMicros } from './item-tenants.js';
 import { measuredSource, tenantry } from './library.js';
 
 const TENANTS = positiveInt(process.env.BENCH_TENANTS, 1000);
@@ -95,6 +96,12 @@ async function main(): Promise<void> {
       c: (tenant, work) => tenancy.runTenant(tenant, work),
     };
     for (const variant of ['a', 'c'] as const) await drive(lookups[variant], requests[variant], tenants, 2000, 1); // warm-up: every backend reads the table
+    // The backends of both pools (each opened all its connections in the warm-up): their CPU time
+    // while a variant runs is the server's share of its cost.
+    const { rows: backends } = await owner.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    const pids = backends.map((backend) => backend.pid);
     console.log(`load average (1 min) before: ${loadavg()[0]!.toFixed(1)}`);
     const rows: string[][] = [];
     const cpuRows: string[][] = [];
@@ -105,16 +112,20 @@ async function main(): Promise<void> {
       const ms: Record<Variant, number> = { a: 0, c: 0 };
       /** This process's CPU time (user + system), µs: steadier than q/s on a busy machine. */
       const cpu: Record<Variant, number> = { a: 0, c: 0 };
+      /** The backends' CPU time, µs (NaN where /proc cannot be read: a server on another machine). */
+      const serverCpu: Record<Variant, number> = { a: 0, c: 0 };
       const perRound = Math.ceil(QUERIES / ROUNDS);
       const ratios: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const order: Variant[] = round % 2 === 0 ? ['a', 'c'] : ['c', 'a'];
         const took: Record<Variant, number> = { a: 0, c: 0 };
         for (const variant of order) {
+          const serverBefore = backendCpuMicros(pids) ?? NaN;
           const before = process.cpuUsage();
           took[variant] = await drive(lookups[variant], requests[variant], tenants, perRound, perRequest);
           const used = process.cpuUsage(before);
           cpu[variant] += used.user + used.system;
+          serverCpu[variant] += (backendCpuMicros(pids) ?? NaN) - serverBefore;
         }
         ms.a += took.a;
         ms.c += took.c;
@@ -123,7 +134,16 @@ async function main(): Promise<void> {
       const rate = (variant: Variant) => (perRound * ROUNDS * 1000) / ms[variant];
       const ratio = rate('c') / rate('a');
       const perQuery = (variant: Variant) => cpu[variant] / (perRound * ROUNDS);
-      cpuRows.push([name, perQuery('a').toFixed(1), perQuery('c').toFixed(1), (perQuery('c') - perQuery('a')).toFixed(1)]);
+      const serverPerQuery = (variant: Variant) => serverCpu[variant] / (perRound * ROUNDS);
+      cpuRows.push([
+        name,
+        perQuery('a').toFixed(1),
+        perQuery('c').toFixed(1),
+        (perQuery('c') - perQuery('a')).toFixed(1),
+        serverPerQuery('a').toFixed(1),
+        serverPerQuery('c').toFixed(1),
+        (serverPerQuery('c') - serverPerQuery('a')).toFixed(1),
+      ]);
       rows.push([
         name,
         Math.round(rate('a')).toLocaleString('en-US'),
@@ -135,8 +155,8 @@ async function main(): Promise<void> {
     }
     console.log(`load average (1 min) after: ${loadavg()[0]!.toFixed(1)}\n`);
     printTable(['workload', '(a) raw, tenant in WHERE q/s', '(c) tenantPool under RLS q/s', '(c)/(a)', 'per round', 'target'], rows);
-    console.log('\nClient CPU time per query, µs (this process: pg, tenantry, the bench):');
-    printTable(['workload', '(a)', '(c)', '(c) − (a)'], cpuRows);
+    console.log("\nCPU time per query, µs: the client (this process: pg, tenantry, the bench) and the server (both pools' backends, from /proc):");
+    printTable(['workload', 'client (a)', 'client (c)', 'client (c) − (a)', 'server (a)', 'server (c)', 'server (c) − (a)'], cpuRows);
   } finally {
     // The tenancies first: their registry listeners hold connections that the DROP below would kill.
     for (const tenancy of tenancies) await tenancy.close();
