@@ -95,7 +95,7 @@ export async function migrateSchema(client: Queryable, options: MigrateSchemaOpt
         `SELECT name, checksum FROM ${table}`,
       ].join(';\n'),
     );
-    const results = Array.isArray(opened) ? (opened as readonly QueryResultLike<{ id?: string; name?: string; checksum?: string }>[]) : [opened];
+    const results = resultsOf(opened);
     const transaction = results.at(-2)?.rows[0]?.id;
     if (transaction === undefined) throw new Error('the driver returned one result for several statements; tenantry needs node-postgres');
     const rows = results.at(-1)!.rows as { name: string; checksum: string }[];
@@ -136,9 +136,14 @@ export function searchPathOf(schema: string, sharedSchema: string | undefined): 
   return [schema, ...(sharedSchema && sharedSchema !== schema ? [sharedSchema] : [])].map(quoteIdent).join(', ');
 }
 
-/** The rows of the last statement of a query that may have sent several (node-postgres returns one result each). */
+/** The results of a query that may have sent several statements (node-postgres returns one result each), as a list. */
+export function resultsOf<R>(result: QueryResultLike<R> | readonly QueryResultLike<R>[]): readonly QueryResultLike<R>[] {
+  return Array.isArray(result) ? (result as readonly QueryResultLike<R>[]) : [result as QueryResultLike<R>];
+}
+
+/** The rows of the last statement of a query that may have sent several. */
 export function lastRows<R>(result: QueryResultLike<R> | readonly QueryResultLike<R>[]): R[] {
-  return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : (result as QueryResultLike<R>).rows;
+  return resultsOf(result).at(-1)?.rows ?? [];
 }
 
 /** Why a migration that ended the transaction it runs in fails. */

@@ -9,7 +9,7 @@ import { normalizeDomain } from '../domains.js';
 import { InvalidConfigError, TenantExistsError, TenantNotFoundError } from '../errors.js';
 import type { Provisioner } from '../provision/provisioner.js';
 import type { Tenant, TenantDomain } from '../types.js';
-import type { CreateTenantInput, ListTenantsInput, MigrationRecord, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
+import type { CreateTenantInput, ListTenantsInput, TenantPage, TenantRegistry, UpdateTenantInput } from './registry.js';
 import { freezeTenant, listLimit, type NewTenant, newTenant, tenantChanges } from './tenant-record.js';
 
 /** Options of {@link MemoryRegistry}. */
@@ -176,10 +176,6 @@ export class MemoryRegistry implements TenantRegistry {
     if (entry === undefined) return;
     entry.digest = state.digest;
     entry.tenant = freezeTenant({ ...entry.tenant, migrationVersion: state.version, updatedAt: new Date() });
-  }
-
-  async recordMigrations(records: readonly MigrationRecord[]): Promise<void> {
-    for (const { id, version, digest } of records) await this.recordMigration(id, { version, digest });
   }
 
   /** Throws when the id, schema or a domain is taken or being created; returns the keys to reserve. */
